@@ -1,0 +1,176 @@
+"""App settings: every knob the product reads, with its default, meaning and kured equivalent.
+
+Settings are read once from the environment (Azure app settings) by the Functions layer and
+passed to orchestrators as plain JSON in their input, because orchestrators must not read the
+environment (they are replayed). ``SETTINGS`` is the single registry: the README table, the
+Bicep app settings and the validation all come from it (tests check they agree).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from rebooter import names
+
+
+class SettingsError(ValueError):
+    """One or more settings are invalid; the message names each one and the expected form."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: str
+    parse: Callable[[str], Any]
+    meaning: str
+    kured: str = ""
+    per_cycle: bool = False  # may be overridden in POST /api/patch-cycles "overrides"
+
+    @property
+    def key(self) -> str:
+        """The key used in the JSON passed to orchestrators and in HTTP overrides."""
+        parts = self.name.removeprefix("REBOOTER_").lower().split("_")
+        return parts[0] + "".join(p.title() for p in parts[1:])
+
+
+def _int(low: int, high: int | None = None) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        try:
+            value = int(raw.strip())
+        except ValueError:
+            raise ValueError(f"expected an integer, got {raw!r}") from None
+        if value < low or (high is not None and value > high):
+            bound = f">= {low}" if high is None else f"between {low} and {high}"
+            raise ValueError(f"expected an integer {bound}, got {value}")
+        return value
+
+    return parse
+
+
+def _seconds(raw: str) -> float:
+    try:
+        value = float(raw.strip())
+    except ValueError:
+        raise ValueError(f"expected a number of seconds, got {raw!r}") from None
+    if value < 0 or value != value or value == float("inf"):
+        raise ValueError(f"expected a non-negative number of seconds, got {raw!r}")
+    return value
+
+
+def _bool(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("true", "1", "yes", "on"):
+        return True
+    if value in ("false", "0", "no", "off", ""):
+        return False
+    raise ValueError(f"expected true or false, got {raw!r}")
+
+
+def _choice(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {raw!r}")
+        return value
+
+    return parse
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _url(raw: str) -> str:
+    value = raw.strip().rstrip("/")
+    if not value.startswith("https://"):
+        raise ValueError(f"expected an https:// URL, got {raw!r}")
+    return value
+
+
+def _clusters(raw: str) -> list[str]:
+    ids = [part for part in raw.replace(",", " ").split() if part]
+    for cluster_id in ids:
+        names.parse_cluster_id(cluster_id)
+    return ids
+
+
+def _ncrontab(raw: str) -> str:
+    from croniter import croniter
+
+    fields = raw.split()
+    if len(fields) != 6 or not croniter.is_valid(" ".join(fields), second_at_beginning=True):
+        raise ValueError(f"expected a 6-field NCRONTAB expression such as '0 0 * * * *', got {raw!r}")
+    return " ".join(fields)
+
+
+S = Setting
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        S("REBOOTER_CLUSTERS", "", _clusters, "AKS resource IDs the timer patches (comma or space separated)."),
+        S("REBOOTER_SCHEDULE", "0 0 * * * *", _ncrontab, "NCRONTAB schedule of the timer trigger (hourly).", "period"),
+        S("REBOOTER_ARM_ENDPOINT", "https://management.azure.com", _url, "Azure Resource Manager endpoint."),
+        S("REBOOTER_ARM_CA_BUNDLE", "", _text, "CA file to trust for ARM (the sandbox only; empty = system CAs)."),
+        S("REBOOTER_CREDENTIAL", "default", _choice("default", "sandbox"),
+          "`default`: DefaultAzureCredential (managed identity in Azure); `sandbox`: a static token for the local sandbox."),
+        S("REBOOTER_KUBE_AUTH", "auto", _choice("auto", "entra", "admin"),
+          "Kubernetes credentials: `entra` (Entra ID token, AAD clusters), `admin` (local admin kubeconfig), `auto` (from the cluster)."),
+        S("REBOOTER_REBOOT_METHOD", "pod", _choice("pod", "vmss"),
+          "`pod`: a short-lived privileged pod runs systemctl reboot (kured's method); `vmss`: ARM VMSS VM restart.",
+          "reboot-method"),
+        S("REBOOTER_MAX_UNAVAILABLE", "1", _int(1, 100), "Nodes out of service at once, cluster-wide.", "concurrency", True),
+        S("REBOOTER_PROBE_POLL_SECONDS", "5", _seconds, "Interval between run-command result polls (durable timer)."),
+        S("REBOOTER_PROBE_TIMEOUT_SECONDS", "300", _seconds, "Give up on a pool's probe after this long."),
+        S("REBOOTER_LOCK_RETRY_SECONDS", "30", _seconds, "Wait between attempts to take a held cluster lock."),
+        S("REBOOTER_LOCK_TIMEOUT_SECONDS", "3600", _seconds, "Give up waiting for the cluster lock after this long."),
+        S("REBOOTER_LOCK_TTL_SECONDS", "7200", _seconds, "A lock not renewed for this long is free again.", "lock-ttl"),
+        S("REBOOTER_DRAIN_TIMEOUT_SECONDS", "1800", _seconds, "Give up draining a node after this long.", "drain-timeout", True),
+        S("REBOOTER_DRAIN_RETRY_SECONDS", "5", _seconds,
+          "Back-off while a PodDisruptionBudget refuses an eviction (429) or pods terminate.", "", True),
+        S("REBOOTER_DRAIN_GRACE_PERIOD_SECONDS", "-1", _int(-1), "Pod termination grace period; -1 = the pod's own.",
+          "drain-grace-period", True),
+        S("REBOOTER_DELETE_EMPTYDIR_DATA", "true", _bool, "Evict pods using emptyDir (their data is lost).", "", True),
+        S("REBOOTER_FORCE", "false", _bool, "Delete pods that have no controller (they are not recreated).", "", True),
+        S("REBOOTER_HEALTH_POLL_SECONDS", "10", _seconds, "Interval between health checks after a reboot."),
+        S("REBOOTER_HEALTH_TIMEOUT_SECONDS", "900", _seconds, "A node not healthy after this long fails the cycle."),
+        S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay", True),
+    ]
+}
+
+
+def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Parse every setting; raise one SettingsError naming all bad ones (nothing half-loaded)."""
+    env = os.environ if env is None else env
+    values: dict[str, Any] = {}
+    errors: list[str] = []
+    for setting in SETTINGS.values():
+        raw = env.get(setting.name)
+        try:
+            values[setting.key] = setting.parse(setting.default if raw is None or raw == "" else raw)
+        except ValueError as exc:
+            errors.append(f"{setting.name}: {exc}")
+    if errors:
+        raise SettingsError("invalid app settings: " + "; ".join(errors))
+    return values
+
+
+def apply_overrides(values: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
+    """Per-cycle overrides from an HTTP body; only settings marked per_cycle are accepted."""
+    allowed = {s.key: s for s in SETTINGS.values() if s.per_cycle}
+    merged = dict(values)
+    errors: list[str] = []
+    for key, raw in overrides.items():
+        setting = allowed.get(key)
+        if setting is None:
+            errors.append(f"overrides.{key}: not an overridable setting (expected one of {', '.join(sorted(allowed))})")
+            continue
+        try:
+            merged[key] = setting.parse(str(raw).lower() if isinstance(raw, bool) else str(raw))
+        except ValueError as exc:
+            errors.append(f"overrides.{key}: {exc}")
+    if errors:
+        raise SettingsError("; ".join(errors))
+    return merged
