@@ -112,6 +112,7 @@ SETTINGS: dict[str, Setting] = {
     for s in [
         S("REBOOTER_CLUSTERS", "", _clusters, "AKS resource IDs the timer patches (comma or space separated)."),
         S("REBOOTER_SCHEDULE", "0 0 * * * *", _ncrontab, "NCRONTAB schedule of the timer trigger (hourly).", "period"),
+        S("REBOOTER_TASK_HUB", "rebooter", _text, "Durable task hub name (read by the Functions host through host.json)."),
         S("REBOOTER_ARM_ENDPOINT", "https://management.azure.com", _url, "Azure Resource Manager endpoint."),
         S("REBOOTER_ARM_CA_BUNDLE", "", _text, "CA file to trust for ARM (the sandbox only; empty = system CAs)."),
         S("REBOOTER_CREDENTIAL", "default", _choice("default", "sandbox"),
@@ -124,6 +125,8 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_MAX_UNAVAILABLE", "1", _int(1, 100), "Nodes out of service at once, cluster-wide.", "concurrency", True),
         S("REBOOTER_PROBE_POLL_SECONDS", "5", _seconds, "Interval between run-command result polls (durable timer)."),
         S("REBOOTER_PROBE_TIMEOUT_SECONDS", "300", _seconds, "Give up on a pool's probe after this long."),
+        S("REBOOTER_PROBE_POD_TIMEOUT_SECONDS", "60", _int(5, 600),
+          "How long the run-command waits for the per-node probe pods before reporting them unfinished."),
         S("REBOOTER_LOCK_RETRY_SECONDS", "30", _seconds, "Wait between attempts to take a held cluster lock."),
         S("REBOOTER_LOCK_TIMEOUT_SECONDS", "3600", _seconds, "Give up waiting for the cluster lock after this long."),
         S("REBOOTER_LOCK_TTL_SECONDS", "7200", _seconds, "A lock not renewed for this long is free again.", "lock-ttl"),
@@ -136,6 +139,8 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_FORCE", "false", _bool, "Delete pods that have no controller (they are not recreated).", "", True),
         S("REBOOTER_HEALTH_POLL_SECONDS", "10", _seconds, "Interval between health checks after a reboot."),
         S("REBOOTER_HEALTH_TIMEOUT_SECONDS", "900", _seconds, "A node not healthy after this long fails the cycle."),
+        S("REBOOTER_ACTIVITY_RETRY_SECONDS", "2", _seconds,
+          "First back-off when an activity fails on a transient ARM or Kubernetes error (3 attempts)."),
         S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay", True),
     ]
 }

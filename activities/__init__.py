@@ -1,0 +1,29 @@
+"""The activities blueprint: every activity is a plain function ``(payload: dict) -> dict``.
+
+The functions live in small modules by concern (cluster: ARM and inventory; nodes: cordon,
+drain, reboot, health); this file only turns them into Durable activities.
+"""
+
+from __future__ import annotations
+
+import azure.durable_functions as df
+
+from activities import cluster, nodes
+
+bp = df.Blueprint()
+
+ACTIVITIES = [
+    cluster.describe_cluster,
+    cluster.probe_pool,
+    cluster.fetch_probe_result,
+    cluster.list_nodes,
+    nodes.describe_node,
+    nodes.cordon_node,
+    nodes.uncordon_node,
+    nodes.drain_node,
+    nodes.reboot_node,
+    nodes.check_node_health,
+]
+
+for _activity in ACTIVITIES:
+    bp.function_name(_activity.__name__)(bp.activity_trigger(input_name="payload")(_activity))

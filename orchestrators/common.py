@@ -1,0 +1,122 @@
+"""Small helpers shared by the orchestrators: custom status, retries, entity ids.
+
+Everything here is deterministic: it only uses the orchestration context's own clock and
+the input, so it is safe to run on every replay.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import azure.durable_functions as df
+
+from rebooter import names
+
+LOCK_ENTITY = "cluster_lock"
+PROGRESS_ENTITY = "cluster_progress"
+
+
+def retry(cfg: dict[str, Any]) -> df.RetryOptions:
+    """Retries for transient ARM/Kubernetes errors in read-only or idempotent activities."""
+    first_ms = max(100, int(float(cfg.get("activityRetrySeconds", 2)) * 1000))
+    return df.RetryOptions(first_retry_interval_in_milliseconds=first_ms, max_number_of_attempts=3)
+
+
+def lock_id(cluster_id: str) -> df.EntityId:
+    return df.EntityId(LOCK_ENTITY, names.parse_cluster_id(cluster_id).key)
+
+
+def progress_id(cluster_id: str) -> df.EntityId:
+    return df.EntityId(PROGRESS_ENTITY, names.parse_cluster_id(cluster_id).key)
+
+
+def iso(moment: datetime) -> str:
+    return moment.isoformat()
+
+
+def seconds_between(start: datetime, end: datetime) -> float:
+    return round((end - start).total_seconds(), 3)
+
+
+def error_text(exc: BaseException) -> str:
+    """The useful part of an activity failure as it reaches the orchestrator."""
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0][:500] if text else text
+
+
+def record_cycle(context: Any, cluster_id: str, started: datetime, outcome: str, **extra: Any) -> None:
+    """Keep the cycle in the cluster's progress entity (fire and forget: a signal)."""
+    context.signal_entity(
+        progress_id(cluster_id),
+        "cycle",
+        {"instanceId": context.instance_id, "startedAt": iso(started), "status": outcome,
+         "at": iso(context.current_utc_datetime), **extra},
+    )
+
+
+def record_node(context: Any, cluster_id: str, node: str, step: str, result: dict[str, Any] | None = None) -> None:
+    payload: dict[str, Any] = {"node": node, "step": step, "at": iso(context.current_utc_datetime),
+                               "instanceId": context.instance_id}
+    if result is not None:
+        payload["result"] = result
+    context.signal_entity(progress_id(cluster_id), "node", payload)
+
+
+class CycleStatus:
+    """The cycle's custom status, shown in the portal: where we are and what was decided."""
+
+    def __init__(self, context: Any, cluster_id: str, reason: str) -> None:
+        self.context = context
+        self.cluster = cluster_id
+        self.reason = reason
+        self.total = 0
+        self.results: list[dict[str, Any]] = []
+        self.skipped: list[dict[str, str]] = []
+        self.not_applicable: list[dict[str, str]] = []
+        self.up_to_date: list[str] = []
+        self.current: list[str] = []
+        self.current_step = ""
+
+    def counts(self) -> dict[str, int]:
+        done = sum(1 for r in self.results if r["result"] == "patched")
+        return {"total": self.total, "patched": done, "failed": len(self.results) - done,
+                "skipped": len(self.skipped), "upToDate": len(self.up_to_date)}
+
+    def _publish(self) -> None:
+        self.context.set_custom_status(
+            {
+                "cluster": self.cluster,
+                "step": self.current_step,
+                "currentNodes": self.current,
+                "done": len(self.results),
+                "total": self.total,
+                "skipped": self.skipped,
+                "notApplicable": self.not_applicable,
+                "reason": self.reason,
+            }
+        )
+
+    def step(self, name: str, current: list[str] | None = None, **_: Any) -> None:
+        self.current_step = name
+        self.current = current or []
+        self._publish()
+
+    def add_result(self, result: dict[str, Any]) -> None:
+        self.results.append(result)
+        self._publish()
+
+    def finish(self, outcome: str, reason: str = "") -> dict[str, Any]:
+        self.current_step = outcome
+        self.current = []
+        self._publish()
+        return {
+            "cluster": self.cluster,
+            "outcome": outcome,
+            "reason": reason,
+            "counts": self.counts(),
+            "nodes": self.results,
+            "skipped": self.skipped,
+            "notApplicable": self.not_applicable,
+            "upToDate": self.up_to_date,
+        }

@@ -1,0 +1,129 @@
+"""patch_cycle: one patch cycle of one AKS cluster, as an operator's runbook.
+
+1. describe the cluster (skip it, with the reason, while AKS is busy or cannot need reboots);
+2. ask every Linux pool, in parallel, which nodes need a reboot (run-command, polled with
+   durable timers);
+3. list the nodes and plan (pure: rebooter.plan);
+4. patch the planned nodes, ``maxUnavailable`` at a time, each in a patch_node
+   sub-orchestration; stop when one fails (failure policy: halt, keep the lock);
+5. return a summary per node.
+
+Deterministic: the input carries the settings; time comes from the context; all I/O is in
+activities. The input is {"cluster", "settings", "pools"?, "nodes"?, "reason", "trigger"}.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from orchestrators import common
+from rebooter import plan
+
+
+def patch_cycle(context: Any):
+    job: dict[str, Any] = context.get_input()
+    cluster_id = job["cluster"]
+    cfg = job["settings"]
+    started = context.current_utc_datetime
+    status = common.CycleStatus(context, cluster_id, job.get("reason", ""))
+
+    status.step("describe cluster")
+    try:
+        cluster = yield context.call_activity_with_retry("describe_cluster", common.retry(cfg), {"cluster": cluster_id})
+    except Exception as exc:  # noqa: BLE001 - the cycle ends with the reason instead of a stack trace
+        return status.finish("failed", reason=f"cannot describe the cluster: {common.error_text(exc)}")
+    reason = plan.cluster_skip_reason(cluster)
+    if reason:
+        return status.finish("skipped", reason=reason)
+    pools, not_applicable = plan.split_pools(cluster, job.get("pools"))
+    status.not_applicable = not_applicable
+
+    status.step("probe pools", pools=pools)
+    probes = yield from _probe_pools(context, cfg, cluster_id, pools)
+    inventory = yield context.call_activity_with_retry("list_nodes", common.retry(cfg), {"cluster": cluster_id})
+    planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"))
+    status.skipped = planned["skipped"] + probes["failedPools"]
+    status.up_to_date = planned["upToDate"]
+    status.total = len(planned["nodes"])
+    common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
+
+    batch = max(1, int(cfg["maxUnavailable"]))
+    queue = list(planned["nodes"])
+    halted = None
+    while queue and not halted:
+        wave, queue = queue[:batch], queue[batch:]
+        status.step("patch nodes", current=[n["node"] for n in wave])
+        children = [
+            context.call_sub_orchestrator(
+                "patch_node",
+                {"cluster": cluster_id, "node": n, "settings": cfg, "parent": context.instance_id},
+                f"{context.instance_id}:{n['node']}",
+            )
+            for n in wave
+        ]
+        results = yield context.task_all(children)
+        for result in results:
+            status.add_result(result)
+            if result["result"] != "patched":
+                halted = f"node {result['node']} {result['result']}: {result.get('reason', '')}"
+        if queue and not halted and cfg["soakSeconds"] > 0:
+            status.step("soak")
+            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=cfg["soakSeconds"]))
+    for remaining in queue:
+        status.skipped.append({"node": remaining["node"], "reason": f"not started: the cycle halted ({halted})"})
+
+    outcome = "halted" if halted else "completed"
+    summary = status.finish(outcome, reason=halted or "")
+    common.record_cycle(context, cluster_id, started, outcome, summary=status.counts())
+    return summary
+
+
+def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list[str]):
+    """Submit one run-command per pool at once, then poll all pending ones on a durable timer."""
+    retry = common.retry(cfg)
+    pod_timeout = int(cfg["probePodTimeoutSeconds"])
+    submitted = yield context.task_all(
+        [
+            context.call_activity_with_retry(
+                "probe_pool", retry, {"cluster": cluster_id, "pool": p, "podTimeoutSeconds": pod_timeout}
+            )
+            for p in pools
+        ]
+    )
+    pending = {s["pool"]: s["commandId"] for s in submitted}
+    deadline = context.current_utc_datetime + timedelta(seconds=cfg["probeTimeoutSeconds"])
+    results: list[dict[str, Any]] = []
+    failed: list[dict[str, str]] = []
+    while pending:
+        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=cfg["probePollSeconds"]))
+        names = sorted(pending)
+        tasks = [
+            context.call_activity_with_retry(
+                "fetch_probe_result", retry, {"cluster": cluster_id, "pool": p, "commandId": pending[p]}
+            )
+            for p in names
+        ]
+        try:
+            polled = yield context.task_all(tasks)
+        except Exception:
+            # One pool's command failed: poll them one by one to say which, keep the rest.
+            polled = []
+            for pool in names:
+                try:
+                    one = yield context.call_activity(
+                        "fetch_probe_result", {"cluster": cluster_id, "pool": pool, "commandId": pending[pool]}
+                    )
+                    polled.append(one)
+                except Exception as exc:  # noqa: BLE001 - reported, not hidden
+                    failed.append({"node": f"pool {pool}", "reason": f"probe failed: {common.error_text(exc)}"})
+                    pending.pop(pool)
+        for result in polled:
+            if result["status"] == "done":
+                results.append(result)
+                pending.pop(result["pool"], None)
+        if pending and context.current_utc_datetime >= deadline:
+            for pool in sorted(pending):
+                failed.append({"node": f"pool {pool}", "reason": "probe did not finish in time"})
+            pending = {}
+    return {"results": results, "failedPools": failed}

@@ -1,0 +1,49 @@
+"""A compact view of every node, read in one list call, for planning."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kubernetes import client as k8s
+
+from rebooter import contract
+
+POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
+ZONE_LABEL = "topology.kubernetes.io/zone"
+
+
+def node_facts(node: Any) -> dict[str, Any]:
+    """What planning needs to know about one node (a V1Node)."""
+    labels = node.metadata.labels or {}
+    annotations = node.metadata.annotations or {}
+    ready = "Unknown"
+    for condition in (node.status.conditions or []) if node.status else []:
+        if condition.type == "Ready":
+            ready = condition.status
+    info = node.status.node_info if node.status else None
+    return {
+        "name": node.metadata.name,
+        "pool": next((labels[key] for key in POOL_LABELS if key in labels), ""),
+        "os": labels.get("kubernetes.io/os", "linux"),
+        "zone": labels.get(ZONE_LABEL, ""),
+        "unschedulable": bool(node.spec.unschedulable) if node.spec else False,
+        "cordonedByUs": contract.CORDONED_BY_US_ANNOTATION in annotations,
+        "ready": ready,
+        "bootId": info.boot_id if info else "",
+        "kernel": info.kernel_version if info else "",
+        "taints": sorted({t.key for t in (node.spec.taints or [])}) if node.spec else [],
+        "labels": labels,
+    }
+
+
+def list_nodes(api: k8s.ApiClient) -> list[dict[str, Any]]:
+    """Every node of the cluster, paged like kubectl (limit 500 + continue)."""
+    core = k8s.CoreV1Api(api)
+    facts: list[dict[str, Any]] = []
+    token = None
+    while True:
+        page = core.list_node(limit=500, _continue=token) if token else core.list_node(limit=500)
+        facts.extend(node_facts(node) for node in page.items)
+        token = page.metadata._continue
+        if not token:
+            return sorted(facts, key=lambda f: f["name"])

@@ -1,0 +1,105 @@
+"""Planning a patch cycle: pure functions from what we observed to what we will do.
+
+Kept out of the orchestrator so the decisions (which nodes, in what order, which are left
+alone and why) are plain, unit-tested Python and read the same in a dry run.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rebooter.aks import NO_SENTINEL_CHANNELS
+
+AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
+
+
+def cluster_skip_reason(cluster: dict[str, Any]) -> str | None:
+    """Why the whole cluster must be left alone this time, or None."""
+    state = cluster.get("provisioningState", "Succeeded")
+    if state != "Succeeded":
+        return f"AKS reports provisioningState {state} (an upgrade or update is in progress); nothing was touched"
+    if cluster.get("powerState") == "Stopped":
+        return "the cluster is stopped"
+    channel = str(cluster.get("nodeOsUpgradeChannel") or "Unmanaged")
+    if channel.lower() in NO_SENTINEL_CHANNELS:
+        return (
+            f"node OS upgrade channel is {channel}: AKS reimages the nodes itself and unattended-upgrades is off, "
+            "so no reboot sentinel will appear; use channel Unmanaged to let this app reboot nodes"
+        )
+    return None
+
+
+def split_pools(cluster: dict[str, Any], pool_filter: list[str] | None) -> tuple[list[str], list[dict[str, str]]]:
+    """Linux pools to probe, and pools reported as not applicable with the reason."""
+    probe: list[str] = []
+    not_applicable: list[dict[str, str]] = []
+    for pool in cluster["pools"]:
+        name = pool["name"]
+        if pool_filter and name not in pool_filter:
+            continue
+        if str(pool.get("osType", "Linux")).lower() != "linux":
+            not_applicable.append({"pool": name, "reason": f"{pool['osType']} pool: the reboot sentinel is Linux only"})
+        elif pool.get("powerState") == "Stopped":
+            not_applicable.append({"pool": name, "reason": "pool is stopped"})
+        elif pool.get("count", 0) == 0:
+            not_applicable.append({"pool": name, "reason": "pool has no nodes"})
+        else:
+            probe.append(name)
+    return probe, not_applicable
+
+
+def plan_nodes(
+    probes: list[dict[str, Any]],
+    inventory: list[dict[str, Any]],
+    node_filter: list[str] | None = None,
+) -> dict[str, Any]:
+    """Order the nodes that need a reboot and say why each other one is left alone.
+
+    Nodes we cordoned in an earlier, interrupted cycle come first, so a half-finished
+    rollout is resumed before anything new is taken out.
+    """
+    by_name = {n["name"]: n for n in inventory}
+    planned: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    up_to_date: list[str] = []
+    for result in probes:
+        for error in result.get("errors", []):
+            if error.get("node") and (not node_filter or error["node"] in node_filter):
+                skipped.append({"node": error["node"], "reason": f"probe failed: {error['error']}"})
+        for fact in result.get("nodes", []):
+            name = fact["node"]
+            if node_filter and name not in node_filter:
+                continue
+            if not fact["rebootRequired"]:
+                up_to_date.append(name)
+                continue
+            node = by_name.get(name)
+            reason = _skip_reason(node)
+            if reason:
+                skipped.append({"node": name, "reason": reason})
+                continue
+            planned.append(
+                {
+                    "node": name,
+                    "pool": fact["pool"],
+                    "zone": node.get("zone", ""),
+                    "bootId": fact["bootId"],
+                    "kernel": fact["kernel"],
+                    "packages": fact["packages"],
+                    "resume": bool(node.get("cordonedByUs")),
+                }
+            )
+    planned.sort(key=lambda n: (not n["resume"], n["pool"], n["node"]))
+    return {"nodes": planned, "skipped": sorted(skipped, key=lambda s: s["node"]), "upToDate": sorted(up_to_date)}
+
+
+def _skip_reason(node: dict[str, Any] | None) -> str | None:
+    if node is None:
+        return "node disappeared from the cluster after the probe"
+    if node.get("unschedulable") and not node.get("cordonedByUs"):
+        return "cordoned by someone else; left alone (we never uncordon a node we did not cordon)"
+    if AUTOSCALER_TAINT in node.get("taints", []):
+        return "the cluster autoscaler is deleting this node"
+    if node.get("ready") != "True" and not node.get("cordonedByUs"):
+        return f"node is not Ready (Ready={node.get('ready')}); left for AKS auto-repair"
+    return None

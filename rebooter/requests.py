@@ -1,0 +1,91 @@
+"""Validation of patch-cycle requests (HTTP bodies and timer starts) into orchestration input.
+
+Everything an operator can send is checked here before anything is started, and every
+error names the field and says what was expected (the HTTP layer answers 400 with it).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from rebooter import names, settings
+
+FIELDS = ("cluster", "pools", "nodes", "reason", "overrides")
+MAX_REASON = 500
+
+
+class RequestError(ValueError):
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(f"{field}: {detail}")
+        self.field = field
+        self.detail = detail
+
+    def body(self) -> dict[str, str]:
+        return {"error": f"invalid field '{self.field}'", "field": self.field, "detail": self.detail}
+
+
+def instance_id(cluster_id: str) -> str:
+    """One running cycle per cluster, whatever started it: the id is derived from the cluster."""
+    return f"patch-cycle.{names.parse_cluster_id(cluster_id).key}"
+
+
+def _name_list(field: str, value: Any, check) -> list[str] | None:
+    if value is None:
+        return None
+    if not isinstance(value, list) or not value:
+        raise RequestError(field, f"expected a non-empty list of names, got {json.dumps(value)[:100]}")
+    result = []
+    for index, item in enumerate(value):
+        try:
+            result.append(check(item))
+        except ValueError as exc:
+            raise RequestError(f"{field}[{index}]", str(exc)) from None
+    return sorted(set(result))
+
+
+def parse_body(raw: bytes | str, app: dict[str, Any]) -> dict[str, Any]:
+    """Parse and validate a POST /api/patch-cycles body against the app's settings."""
+    try:
+        body = json.loads(raw or b"{}")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RequestError("body", f"expected a JSON object, could not parse it: {exc}") from None
+    if not isinstance(body, dict):
+        raise RequestError("body", f"expected a JSON object, got {type(body).__name__}")
+    unknown = sorted(set(body) - set(FIELDS))
+    if unknown:
+        raise RequestError(unknown[0], f"unknown field (expected some of: {', '.join(FIELDS)})")
+    if "cluster" not in body:
+        raise RequestError("cluster", "required: the AKS resource ID of a configured cluster")
+    try:
+        ref = names.parse_cluster_id(body["cluster"])
+    except ValueError as exc:
+        raise RequestError("cluster", str(exc)) from None
+    configured = {names.parse_cluster_id(c).key: c for c in app["clusters"]}
+    if ref.key not in configured:
+        raise RequestError("cluster", "not a configured cluster (add its resource ID to REBOOTER_CLUSTERS)")
+    reason = body.get("reason", "on demand")
+    if not isinstance(reason, str) or len(reason) > MAX_REASON:
+        raise RequestError("reason", f"expected a string of at most {MAX_REASON} characters")
+    overrides = body.get("overrides") or {}
+    if not isinstance(overrides, dict):
+        raise RequestError("overrides", "expected a JSON object of setting keys to values")
+    try:
+        cycle_settings = settings.apply_overrides(app, overrides)
+    except settings.SettingsError as exc:
+        raise RequestError("overrides", str(exc)) from None
+    return cycle_input(
+        configured[ref.key],
+        cycle_settings,
+        reason=reason,
+        trigger="http",
+        pools=_name_list("pools", body.get("pools"), names.check_pool_name),
+        nodes=_name_list("nodes", body.get("nodes"), names.check_node_name),
+    )
+
+
+def cycle_input(cluster_id: str, cfg: dict[str, Any], *, reason: str, trigger: str,
+                pools: list[str] | None = None, nodes: list[str] | None = None) -> dict[str, Any]:
+    """The orchestration input: everything patch_cycle needs, so it never reads settings itself."""
+    return {"cluster": cluster_id, "settings": cfg, "pools": pools, "nodes": nodes, "reason": reason,
+            "trigger": trigger}

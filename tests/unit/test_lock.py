@@ -1,0 +1,73 @@
+from entities import lock, progress
+
+NOW = "2026-11-26T10:00:00+00:00"
+LATER = "2026-11-26T12:00:01+00:00"
+
+
+def acquire(state, holder, now=NOW, limit=1, ttl=3600):
+    return lock.reduce(state, "acquire", {"holder": holder, "node": holder, "now": now, "ttlSeconds": ttl,
+                                          "limit": limit})
+
+
+def test_second_holder_waits_until_release():
+    state, got = acquire(None, "a")
+    assert got["acquired"]
+    state, got = acquire(state, "b")
+    assert not got["acquired"] and list(got["holders"]) == ["a"]
+    state, released = lock.reduce(state, "release", {"holder": "a", "now": NOW})
+    assert released == {"released": True}
+    state, got = acquire(state, "b")
+    assert got["acquired"] and list(state["holders"]) == ["b"]
+
+
+def test_acquire_twice_by_same_holder_is_a_renewal():
+    state, _ = acquire(None, "a")
+    state2, got = acquire(state, "a", now="2026-11-26T10:30:00+00:00")
+    assert got["acquired"] and got["renewed"]
+    assert list(state2["holders"]) == ["a"]
+    assert state2["holders"]["a"]["expiresAt"] > state["holders"]["a"]["expiresAt"]
+
+
+def test_limit_allows_several_holders():
+    state, _ = acquire(None, "a", limit=2)
+    state, got = acquire(state, "b", limit=2)
+    assert got["acquired"]
+    state, got = acquire(state, "c", limit=2)
+    assert not got["acquired"]
+
+
+def test_expired_holder_frees_its_slot():
+    state, _ = acquire(None, "dead", ttl=60)
+    state, got = acquire(state, "b", now=LATER)
+    assert got["acquired"] and list(state["holders"]) == ["b"]
+
+
+def test_release_by_non_holder_changes_nothing():
+    state, _ = acquire(None, "a")
+    after, result = lock.reduce(state, "release", {"holder": "x", "now": NOW})
+    assert result == {"released": False} and after["holders"] == state["holders"]
+
+
+def test_break_clears_and_records():
+    state, _ = acquire(None, "a")
+    state, result = lock.reduce(state, "break", {"by": "ops", "reason": "stuck", "now": NOW})
+    assert result == {"broken": ["a"]} and state["holders"] == {}
+    assert state["history"][-1]["event"] == "broken"
+
+
+def test_unknown_operation_raises():
+    import pytest
+
+    with pytest.raises(ValueError, match="unknown operation"):
+        lock.reduce(None, "steal", {"now": NOW})
+
+
+def test_progress_keeps_last_step_and_result_per_node():
+    state, _ = progress.reduce(None, "node", {"node": "n1", "step": "drain", "at": NOW, "instanceId": "i"})
+    state, _ = progress.reduce(state, "node", {"node": "n1", "step": "patched", "at": LATER, "instanceId": "i",
+                                               "result": {"result": "patched"}})
+    assert state["nodes"]["n1"]["step"] == "patched"
+    assert state["nodes"]["n1"]["result"] == {"result": "patched"}
+    state, _ = progress.reduce(state, "cycle", {"instanceId": "i", "startedAt": NOW, "status": "running"})
+    state, _ = progress.reduce(state, "cycle", {"instanceId": "i", "startedAt": NOW, "status": "completed"})
+    assert [c["status"] for c in state["cycles"]] == ["completed"]

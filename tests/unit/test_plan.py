@@ -1,0 +1,53 @@
+from rebooter import plan
+
+
+def cluster(**kw):
+    base = {"provisioningState": "Succeeded", "powerState": "Running", "nodeOsUpgradeChannel": "Unmanaged",
+            "pools": [{"name": "sys", "osType": "Linux", "count": 2}, {"name": "win", "osType": "Windows", "count": 1},
+                      {"name": "user", "osType": "Linux", "count": 3}]}
+    return {**base, **kw}
+
+
+def test_cluster_skipped_while_upgrading_or_on_reimage_channels():
+    assert "Upgrading" in plan.cluster_skip_reason(cluster(provisioningState="Upgrading"))
+    assert "SecurityPatch" in plan.cluster_skip_reason(cluster(nodeOsUpgradeChannel="SecurityPatch"))
+    assert "NodeImage" in plan.cluster_skip_reason(cluster(nodeOsUpgradeChannel="NodeImage"))
+    assert plan.cluster_skip_reason(cluster()) is None
+
+
+def test_windows_pools_not_applicable_and_filter_applies():
+    pools, na = plan.split_pools(cluster(), None)
+    assert pools == ["sys", "user"]
+    assert na == [{"pool": "win", "reason": "Windows pool: the reboot sentinel is Linux only"}]
+    assert plan.split_pools(cluster(), ["user"]) == (["user"], [])
+
+
+def fact(node, required=True, pool="user"):
+    return {"node": node, "pool": pool, "rebootRequired": required, "packages": ["linux-image"], "bootId": "b",
+            "kernel": "k"}
+
+
+def inv(name, **kw):
+    return {"name": name, "pool": "user", "zone": "", "unschedulable": False, "cordonedByUs": False, "ready": "True",
+            "taints": [], **kw}
+
+
+def test_plan_skips_foreign_cordons_notready_and_autoscaler_nodes_and_resumes_ours_first():
+    probes = [{"pool": "user", "nodes": [fact("a"), fact("b"), fact("c"), fact("d"), fact("e"), fact("f", False)],
+               "errors": [{"node": "g", "error": "probe pod did not finish"}]}]
+    inventory = [inv("a"), inv("b", unschedulable=True), inv("c", ready="Unknown"),
+                 inv("d", taints=["ToBeDeletedByClusterAutoscaler"]), inv("e", unschedulable=True, cordonedByUs=True),
+                 inv("f"), inv("g")]
+    result = plan.plan_nodes(probes, inventory)
+    assert [n["node"] for n in result["nodes"]] == ["e", "a"]
+    assert result["nodes"][0]["resume"] is True
+    reasons = {s["node"]: s["reason"] for s in result["skipped"]}
+    assert "someone else" in reasons["b"] and "not Ready" in reasons["c"] and "autoscaler" in reasons["d"]
+    assert "probe failed" in reasons["g"]
+    assert result["upToDate"] == ["f"]
+
+
+def test_node_filter():
+    probes = [{"pool": "user", "nodes": [fact("a"), fact("b")], "errors": []}]
+    result = plan.plan_nodes(probes, [inv("a"), inv("b")], ["b"])
+    assert [n["node"] for n in result["nodes"]] == ["b"]
