@@ -39,6 +39,9 @@ is never uncordoned by us.
 from __future__ import annotations
 
 import json
+import re
+
+_PACKAGE = re.compile(r"^[A-Za-z0-9.+:~-]+$")
 
 ROLE_LABEL = "rebooter.aks.io/role"
 ROLE_PROBE = "probe"
@@ -79,7 +82,7 @@ printf '{"node":"%s","rebootRequired":%s,"packages":[%s],"bootId":"%s","kernel":
 
 def probe_line(node: str, reboot_required: bool, packages: list[str], boot_id: str, kernel: str) -> str:
     """The exact line NODE_PROBE_SCRIPT prints, so the sandbox answers like a real node."""
-    pkgs = sorted(set(packages))
+    pkgs = sorted({p for p in packages if _PACKAGE.match(p)})
     return json.dumps(
         {"node": node, "rebootRequired": reboot_required, "packages": pkgs, "bootId": boot_id, "kernel": kernel},
         separators=(",", ":"),
