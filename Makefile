@@ -1,0 +1,41 @@
+# Entry points. Each target creates or reuses .venv from the requirements files, so a fresh
+# machine needs only python3 (3.11) and network access to PyPI.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: venv test demo serve sandbox bench lint clean
+
+venv: $(STAMP)
+
+$(STAMP): requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $(STAMP)
+
+# The whole test suite (unit, sandbox, local engine, end to end, infra checks).
+test: venv
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q
+
+# One full patch cycle of scenarios/demo.yaml through the local engine against the sandbox.
+demo: venv
+	$(PY) -m local demo scenarios/demo.yaml
+
+# Sandbox + local engine + the app's HTTP API on 127.0.0.1:7071 (Ctrl-C stops).
+serve: venv
+	$(PY) -m local serve scenarios/demo.yaml
+
+# The sandbox alone: prints the ARM URL, CA file and kubeconfig path.
+sandbox: venv
+	$(PY) -m sandbox scenarios/demo.yaml
+
+bench: venv
+	$(PY) bench/run.py
+
+lint: venv
+	$(PY) -m ruff check .
+
+clean:
+	rm -rf $(VENV) .venv-checkov .pytest_cache .ruff_cache
