@@ -179,3 +179,17 @@ def apply_overrides(values: dict[str, Any], overrides: Mapping[str, Any]) -> dic
     if errors:
         raise SettingsError("; ".join(errors))
     return merged
+
+
+def markdown_table() -> str:
+    """The README's settings table, generated so it cannot drift from the registry."""
+    rows = ["| setting | default | meaning | kured flag | per cycle |", "| --- | --- | --- | --- | --- |"]
+    for s in SETTINGS.values():
+        default = f"`{s.default}`" if s.default else "(empty)"
+        kured = f"`{s.kured}`" if s.kured else ""
+        rows.append(f"| `{s.name}` | {default} | {s.meaning} | {kured} | {'`' + s.key + '`' if s.per_cycle else ''} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -1,0 +1,100 @@
+"""Terminal output of the local runner: live progress, run history, the sandbox's invariants.
+
+Everything here goes through the app's own HTTP API (the same calls an operator makes), so
+the demo shows what the API really returns.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import requests
+from rich.console import Console
+from rich.table import Table
+
+TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+
+
+def console() -> Console:
+    return Console(highlight=False)
+
+
+def start_cycle(base_url: str, cluster: str, reason: str, **body: Any) -> dict[str, Any]:
+    response = requests.post(f"{base_url}/api/patch-cycles", json={"cluster": cluster, "reason": reason, **body},
+                             timeout=30)
+    if response.status_code != 202:
+        raise RuntimeError(f"POST /api/patch-cycles answered {response.status_code}: {response.text}")
+    return response.json()
+
+
+def get_status(base_url: str, instance_id: str) -> dict[str, Any]:
+    response = requests.get(f"{base_url}/api/patch-cycles/{instance_id}", timeout=30)
+    response.raise_for_status()
+    return response.json()
+
+
+def _line(status: dict[str, Any]) -> str:
+    custom = status.get("customStatus") or {}
+    parts = [f"{status.get('status')}", f"step: {custom.get('step', '-')}",
+             f"{custom.get('done', 0)}/{custom.get('total', 0)} nodes"]
+    for node, child in (status.get("currentNodeStatus") or {}).items():
+        parts.append(f"{node}: {(child or {}).get('step', '-')}")
+    return " | ".join(parts)
+
+
+def follow(out: Console, base_url: str, instance_id: str, timeout: float = 300, poll: float = 0.25) -> dict[str, Any]:
+    """Print each change of the cycle's status until it ends; return the final status."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    started = time.monotonic()
+    while True:
+        status = get_status(base_url, instance_id)
+        line = _line(status)
+        if line != last:
+            out.print(f"[dim]{time.monotonic() - started:6.1f}s[/] {line}")
+            last = line
+        if status.get("status") in TERMINAL:
+            return status
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"patch cycle {instance_id} did not finish within {timeout:.0f}s: {line}")
+        time.sleep(poll)
+
+
+def print_history(out: Console, status: dict[str, Any]) -> None:
+    result = status.get("output") or {}
+    out.print(f"\n[bold]Patch cycle {status.get('id')}[/]: {status.get('status')}, outcome "
+              f"[bold]{result.get('outcome', '-')}[/] {result.get('reason', '')}")
+    table = Table("node", "pool", "result", "steps (seconds)", "boot ID before -> after", "kernel before -> after")
+    for node in result.get("nodes", []):
+        steps = ", ".join(f"{s['step']} {s.get('seconds', 0):.1f}" for s in node.get("steps", []))
+        before, after = node.get("before", {}), node.get("after", {})
+        table.add_row(node["node"], node.get("pool", ""), f"{node['result']} {node.get('reason', '')}".strip(), steps,
+                      f"{before.get('bootId', '')[:8]} -> {after.get('bootId', '')[:8]}",
+                      f"{before.get('kernel', '')} -> {after.get('kernel', '')}")
+    out.print(table)
+    for skipped in result.get("skipped", []):
+        out.print(f"skipped {skipped['node']}: {skipped['reason']}")
+    for pool in result.get("notApplicable", []):
+        out.print(f"not applicable: pool {pool['pool']}: {pool['reason']}")
+    if result.get("upToDate"):
+        out.print(f"up to date (no reboot needed): {', '.join(result['upToDate'])}")
+
+
+def print_invariants(out: Console, sandbox: Any, max_unavailable: int) -> bool:
+    """The sandbox's safety report over the whole run; True when every invariant held."""
+    from sandbox import invariants
+
+    peak = invariants.max_unavailable(sandbox.timeline, exclude_foreign=True)
+    broken = invariants.pdb_violations(sandbox.timeline)
+    undone = invariants.foreign_cordons_undone(sandbox.timeline, sandbox.scenario)
+    checks = [
+        (peak.count <= max_unavailable, f"most nodes out at once: {peak.count} (budget {max_unavailable})"
+                                        f"{' ' + ', '.join(peak.nodes) if peak.nodes else ''}"),
+        (not broken, f"PodDisruptionBudgets broken: {len(broken)}"),
+        (not undone, f"nodes cordoned by someone else that we uncordoned: {len(undone)}"),
+    ]
+    out.print("\n[bold]Sandbox invariants[/]")
+    for ok, text in checks:
+        out.print(f"  {'[green]ok[/]' if ok else '[red]VIOLATED[/]'}  {text}")
+    return all(ok for ok, _ in checks)
