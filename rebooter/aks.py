@@ -7,9 +7,6 @@ from typing import Any
 
 from rebooter import names, probe
 
-# Channels where AKS reimages nodes and unattended-upgrades is off: no sentinel ever appears.
-NO_SENTINEL_CHANNELS = {"securitypatch", "nodeimage"}
-
 
 def _power(obj: Any) -> str:
     state = getattr(obj, "power_state", None)

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rebooter.aks import NO_SENTINEL_CHANNELS
-
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
+# Channels where AKS reimages nodes and unattended-upgrades is off: no sentinel ever appears.
+NO_SENTINEL_CHANNELS = {"securitypatch", "nodeimage"}
 
 
 def cluster_skip_reason(cluster: dict[str, Any]) -> str | None:
