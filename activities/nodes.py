@@ -30,13 +30,19 @@ describe_node    {cluster, node}
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
+
+import urllib3
+from kubernetes.client.exceptions import ApiException
 
 from rebooter import clients, names
 from rebooter.cordon import cordon, uncordon
 from rebooter.drain import DrainOptions
 from rebooter.eviction import drain_pass
 from rebooter.health import check_health
+from rebooter.kubeapi import KubeError, error_message
 from rebooter.nodeinfo import describe_node as describe
 from rebooter.reboot import request_reboot
 
@@ -47,6 +53,17 @@ def _target(payload: dict) -> tuple[Any, str]:
     cluster = names.parse_cluster_id(payload.get("cluster")).resource_id
     node = names.check_node_name(payload.get("node"))
     return clients.kube_api(cluster), node
+
+
+@contextlib.contextmanager
+def _api_errors(action: str, node: str) -> Iterator[None]:
+    """Turn a raw client error into one clear line (the orchestrator sees only the message)."""
+    try:
+        yield
+    except ApiException as exc:
+        raise KubeError(f"{action} {node}: {error_message(exc)}") from None
+    except urllib3.exceptions.HTTPError as exc:
+        raise KubeError(f"{action} {node}: Kubernetes API unreachable: {error_message(exc)}") from None
 
 
 def _flag(payload: dict, *keys: str) -> bool:
@@ -60,31 +77,37 @@ def _flag(payload: dict, *keys: str) -> bool:
 
 def cordon_node(payload: dict) -> dict:
     api, node = _target(payload)
-    return cordon(api, node, payload.get("owner") or "rebooter")
+    with _api_errors("cordon", node):
+        return cordon(api, node, payload.get("owner") or "rebooter")
 
 
 def uncordon_node(payload: dict) -> dict:
     api, node = _target(payload)
-    return uncordon(api, node)
+    with _api_errors("uncordon", node):
+        return uncordon(api, node)
 
 
 def drain_node(payload: dict) -> dict:
     options = DrainOptions.from_dict(payload.get("options") if isinstance(payload, dict) else None)
     api, node = _target(payload)
-    return drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete", "force_delete"))
+    with _api_errors("drain", node):
+        return drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete", "force_delete"))
 
 
 def reboot_node(payload: dict) -> dict:
     api, node = _target(payload)
     method = payload.get("method") or clients.app_settings()["rebootMethod"]
-    return request_reboot(api, node, payload.get("bootId"), method, compute=clients.compute)
+    with _api_errors("reboot", node):
+        return request_reboot(api, node, payload.get("bootId"), method, compute=clients.compute)
 
 
 def check_node_health(payload: dict) -> dict:
     api, node = _target(payload)
-    return check_health(api, node, payload.get("bootIdBefore"))
+    with _api_errors("check health of", node):
+        return check_health(api, node, payload.get("bootIdBefore"))
 
 
 def describe_node(payload: dict) -> dict:
     api, node = _target(payload)
-    return describe(api, node)
+    with _api_errors("describe", node):
+        return describe(api, node)

@@ -25,6 +25,7 @@ from kubernetes.client.exceptions import ApiException
 REQUEST_TIMEOUT = (3.0, 10.0)  # (connect, read) seconds for every call
 ATTEMPTS = 3
 RETRY_DELAY = 0.5
+RETRY_BUDGET = 3.0  # no new attempt once this long has passed (a hung server is not retried for long)
 TRANSIENT = frozenset({429, 500, 502, 503, 504})
 NOT_RETRIED_FOR_EVICTION = frozenset({502, 503, 504})
 
@@ -35,10 +36,6 @@ class KubeError(Exception):
 
 class NodeNotFound(KubeError):
     """The node does not exist (anymore): scaled in, deleted, or a wrong name."""
-
-
-def status_of(exc: BaseException) -> int | None:
-    return exc.status if isinstance(exc, ApiException) else None
 
 
 def status_body(exc: ApiException) -> dict[str, Any]:
@@ -72,18 +69,22 @@ def call(fn: Callable[..., Any], *args: Any, retry_on: Iterable[int] = TRANSIENT
 
     Retries ``retry_on`` statuses and transport errors (timeouts, refused or reset
     connections); any other ApiException is raised at once for the caller to interpret.
+    No new attempt starts after RETRY_BUDGET seconds, so a hanging server costs one or two
+    request timeouts, not three.
     """
     retry_statuses = frozenset(retry_on)
     kwargs.setdefault("_request_timeout", REQUEST_TIMEOUT)
+    started = time.monotonic()
     for attempt in range(1, ATTEMPTS + 1):
+        last = attempt == ATTEMPTS or time.monotonic() - started > RETRY_BUDGET
         try:
             return fn(*args, **kwargs)
         except ApiException as exc:
-            if exc.status not in retry_statuses or attempt == ATTEMPTS:
+            if exc.status not in retry_statuses or last:
                 raise
             time.sleep(_retry_after(exc) if exc.status == 429 else RETRY_DELAY)
         except urllib3.exceptions.HTTPError:
-            if attempt == ATTEMPTS:
+            if last:
                 raise
             time.sleep(RETRY_DELAY)
     raise AssertionError("unreachable")

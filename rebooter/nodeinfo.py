@@ -11,7 +11,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from rebooter import contract
-from rebooter.kubeapi import NodeNotFound, call_json
+from rebooter.kubeapi import KubeError, NodeNotFound, call_json, error_message
 
 POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -29,7 +29,7 @@ def read_node(api: k8s.ApiClient, node: str) -> dict[str, Any]:
     except ApiException as exc:
         if exc.status == 404:
             raise NodeNotFound(f"node {node!r} not found in the cluster") from None
-        raise
+        raise KubeError(f"read node {node}: {error_message(exc)}") from None
 
 
 def annotations(obj: dict[str, Any]) -> dict[str, str]:
