@@ -11,12 +11,22 @@ running ``NODE_PROBE_SCRIPT`` which prints exactly one JSON line (``contract.pro
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Callable
 from typing import Any
 
 from rebooter import contract, names
 
 PROBE_CONTAINER = "probe"
+PLACEHOLDER = re.compile(r"^__[A-Z0-9_]+__$")
 ACTIVE_DEADLINE_SECONDS = 120  # a probe that has not finished by then is stuck: the kubelet kills it
+
+
+def _checked(value: object, check: Callable[[object], str]) -> str:
+    """Validate a name, or accept a ``__PLACEHOLDER__`` a script will replace (see probe_pod_manifest)."""
+    if isinstance(value, str) and PLACEHOLDER.match(value):
+        return value
+    return check(value)
 
 
 def probe_pod_name(node: str, run_id: str) -> str:
@@ -31,11 +41,16 @@ def probe_pod_manifest(node: str, run_id: str, generate_name: bool) -> dict[str,
     listed and deleted together. With ``generate_name`` the server picks a unique name
     (``rebooter-probe-<node>-xxxxx``); without it the name is :func:`probe_pod_name`, so
     creating it twice is one pod (409 the second time).
+
+    ``node`` and ``run_id`` are validated; a ``__PLACEHOLDER__`` (upper-case between double
+    underscores) is accepted instead, for a template whose placeholders a script fills in per
+    node (the run-command runner does, with sed): substituting real, valid values gives the
+    same manifest as calling this function with them (for node names of usual AKS length).
     """
-    names.check_node_name(node)
-    names.check_label_value(run_id)
+    _checked(node, names.check_node_name)
+    _checked(run_id, names.check_label_value)
     labels = {contract.ROLE_LABEL: contract.ROLE_PROBE, contract.RUN_LABEL: run_id}
-    if len(node) <= 63 and "." not in node:
+    if len(node) <= 63:  # label values are limited to 63 characters; AKS node names fit
         labels[contract.NODE_LABEL] = node
     metadata: dict[str, Any] = {"namespace": contract.PROBE_NAMESPACE, "labels": labels}
     if generate_name:

@@ -67,7 +67,7 @@ def parse_provider_id(provider_id: str) -> MachineRef:
 def reboot_pod_manifest(node: str, from_boot_id: str) -> dict[str, Any]:
     """The reboot pod, exactly as ``rebooter.contract`` describes it."""
     labels = {contract.ROLE_LABEL: contract.ROLE_REBOOT}
-    if len(node) <= 63 and "." not in node:
+    if len(node) <= 63:
         labels[contract.NODE_LABEL] = node
     return {
         "apiVersion": "v1",

@@ -200,3 +200,19 @@ def test_parse_probe_output():
     assert parse_probe_output("noise\n" + line + "\n") == json.loads(line)
     with pytest.raises(ValueError, match="no probe line"):
         parse_probe_output("sh: nsenter: not found\n")
+
+
+def test_probe_pod_template_with_placeholders_matches_the_real_manifest():
+    """rebooter.probe builds a template with __NODE__ / __RUN__ that its runner fills in with sed."""
+    template = json.dumps(probe_pod_manifest("__NODE__", "__RUN__", generate_name=True))
+    filled = template.replace("__NODE__", NODE).replace("__RUN__", "run-7")
+    assert json.loads(filled) == probe_pod_manifest(NODE, "run-7", generate_name=True)
+    with pytest.raises(ValueError):
+        probe_pod_manifest("__node__", "run", True)
+
+
+def test_run_command_request_builds():
+    from rebooter.probe import build_request
+
+    request = build_request("pool1", "run-7", 30)
+    assert request["command"].startswith("bash ") and request["context"]
