@@ -91,6 +91,14 @@ def default_pod_spec(spec: dict) -> None:
                 c.setdefault("resources", {})
 
 
+_ZERO_STATUS = {
+    "replicasets": ("replicas",),
+    "statefulsets": ("replicas", "availableReplicas"),
+    "deployments": (),
+    "daemonsets": ("currentNumberScheduled", "desiredNumberScheduled", "numberMisscheduled", "numberReady"),
+}
+
+
 def apply_create_defaults(kind: str, obj: dict) -> None:
     """Kind-specific defaulting done on create (mutates obj, which is already a private copy)."""
     spec = obj.get("spec")
@@ -111,7 +119,9 @@ def apply_create_defaults(kind: str, obj: dict) -> None:
         if isinstance(template, dict) and isinstance(template.get("spec"), dict):
             default_pod_spec(template["spec"])
         spec.setdefault("revisionHistoryLimit", 10)
-        obj.setdefault("status", {})
+        status = obj.setdefault("status", {})
+        for field in _ZERO_STATUS[kind]:  # int32 fields without omitempty: always serialised
+            status.setdefault(field, 0)
     elif kind == "poddisruptionbudgets":
         obj.setdefault("spec", {})
         obj.setdefault("status", {"disruptionsAllowed": 0, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0})

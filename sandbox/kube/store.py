@@ -14,6 +14,9 @@ reached every observer). Observers must not block on other threads that use the 
 Objects handed out are copies; the store never mutates a stored dict in place (each write
 stores a new dict), so snapshots in the watch history stay valid.
 
+Every object written must parse with the official client's model for its kind (validation.py),
+as anything a real server returns does; otherwise the write is a 422 Invalid.
+
 Namespaced objects need their namespace to exist (404 otherwise, as with the NamespaceLifecycle
 admission plugin); ``default``, ``kube-system``, ``kube-public`` and ``kube-node-lease`` exist
 from the start. In-process ``create`` keeps a given ``status`` (scenario set-up may create a
@@ -38,6 +41,7 @@ from .kinds import KINDS, KindInfo
 from .objects import apply_create_defaults, deep_copy, generate_name, name_errors, timestamp
 from .patching import APPLY, apply_patch
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
+from .validation import validate
 
 __all__ = ["ApiError", "Scheduler", "ThreadScheduler", "Store", "WatchEvent"]
 
@@ -235,6 +239,7 @@ class Store:
             meta["creationTimestamp"] = timestamp(self.clock())
             obj["apiVersion"], obj["kind"] = info.api_version, info.kind
             apply_create_defaults(kind, obj)
+            validate(kind, obj)
             self._commit(kind, "ADDED", obj, None)
             return deep_copy(obj)
 
@@ -331,6 +336,7 @@ class Store:
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
         if _same(old, new):
             return deep_copy(old)
+        validate(kind, new)
         meta = new["metadata"]
         if meta.get("deletionTimestamp") and not meta.get("finalizers") and old["metadata"].get("finalizers"):
             return deep_copy(self._remove(kind, new))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import ssl
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 import trustme
+import urllib3
 import yaml
 from kubernetes import client
 
@@ -43,6 +45,14 @@ class Cluster:
     @property
     def apps(self) -> client.AppsV1Api:
         return client.AppsV1Api(self.api)
+
+    def raw(self, method: str, path: str, body: object = None, content_type: str = "application/json",
+            headers: dict | None = None) -> urllib3.BaseHTTPResponse:
+        """A plain HTTPS request with the bearer token (for what the typed client cannot express)."""
+        pool = urllib3.PoolManager(ca_certs=str(self.ca_file))
+        hdrs = {"Authorization": f"Bearer {self.token}", "Content-Type": content_type, **(headers or {})}
+        data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+        return pool.request(method, self.url + path, body=data, headers=hdrs, retries=False)
 
     def kubectl(self, *args: str, timeout: float = 60, check: bool = False) -> subprocess.CompletedProcess:
         cmd = [str(KUBECTL), "--kubeconfig", str(self.kubeconfig_file), "--cache-dir", str(self.cache_dir), *args]
