@@ -53,7 +53,10 @@ class Kube:
         status = {"True": "True", "False": "False", "None": "Unknown"}[str(ready)]
         return {
             "conditions": [{"type": "Ready", "status": status, "reason": "KubeletReady" if ready else "NodeStatusUnknown"}],
-            "nodeInfo": {"bootID": boot_id, "kernelVersion": kernel, "osImage": "Ubuntu 22.04.5 LTS"},
+            "nodeInfo": {"bootID": boot_id, "kernelVersion": kernel, "osImage": "Ubuntu 22.04.5 LTS",
+                         "architecture": "amd64", "containerRuntimeVersion": "containerd://1.7.27-1",
+                         "kubeProxyVersion": "", "kubeletVersion": "v1.32.6", "machineID": "m" * 32,
+                         "operatingSystem": "linux", "systemUUID": "00000000-0000-0000-0000-00000000000a"},
         }
 
     def set_node_status(self, name: str, boot_id: str, ready: bool | None, kernel: str = "5.15.0-1080-azure") -> None:
