@@ -1,0 +1,61 @@
+"""function_app.py registers every function with the trigger and bindings Azure expects."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+EXPECTED = {
+    "patch_cycle": {("orchestrationTrigger", "context")},
+    "patch_node": {("orchestrationTrigger", "context")},
+    "describe_cluster": {("activityTrigger", "payload")},
+    "probe_pool": {("activityTrigger", "payload")},
+    "fetch_probe_result": {("activityTrigger", "payload")},
+    "list_nodes": {("activityTrigger", "payload")},
+    "describe_node": {("activityTrigger", "payload")},
+    "cordon_node": {("activityTrigger", "payload")},
+    "uncordon_node": {("activityTrigger", "payload")},
+    "drain_node": {("activityTrigger", "payload")},
+    "reboot_node": {("activityTrigger", "payload")},
+    "check_node_health": {("activityTrigger", "payload")},
+    "cluster_lock": {("entityTrigger", "context")},
+    "cluster_progress": {("entityTrigger", "context")},
+    "scheduled_patch_cycles": {("durableClient", "client"), ("timerTrigger", "timer")},
+    "start_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "get_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+}
+
+# A fresh interpreter: get_functions() may be called only once per app object.
+SCRIPT = """
+import json, function_app
+out = {}
+for f in function_app.app.get_functions():
+    out[f.get_function_name()] = [{"type": b.type, "name": b.name, **{k: v for k, v in b.get_dict_repr().items()
+                                   if k in ("schedule", "route", "methods", "authLevel")}} for b in f.get_bindings()]
+print(json.dumps(out, default=lambda v: getattr(v, "value", str(v))))
+"""
+
+
+def functions():
+    done = subprocess.run([sys.executable, "-c", SCRIPT], cwd=ROOT, capture_output=True, text=True, check=True)
+    return json.loads(done.stdout)
+
+
+def test_every_function_has_its_trigger_and_bindings():
+    found = functions()
+    assert set(found) == set(EXPECTED)
+    for name, bindings in found.items():
+        assert {(b["type"], b["name"]) for b in bindings} == EXPECTED[name], name
+
+
+def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
+    found = functions()
+    timer = next(b for b in found["scheduled_patch_cycles"] if b["type"] == "timerTrigger")
+    assert timer["schedule"] == "%REBOOTER_SCHEDULE%"
+    start = next(b for b in found["start_patch_cycle"] if b["type"] == "httpTrigger")
+    status = next(b for b in found["get_patch_cycle"] if b["type"] == "httpTrigger")
+    assert start["route"] == "patch-cycles" and [m.upper() for m in start["methods"]] == ["POST"]
+    assert status["route"] == "patch-cycles/{instanceId}" and [m.upper() for m in status["methods"]] == ["GET"]
+    assert start["authLevel"].upper() == "FUNCTION"
