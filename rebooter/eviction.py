@@ -23,7 +23,6 @@ from rebooter.drain import DrainOptions, deleted_longer_than, plan_drain
 from rebooter.kubeapi import (
     NOT_RETRIED_FOR_EVICTION,
     KubeError,
-    call,
     call_json,
     error_message,
     pod_id,
@@ -68,7 +67,7 @@ def _daemonset_lookup(api: k8s.ApiClient) -> Any:
         key = (namespace, name)
         if key not in cache:
             try:
-                call(apps.read_namespaced_daemon_set, name, namespace, _preload_content=False)
+                call_json(apps.read_namespaced_daemon_set, name, namespace)
                 cache[key] = True
             except ApiException as exc:
                 if exc.status != 404:
@@ -110,8 +109,8 @@ def evict_pod(api: k8s.ApiClient, pod: dict[str, Any], options: DrainOptions) ->
         body["deleteOptions"] = delete_options
     core = k8s.CoreV1Api(api)
     try:
-        call(core.create_namespaced_pod_eviction, meta["name"], meta["namespace"], body,
-             retry_on=NOT_RETRIED_FOR_EVICTION, _preload_content=False)
+        call_json(core.create_namespaced_pod_eviction, meta["name"], meta["namespace"], body,
+                  retry_on=NOT_RETRIED_FOR_EVICTION)
         return "evicted", ""
     except ApiException as exc:
         if exc.status == 404:
@@ -133,7 +132,7 @@ def delete_pod(api: k8s.ApiClient, pod: dict[str, Any], options: DrainOptions) -
     if meta.get("uid"):
         body["preconditions"] = {"uid": meta["uid"]}
     try:
-        call(core.delete_namespaced_pod, meta["name"], meta["namespace"], body=body, _preload_content=False)
+        call_json(core.delete_namespaced_pod, meta["name"], meta["namespace"], body=body)
         return "deleted", ""
     except ApiException as exc:
         if exc.status in (404, 409):  # 409: the UID precondition failed, our pod is already gone

@@ -42,7 +42,7 @@ def verify_pod_name(node: str) -> str:
 
 def _delete_pod(core: k8s.CoreV1Api, name: str, namespace: str) -> None:
     try:
-        call(core.delete_namespaced_pod, name, namespace, body={"gracePeriodSeconds": 0}, _preload_content=False)
+        call_json(core.delete_namespaced_pod, name, namespace, body={"gracePeriodSeconds": 0})
     except ApiException as exc:
         if exc.status != 404:
             raise KubeError(f"delete pod {namespace}/{name}: {error_message(exc)}") from None
@@ -147,7 +147,7 @@ def check_health(
         VERIFIED_BOOT_ID_ANNOTATION: current,
     }}}
     try:
-        call(core.patch_node, node, patch, _preload_content=False)
+        call_json(core.patch_node, node, patch)
     except ApiException as exc:
         raise KubeError(f"annotate {node} as rebooted: {error_message(exc)}") from None
     return result

@@ -93,7 +93,10 @@ def call(fn: Callable[..., Any], *args: Any, retry_on: Iterable[int] = TRANSIENT
 def call_json(fn: Callable[..., Any], *args: Any, retry_on: Iterable[int] = TRANSIENT, **kwargs: Any) -> dict[str, Any]:
     """Like :func:`call`, returning the response body as the API's JSON (a dict)."""
     response = call(fn, *args, retry_on=retry_on, _preload_content=False, **kwargs)
-    data = response.data
+    try:
+        data = response.data
+    finally:
+        response.release_conn()  # unread or not, the connection goes back to the pool
     return json.loads(data) if data else {}
 
 

@@ -19,7 +19,7 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from rebooter import contract
-from rebooter.kubeapi import KubeError, call, call_json, error_message
+from rebooter.kubeapi import KubeError, call_json, error_message
 from rebooter.nodeinfo import REBOOT_FROM_BOOT_ID_ANNOTATION, annotations, boot_id, read_node
 
 METHODS = ("pod", "vmss")
@@ -103,7 +103,7 @@ def _request_by_pod(api: k8s.ApiClient, node: str, from_boot_id: str) -> dict[st
     name, namespace = contract.reboot_pod_name(node), contract.REBOOT_NAMESPACE
     for attempt in (1, 2):
         try:
-            call(core.create_namespaced_pod, namespace, reboot_pod_manifest(node, from_boot_id), _preload_content=False)
+            call_json(core.create_namespaced_pod, namespace, reboot_pod_manifest(node, from_boot_id))
             return {"pod": name, "created": True}
         except ApiException as exc:
             if exc.status != 409:
@@ -120,7 +120,7 @@ def _request_by_pod(api: k8s.ApiClient, node: str, from_boot_id: str) -> dict[st
             break
         # A reboot pod left from an earlier reboot (another boot ID): it cannot reboot this boot. Remove it now.
         try:
-            call(core.delete_namespaced_pod, name, namespace, body={"gracePeriodSeconds": 0}, _preload_content=False)
+            call_json(core.delete_namespaced_pod, name, namespace, body={"gracePeriodSeconds": 0})
         except ApiException as exc:
             if exc.status != 404:
                 raise KubeError(f"delete stale reboot pod {namespace}/{name}: {error_message(exc)}") from None
@@ -175,7 +175,7 @@ def request_reboot(
         REBOOT_FROM_BOOT_ID_ANNOTATION: from_boot_id,
     }}}
     try:
-        call(k8s.CoreV1Api(api).patch_node, node, patch, _preload_content=False)
+        call_json(k8s.CoreV1Api(api).patch_node, node, patch)
     except ApiException as exc:
         raise KubeError(f"annotate {node} as rebooting: {error_message(exc)}") from None
     return {"status": "requested", "method": method, "bootId": from_boot_id, **detail}
