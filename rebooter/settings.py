@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rebooter import names
+from rebooter import alerts, labelselector, names, windows
 
 
 class SettingsError(ValueError):
@@ -106,6 +106,23 @@ def _ncrontab(raw: str) -> str:
     return " ".join(fields)
 
 
+def _window_days(raw: str) -> list[str]:
+    return [windows.DAY_NAMES[d] for d in windows.parse_days(raw)]
+
+
+def _hhmm(raw: str) -> str:
+    return f"{windows.parse_time(raw):%H:%M}"
+
+
+def _time_zone(raw: str) -> str:
+    windows.parse_zone(raw)
+    return raw.strip()
+
+
+def _dates(raw: str) -> list[str]:
+    return [d.isoformat() for d in windows.parse_dates(raw)]
+
+
 S = Setting
 SETTINGS: dict[str, Setting] = {
     s.name: s
@@ -142,6 +159,36 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_ACTIVITY_RETRY_SECONDS", "2", _seconds,
           "First back-off when an activity fails on a transient ARM or Kubernetes error (3 attempts)."),
         S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay", True),
+        S("REBOOTER_WINDOW_SOURCE", "settings", _choice("settings", "aks"),
+          "Maintenance window: `settings` (the REBOOTER_WINDOW_* settings) or `aks` (the cluster's planned "
+          "maintenance `aksManagedNodeOSUpgradeSchedule`, daily or weekly schedules; no such configuration = no reboots)."),
+        S("REBOOTER_WINDOW_DAYS", "every day", _window_days,
+          "Days a window opens: `every day` or a comma list of mon,tue,wed,thu,fri,sat,sun.", "reboot-days"),
+        S("REBOOTER_WINDOW_START", "00:00", _hhmm, "Window start, HH:MM in the window's time zone.", "start-time"),
+        S("REBOOTER_WINDOW_END", "00:00", _hhmm,
+          "Window end, HH:MM; before the start it wraps past midnight (22:00-04:00 runs into the next morning); "
+          "equal to the start means 24 hours, so the default 00:00-00:00 is all day.", "end-time"),
+        S("REBOOTER_WINDOW_TIME_ZONE", "UTC", _time_zone,
+          "IANA time zone of the window (Europe/Berlin), or UTC; DST is followed.", "time-zone"),
+        S("REBOOTER_WINDOW_EXCLUDE_DATES", "", _dates,
+          "Dates with no reboots, YYYY-MM-DD comma list in the window's time zone (a window open the evening "
+          "before closes at midnight)."),
+        S("REBOOTER_PROMETHEUS_URL", "", alerts.parse_url_setting,
+          "Prometheus-compatible query endpoint; reboots wait while `ALERTS` are active and when the query fails "
+          "(empty: no alert check).", "prometheus-url"),
+        S("REBOOTER_PROMETHEUS_AUTH", "none", _choice("none", "entra"),
+          "`entra`: send an Entra ID token for https://prometheus.monitor.azure.com (Azure Monitor managed "
+          "Prometheus; needs https and the Monitoring Data Reader role); `none`: no credentials."),
+        S("REBOOTER_ALERT_FILTER_REGEXP", "", alerts.parse_regexp_setting,
+          "Alert names matching this regular expression are ignored (or, with match-only, the only ones that block).",
+          "alert-filter-regexp"),
+        S("REBOOTER_ALERT_FILTER_MATCH_ONLY", "false", _bool,
+          "Only alerts whose name matches REBOOTER_ALERT_FILTER_REGEXP block.", "alert-filter-match-only"),
+        S("REBOOTER_ALERT_FIRING_ONLY", "false", _bool, "Only firing alerts block (pending ones do not).",
+          "alert-firing-only"),
+        S("REBOOTER_BLOCKING_POD_SELECTORS", "", labelselector.parse_list,
+          "Label selectors separated by `;`: reboots wait while a matching pod runs on the node (before the lock: "
+          "anywhere in the cluster).", "blocking-pod-selector"),
     ]
 }
 
@@ -157,6 +204,8 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
             values[setting.key] = setting.parse(setting.default if raw is None or raw == "" else raw)
         except ValueError as exc:
             errors.append(f"{setting.name}: {exc}")
+    if not errors:
+        errors = windows.validate_window_settings(values) + alerts.validate_alert_settings(values)
     if errors:
         raise SettingsError("invalid app settings: " + "; ".join(errors))
     return values

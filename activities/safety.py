@@ -1,0 +1,80 @@
+"""Safety activities: blockers and the AKS planned-maintenance window ("safe by default").
+
+Thin on purpose, like activities/nodes.py: validate the payload, get a client, call the domain
+function. Both only read, so a retry or a replay is harmless.
+
+check_blockers   {cluster, node?, settings: {prometheusUrl, prometheusAuth, alertFilterRegexp,
+                  alertFilterMatchOnly, alertFiringOnly, blockingPodSelectors,
+                  drainGracePeriodSeconds, deleteEmptydirData, force, ...}}
+                 -> {blocked: bool, verdict: "ok"|"wait"|"undrainable", reasons: [str],
+                     alerts: [str], pods: [str],
+                     drain: {verdict: "ok"|"wait"|"blocked", reasons: [str], evict: int} | null}
+                 "wait": alerts, blocking pods or a PDB that is temporarily short (try again later);
+                 "undrainable": the node's drain cannot finish (do not cordon it).
+                 Without "node" only the alerts and blocking pods anywhere in the cluster count.
+read_aks_maintenance_window {cluster}
+                 -> {found: false}
+                  | {found: true, window: <Window.to_dict()> | null, error: str, maintenanceWindow: {...}}
+                 window is null (and error says why) for unsupported schedules (absoluteMonthly,
+                 relativeMonthly) or a configuration without maintenanceWindow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rebooter import alerts, blockers, clients, names, windows
+
+
+def _cluster(payload: Any) -> names.ClusterRef:
+    if not isinstance(payload, dict):
+        raise ValueError(f"expected a JSON object payload, got {type(payload).__name__}")
+    return names.parse_cluster_id(payload.get("cluster"))
+
+
+def _prometheus_token() -> str:
+    return clients.credential().get_token(alerts.PROMETHEUS_SCOPE).token
+
+
+def check_blockers(payload: dict) -> dict:
+    ref = _cluster(payload)
+    node = payload.get("node")
+    if node is not None:
+        node = names.check_node_name(node)
+    values = payload.get("settings")
+    if not isinstance(values, dict):
+        raise ValueError("settings: expected the cycle's settings object")
+    return blockers.check_blockers(clients.kube_api(ref.resource_id), values, node, token=_prometheus_token)
+
+
+def read_aks_maintenance_window(payload: dict) -> dict:
+    from azure.core.exceptions import ResourceNotFoundError
+
+    ref = _cluster(payload)
+    arm = clients.container_service(ref.subscription_id)
+    try:
+        config = arm.maintenance_configurations.get(ref.resource_group, ref.name, windows.AKS_CONFIG_NAME)
+    except ResourceNotFoundError:
+        return {"found": False}
+    raw = config.as_dict() if hasattr(config, "as_dict") else dict(config)
+    mw = (raw.get("properties") or {}).get("maintenanceWindow") or raw.get("maintenanceWindow")
+    if not mw:
+        return {"found": True, "window": None, "maintenanceWindow": None,
+                "error": f"{windows.AKS_CONFIG_NAME} has no maintenanceWindow"}
+    try:
+        window = windows.window_from_aks(mw).to_dict()
+        error = ""
+    except windows.WindowError as exc:
+        window, error = None, str(exc)
+    return {"found": True, "window": window, "error": error, "maintenanceWindow": _jsonable(mw)}
+
+
+def _jsonable(value: Any) -> Any:
+    """as_dict() keeps dates as strings already; make sure nothing else slips into the history."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
