@@ -1,0 +1,75 @@
+"""Which injected fault (if any) applies to a request or a run-command, right now.
+
+Faults come from the scenario (``faults:``) or are added while the sandbox runs
+(``sandbox.faults.add(...)``, used by tests). A request-level fault applies inside its time
+window (``start`` .. ``start + duration`` seconds after the sandbox started, or after it was
+added), to matching methods and paths, at most ``count`` times.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import time
+from collections.abc import Iterable
+
+from sandbox.model import FaultSpec
+
+
+class FaultPlan:
+    def __init__(self, faults: Iterable[FaultSpec] = ()) -> None:
+        self._lock = threading.Lock()
+        self._t0 = time.monotonic()
+        # (fault, absolute start time, uses so far)
+        self._faults: list[list] = [[f, None, 0] for f in faults]
+
+    def start(self) -> None:
+        """Anchor the scenario's fault windows at the moment the sandbox is up."""
+        with self._lock:
+            self._t0 = time.monotonic()
+
+    def add(self, fault: FaultSpec | None = None, **fields) -> FaultSpec:
+        """Inject a fault now: its ``start`` counts from this call. Keyword fields build a FaultSpec."""
+        if fault is None:
+            fault = FaultSpec(**fields)
+        elif fields:
+            fault = dataclasses.replace(fault, **fields)
+        with self._lock:
+            self._faults.append([fault, time.monotonic(), 0])
+        return fault
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults = [entry for entry in self._faults if entry[0].type.startswith("node")]
+
+    def match(self, types: Iterable[str], method: str = "", path: str = "", command: str = "") -> FaultSpec | None:
+        """The first active fault of one of ``types`` matching the request; consumes one use of it."""
+        types = tuple(types)
+        now = time.monotonic()
+        with self._lock:
+            for entry in self._faults:
+                fault, anchor, used = entry
+                if fault.type not in types:
+                    continue
+                begin = (anchor if anchor is not None else self._t0) + fault.start
+                if now < begin or (fault.duration is not None and now >= begin + fault.duration):
+                    continue
+                if fault.count is not None and used >= fault.count:
+                    continue
+                if fault.methods and method.upper() not in fault.methods:
+                    continue
+                if fault.path and fault.path not in path:
+                    continue
+                if fault.command_contains and fault.command_contains not in command:
+                    continue
+                entry[2] = used + 1
+                return fault
+        return None
+
+    def node_fault(self, node: str) -> str:
+        """"nodeNeverReturns", "nodeReturnsNotReady" or "" for this node (scenario or added)."""
+        with self._lock:
+            for fault, _, _ in reversed(self._faults):
+                if fault.type.startswith("node") and node in fault.nodes:
+                    return fault.type
+        return ""
