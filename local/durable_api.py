@@ -295,7 +295,7 @@ class DurableApi:
             return _error(400, str(exc))
         metadata = await self._call(self._client.get_entity, entity_id, include_state=True)
         state = metadata.get_state() if metadata is not None else None
-        if state is None:
+        if not state:  # unknown entity, or one with no state yet / any more ("" from the backend)
             return web.Response(status=404)
         return web.Response(status=200, text=state, content_type="application/json")
 

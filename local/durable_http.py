@@ -155,7 +155,7 @@ def build_front_app(api: DurableApi, starters: list[Starter], binding_for: Calla
                 return web.Response(status=500)
         return web.Response(status=405 if allowed else 404)
 
-    app.router.add_route("*", prefix + "/{tail:.*}" if prefix else "/{tail:.*}", dispatch)
+    app.router.add_route("*", "/{tail:.*}", dispatch)  # after the webhooks; prefix matched case-insensitively
     return app
 
 

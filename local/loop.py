@@ -19,20 +19,26 @@ from azure.durable_functions.models.utils import http_utils
 T = TypeVar("T")
 
 
-def reset_client_session() -> None:
-    """Forget the classic client's cached session if it belongs to another event loop."""
+async def retire_foreign_session() -> None:
+    """Close and forget the classic client's cached session if another event loop owns it."""
     session = http_utils._client_session
     loop = asyncio.get_running_loop()
-    if session is not None and getattr(session, "_loop", loop) is not loop:
-        http_utils._client_session = None
-        http_utils._session_lock = asyncio.Lock()
+    owner = getattr(session, "_loop", loop) if session is not None else loop
+    if owner is loop:
+        return
+    http_utils._client_session = None
+    http_utils._session_lock = asyncio.Lock()
+    if owner.is_closed():
+        await session.close()  # nothing left to close on a dead loop; marks it closed (no warning)
+    elif owner.is_running():
+        asyncio.run_coroutine_threadsafe(session.close(), owner)
 
 
 _original_get_session = http_utils._get_session
 
 
 async def _loop_aware_get_session() -> Any:
-    reset_client_session()
+    await retire_foreign_session()
     return await _original_get_session()
 
 
@@ -71,13 +77,14 @@ class LoopThread:
     def stop(self) -> None:
         if not self._thread.is_alive():
             return
-        self.run(_close_client_session(), timeout=5)
+        self.run(close_client_session(), timeout=5)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=5)
         self._loop.close()
 
 
-async def _close_client_session() -> None:
+async def close_client_session() -> None:
+    """Close the classic client's cached session if it belongs to the running loop (call before the loop ends)."""
     session = http_utils._client_session
     if session is not None and getattr(session, "_loop", None) is asyncio.get_running_loop():
         await http_utils._close_session()

@@ -21,7 +21,7 @@ from typing import Any
 import azure.functions as func
 
 from local.functions import Starter
-from local.loop import reset_client_session
+from local.loop import retire_foreign_session
 
 WEBHOOK_PATH = "/runtime/webhooks/durabletask"
 INSTANCE_PLACEHOLDER = "INSTANCEID"
@@ -111,7 +111,7 @@ def timer_request(*, past_due: bool, last: datetime | None, next_fire: datetime 
 
 async def invoke(starter: Starter, trigger_value: Any, binding_json: str) -> Any:
     """Call the starter with its trigger value and the client binding; return what it returns."""
-    reset_client_session()
+    await retire_foreign_session()
     kwargs: dict[str, Any] = {starter.trigger_param: trigger_value}
     if starter.client_param:
         kwargs[starter.client_param] = binding_json

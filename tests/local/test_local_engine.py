@@ -67,9 +67,9 @@ def test_client_signal_entity_is_eventually_visible(engine: LocalEngine) -> None
     engine.client.signal_entity(entity, "add", 3)
     engine.client.signal_entity(entity, "add", 4)
 
-    def value() -> int | None:
+    def value() -> bool:
         metadata = engine.client.get_entity(entity)
-        return metadata and json.loads(metadata.get_state())["value"] == 7
+        return bool(metadata and metadata.get_state() and json.loads(metadata.get_state())["value"] == 7)
 
     eventually(value)
 
