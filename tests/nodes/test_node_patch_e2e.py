@@ -1,0 +1,99 @@
+"""One node patched end to end by the activities, against the whole sandbox (ARM + Kubernetes + kubelets).
+
+The activities get their Kubernetes client exactly as in Azure: clients.kube_api asks the ARM
+emulator for the cluster's credentials. The loop below is what the patch_node orchestrator does
+with durable timers, done here with short sleeps.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from activities import nodes
+from rebooter import clients
+
+SUB = "00000000-0000-0000-0000-0000000000e2"
+SCENARIO = {
+    "name": "nodes-e2e",
+    "cluster": {"subscriptionId": SUB, "resourceGroup": "rg-e2e", "name": "aks-e2e"},
+    "pools": [{"name": "system", "mode": "System", "count": 1}, {"name": "user", "count": 3}],
+    "nodes": [{"node": "user/0", "rebootRequired": True}, {"node": "user/2", "cordonedBy": "operator"}],
+    "workloads": {
+        "deployments": [{"name": "web", "namespace": "shop", "replicas": 2, "pools": ["user"],
+                         "pdb": {"maxUnavailable": 1}}],
+        "daemonsets": [{"name": "agent", "namespace": "kube-system", "pools": ["user"]}],
+    },
+    "timings": {"podStartSeconds": 0.05, "podTerminationSeconds": 0.05, "rebootSeconds": 0.3,
+                "recreateDelaySeconds": 0.05, "probeCompletionSeconds": 0.05, "armOperationSeconds": 0.1},
+}
+
+
+@pytest.fixture
+def sandbox(monkeypatch):
+    from sandbox.runtime import Sandbox
+
+    with Sandbox(SCENARIO) as sb:
+        monkeypatch.setenv("REBOOTER_ARM_ENDPOINT", sb.arm_url)
+        monkeypatch.setenv("REBOOTER_ARM_CA_BUNDLE", sb.ca_file)
+        monkeypatch.setenv("REBOOTER_CREDENTIAL", "sandbox")
+        monkeypatch.setenv("REBOOTER_KUBE_AUTH", "admin")
+        clients.reset()
+        try:
+            yield sb
+        finally:
+            clients.reset()
+
+
+def until(call, done, timeout=10.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while True:
+        result = call()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        time.sleep(interval)
+
+
+def node_named(sb, pool, index):
+    return [n.name for n in sb.scenario.nodes if n.pool == pool][index]
+
+
+@pytest.mark.parametrize("method", ["pod", "vmss"])
+def test_patch_one_node(sandbox, method):
+    node = node_named(sandbox, "user", 0)
+    target = {"cluster": sandbox.cluster_resource_id, "node": node}
+    before = nodes.describe_node(target)
+    assert before["ready"] and not before["unschedulable"] and before["labels"]["pool"] == "user"
+
+    assert nodes.cordon_node({**target, "owner": "e2e"})["cordonedByUs"] is True
+    drained = until(lambda: nodes.drain_node({**target, "options": {"deleteEmptydirData": True}}),
+                    lambda r: r["status"] in ("done", "error"))
+    assert drained["status"] == "done", drained
+    assert any(s["reason"] == "ignoring DaemonSet-managed Pods" for s in drained["skipped"])
+
+    requested = nodes.reboot_node({**target, "bootId": before["bootId"], "method": method})
+    assert requested["status"] in ("requested", "rebooted")
+    again = nodes.reboot_node({**target, "bootId": before["bootId"], "method": method})
+    assert again["status"] in ("requested", "rebooted")
+
+    health = until(lambda: nodes.check_node_health({**target, "bootIdBefore": before["bootId"]}),
+                   lambda r: r["healthy"] or not r["pending"])
+    assert health["healthy"] is True, health
+    assert health["bootId"] != before["bootId"] and health["rebootRequired"] is False
+    assert health["kernel"] != before["kernel"]  # the pending kernel is running now
+
+    assert nodes.uncordon_node(target)["uncordoned"] is True
+    after = nodes.describe_node(target)
+    assert not after["unschedulable"] and not after["cordonedByUs"]
+    assert after["rebootState"] == "done" and after["lastReboot"]
+    assert len(sandbox.timeline.events("reboot", node=node, phase="down")) == 1  # asked twice, rebooted once
+
+
+def test_a_node_cordoned_by_an_operator_is_left_cordoned(sandbox):
+    node = node_named(sandbox, "user", 2)
+    target = {"cluster": sandbox.cluster_resource_id, "node": node}
+    assert nodes.cordon_node({**target, "owner": "e2e"}) == {
+        "cordonedByUs": False, "alreadyCordoned": True, "unschedulable": True, "owner": ""}
+    assert nodes.uncordon_node(target)["uncordoned"] is False
+    assert nodes.describe_node(target)["unschedulable"] is True
