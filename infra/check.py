@@ -1,0 +1,126 @@
+#!/usr/bin/env python3
+"""Offline checks of the Bicep deployment; the same checks tests/infra runs.
+
+    python infra/check.py                 # parse + settings + checkov (all)
+    python infra/check.py parse [PATH...] # every .bicep file (or the given files/folders) parses
+    python infra/check.py settings        # app settings read by the code == written by the Bicep
+    python infra/check.py checkov [DIR]   # 0 parsing errors, 0 failed checks; skips listed
+    python infra/check.py sync            # regenerate infra/app/rebooter-settings.json (from
+                                          # rebooter/settings.py) and infra/host.azure-storage.json
+                                          # (from host.json)
+    python infra/check.py setup-checkov   # create .venv-checkov from requirements-infra.txt
+
+Exit status 0 when every selected check passes, 1 otherwise. Problems are printed as
+file:line:column so an editor can jump to them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from infra.checks import INFRA, app_settings, bicep_files, bicep_parse, checkov_scan  # noqa: E402
+
+
+def _relative(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def check_parse(targets: list[Path]) -> bool:
+    files: list[Path] = []
+    for target in targets or [INFRA]:
+        files += bicep_files(target) if target.is_dir() else [target]
+    if not files:
+        print("parse: no .bicep files found")
+        return False
+    problems = bicep_parse.check_files(files)
+    for problem in problems:
+        print(f"{_relative(problem.path)}:{problem.line}:{problem.column}: {problem.parser}: {problem.message}")
+    print(f"parse: {len(files)} file(s), {len(problems)} problem(s)")
+    return not problems
+
+
+def _generated() -> dict[Path, str]:
+    """Files derived from others, with the content they must have."""
+    files = {app_settings.REBOOTER_DEFAULTS_JSON: app_settings.render_rebooter_defaults()}
+    if app_settings.HOST_JSON["durableTaskScheduler"].exists():
+        files[app_settings.HOST_JSON["azureStorage"]] = app_settings.render_azure_storage_host_json()
+    return files
+
+
+def check_settings() -> bool:
+    ok = True
+    for path, expected in _generated().items():
+        if not path.exists() or path.read_text(encoding="utf-8") != expected:
+            print(f"{_relative(path)}: out of date; run: python infra/check.py sync")
+            ok = False
+    for backend in app_settings.BACKENDS:
+        host_json = app_settings.HOST_JSON[backend]
+        note = "" if host_json.exists() else f" ({_relative(host_json)} missing: its references not checked)"
+        comparison = app_settings.compare_backend(backend)
+        if comparison.missing:
+            print(f"settings[{backend}]: read by the app but not set by the Bicep: {', '.join(sorted(comparison.missing))}")
+        if comparison.unread:
+            print(f"settings[{backend}]: set by the Bicep but read by nothing: {', '.join(sorted(comparison.unread))}")
+        print(f"settings[{backend}]: {'ok' if comparison.ok else 'MISMATCH'}{note}")
+        ok = ok and comparison.ok
+    host_json = app_settings.HOST_JSON["durableTaskScheduler"]
+    if host_json.exists() and app_settings.host_json_backend(host_json) != "durableTaskScheduler":
+        print(f"{_relative(host_json)}: configures the Azure Storage backend, but the Bicep's default is the "
+              "Durable Task Scheduler (storageProvider.type azureManaged); see docs/deploy.md")
+        ok = False
+    return ok
+
+
+def check_checkov(directory: Path) -> bool:
+    try:
+        report = checkov_scan.run_checkov(directory)
+    except checkov_scan.CheckovUnavailable as exc:
+        print(f"checkov: {exc}")
+        return False
+    for error in report.parsing_errors:
+        print(f"checkov parsing error: {error}")
+    for finding in report.failed:
+        print(f"FAILED  {finding}")
+    for finding in report.skipped:
+        print(f"skipped {finding}")
+    print(report.summary())
+    return report.ok
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", nargs="?", default="all",
+                        choices=["all", "parse", "settings", "checkov", "sync", "setup-checkov"])
+    parser.add_argument("paths", nargs="*", type=Path, help="files or folders (parse, checkov)")
+    args = parser.parse_args(argv)
+
+    if args.command == "sync":
+        for path, content in _generated().items():
+            path.write_text(content, encoding="utf-8")
+            print(f"wrote {_relative(path)}")
+        return 0
+    if args.command == "setup-checkov":
+        print(f"checkov: {checkov_scan.setup_checkov()}")
+        return 0
+
+    results = []
+    if args.command in ("all", "parse"):
+        results.append(check_parse(args.paths))
+    if args.command in ("all", "settings"):
+        results.append(check_settings())
+    if args.command in ("all", "checkov"):
+        results.append(check_checkov(args.paths[0] if args.paths else INFRA))
+    return 0 if all(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,319 @@
+"""The app settings the code reads versus the app settings the Bicep writes (names only).
+
+Code side, for one Durable backend:
+  * every ``REBOOTER_*`` name in ``rebooter.settings.SETTINGS``;
+  * names the deployed Python code (the package: the repository minus .funcignore) reads itself: ``os.environ[...]``, ``os.environ.get(...)``,
+    ``os.getenv(...)``, binding expressions ``"%NAME%"`` and ``connection="NAME"`` arguments;
+  * names host.json refers to: ``%NAME%`` expressions and ``connectionStringName`` /
+    ``connectionName`` values (the repository's host.json for the Durable Task Scheduler,
+    infra/host.azure-storage.json for the Azure Storage backend);
+  * ``PLATFORM_SETTINGS``: what the Functions host and the Azure SDK read without the code
+    naming them.
+A connection name ``X`` is met by ``X`` itself or by identity-based ``X__*`` settings.
+
+Bicep side: the keys of the ``properties`` expression of the ``Microsoft.Web/sites/config``
+resource named ``appsettings``, evaluated on tree-sitter's syntax tree: object literals,
+variables, ``union(...)``, ``loadJsonContent(...)`` and ternaries whose condition depends on
+parameters (given values, else their defaults; an undecidable condition keeps both branches).
+Object parameters contribute their default keys only (user overrides are not app names).
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from infra.checks import INFRA, ROOT, package
+from infra.checks.bicep_parse import tree_sitter_tree
+
+FUNCTION_APP_BICEP = INFRA / "app" / "function-app.bicep"
+REBOOTER_DEFAULTS_JSON = INFRA / "app" / "rebooter-settings.json"
+HOST_JSON = {"durableTaskScheduler": ROOT / "host.json", "azureStorage": INFRA / "host.azure-storage.json"}
+BACKENDS = tuple(HOST_JSON)
+
+# Read by the platform, not named by the app's code; each is written by the Bicep.
+PLATFORM_SETTINGS = {
+    "AzureWebJobsStorage": "the Functions host's storage (identity-based: __accountName, __credential, __clientId)",
+    "APPLICATIONINSIGHTS_CONNECTION_STRING": "where the Functions host sends telemetry",
+    "APPLICATIONINSIGHTS_AUTHENTICATION_STRING": "telemetry authenticated with the managed identity (local auth is off)",
+    "AZURE_CLIENT_ID": "azure-identity's DefaultAzureCredential picks the user-assigned identity with it",
+}
+
+_BINDING_EXPRESSION = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%")
+
+
+# ------------------------------------------------------------------------------------------
+# Code side
+# ------------------------------------------------------------------------------------------
+
+
+def rebooter_defaults() -> dict[str, str]:
+    """``{name: default}`` of every REBOOTER_* setting, in registry order."""
+    from rebooter.settings import SETTINGS
+
+    return {name: setting.default for name, setting in SETTINGS.items()}
+
+
+def render_rebooter_defaults() -> str:
+    """The content infra/app/rebooter-settings.json must have."""
+    return json.dumps(rebooter_defaults(), indent=2) + "\n"
+
+
+def python_reads(files: Iterable[Path]) -> set[str]:
+    """Setting names the given Python files read explicitly."""
+    names: set[str] = set()
+    for file in files:
+        if file.suffix == ".py":
+            names |= _names_in_python(ast.parse(file.read_text(encoding="utf-8"), filename=str(file)))
+    return names
+
+
+def _names_in_python(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            if match := _BINDING_EXPRESSION.fullmatch(node.value.strip()):
+                names.add(match.group(1))
+        elif isinstance(node, ast.Subscript) and _is_environ(node.value) and _is_str(node.slice):
+            names.add(node.slice.value)
+        elif isinstance(node, ast.Call) and node.args and _is_str(node.args[0]):
+            func = node.func
+            if isinstance(func, ast.Attribute) and (
+                (func.attr in ("get", "pop", "setdefault") and _is_environ(func.value)) or func.attr == "getenv"
+            ):
+                names.add(node.args[0].value)
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg == "connection" and _is_str(keyword.value) and keyword.value.value:
+                    names.add(keyword.value.value)
+    return names
+
+
+def _is_str(node: ast.AST) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def _is_environ(node: ast.AST) -> bool:
+    return (isinstance(node, ast.Attribute) and node.attr == "environ") or (
+        isinstance(node, ast.Name) and node.id == "environ"
+    )
+
+
+AZURE_STORAGE_PROVIDER = {"type": "AzureStorage", "connectionName": "AzureWebJobsStorage"}
+
+
+def render_azure_storage_host_json(host_json: Path = HOST_JSON["durableTaskScheduler"]) -> str:
+    """The repository's host.json with the Azure Storage Durable provider instead of its own."""
+    data = json.loads(host_json.read_text(encoding="utf-8"))
+    durable = data.setdefault("extensions", {}).setdefault("durableTask", {})
+    durable["storageProvider"] = dict(AZURE_STORAGE_PROVIDER)
+    return json.dumps(data, indent=2) + "\n"
+
+
+def host_json_reads(host_json: Path) -> set[str]:
+    """Names a host.json refers to: %NAME% expressions and connection names."""
+    names: set[str] = set()
+
+    def visit(value: object, key: str = "") -> None:
+        if isinstance(value, dict):
+            for k, v in value.items():
+                visit(v, k)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item, key)
+        elif isinstance(value, str):
+            names.update(_BINDING_EXPRESSION.findall(value))
+            if key in ("connectionStringName", "connectionName") and "%" not in value:
+                names.add(value)
+
+    visit(json.loads(host_json.read_text(encoding="utf-8")))
+    return names
+
+
+def host_json_backend(host_json: Path) -> str:
+    """Which Durable backend a host.json configures (azureManaged = Durable Task Scheduler)."""
+    data = json.loads(host_json.read_text(encoding="utf-8"))
+    provider = data.get("extensions", {}).get("durableTask", {}).get("storageProvider", {}) or {}
+    kind = str(provider.get("type", "AzureStorage"))
+    return "durableTaskScheduler" if kind.lower() == "azuremanaged" else "azureStorage"
+
+
+def code_reads(backend: str, host_json: Path | None = None) -> set[str]:
+    """Every setting name the deployed app needs with this backend (see module docstring)."""
+    host_json = HOST_JSON[backend] if host_json is None else host_json
+    names = set(rebooter_defaults()) | set(PLATFORM_SETTINGS)
+    names |= python_reads(package.deployed_files())
+    if host_json.exists():
+        names |= host_json_reads(host_json)
+    return names
+
+
+# ------------------------------------------------------------------------------------------
+# Bicep side
+# ------------------------------------------------------------------------------------------
+
+
+class BicepEvaluationError(ValueError):
+    """The app settings expression uses a construct this evaluator does not follow."""
+
+
+@dataclass
+class _Scope:
+    path: Path
+    variables: dict[str, object]  # name -> tree-sitter node
+    parameters: dict[str, tuple[str, object | None]]  # name -> (type, default node)
+    values: Mapping[str, str]
+
+
+def bicep_writes(backend: str, bicep: Path = FUNCTION_APP_BICEP, params: Mapping[str, str] | None = None) -> set[str]:
+    """Names of the app settings ``bicep`` writes for the given Durable backend."""
+    tree = tree_sitter_tree(bicep.read_bytes())
+    scope = _Scope(bicep, {}, {}, {"durableBackend": backend, **(params or {})})
+    app_settings = None
+    for node in tree.root_node.named_children:
+        named = [child for child in node.named_children if child.type not in ("decorators", "decorator")]
+        if node.type == "variable_declaration":
+            scope.variables[_text(named[0])] = named[-1]
+        elif node.type == "parameter_declaration":
+            default = named[2] if len(named) > 2 else None
+            scope.parameters[_text(named[0])] = (_text(named[1]), default)
+        elif node.type == "resource_declaration" and _string(named[1]).startswith("Microsoft.Web/sites/config@"):
+            body = named[-1]
+            if _property(body, "name") is not None and _string(_property(body, "name")) == "appsettings":
+                app_settings = _property(body, "properties")
+    if app_settings is None:
+        raise BicepEvaluationError(f"{bicep}: no Microsoft.Web/sites/config resource named 'appsettings'")
+    return _keys(app_settings, scope)
+
+
+def _keys(node, scope: _Scope) -> set[str]:
+    kind = node.type
+    if kind == "object":
+        return {_property_name(prop) for prop in node.named_children if prop.type == "object_property"}
+    if kind == "parenthesized_expression":
+        return _keys(node.named_children[0], scope)
+    if kind == "identifier":
+        name = _text(node)
+        if name in scope.variables:
+            return _keys(scope.variables[name], scope)
+        if name in scope.parameters:
+            _, default = scope.parameters[name]
+            return _keys(default, scope) if default is not None else set()
+        raise BicepEvaluationError(f"{scope.path}: unknown name {name!r}")
+    if kind == "ternary_expression":
+        condition = _truth(node.child_by_field_name("condition"), scope)
+        consequence = node.child_by_field_name("consequence")
+        alternative = node.child_by_field_name("alternative")
+        if condition is None:
+            return _keys(consequence, scope) | _keys(alternative, scope)
+        return _keys(consequence if condition else alternative, scope)
+    if kind == "call_expression":
+        function = _text(node.child_by_field_name("function"))
+        arguments = node.child_by_field_name("arguments").named_children
+        if function == "union":
+            return set().union(*(_keys(argument, scope) for argument in arguments))
+        if function == "loadJsonContent":
+            data = json.loads((scope.path.parent / _string(arguments[0])).read_text(encoding="utf-8"))
+            return set(data)
+    raise BicepEvaluationError(f"{scope.path}: cannot list the keys of {_text(node)[:80]!r}")
+
+
+def _truth(node, scope: _Scope) -> bool | None:
+    """Value of a condition, or None when it depends on something unknown."""
+    value = _value(node, scope)
+    return value if isinstance(value, bool) else None
+
+
+def _value(node, scope: _Scope) -> object:
+    kind = node.type
+    if kind == "parenthesized_expression":
+        return _value(node.named_children[0], scope)
+    if kind == "string":
+        return _string(node) if not any(c.type == "interpolation" for c in node.named_children) else None
+    if kind == "boolean":
+        return _text(node) == "true"
+    if kind == "identifier":
+        name = _text(node)
+        if name in scope.values:
+            return scope.values[name]
+        if name in scope.variables:
+            return _value(scope.variables[name], scope)
+        if name in scope.parameters and scope.parameters[name][1] is not None:
+            return _value(scope.parameters[name][1], scope)
+        return None
+    if kind == "unary_expression" and _text(node.child_by_field_name("operator")) == "!":
+        inner = _value(node.child_by_field_name("argument"), scope)
+        return (not inner) if isinstance(inner, bool) else None
+    if kind == "binary_expression":
+        operator = _text(node.child_by_field_name("operator"))
+        left = _value(node.child_by_field_name("left"), scope)
+        right = _value(node.child_by_field_name("right"), scope)
+        if operator in ("==", "!="):
+            if left is None or right is None:
+                return None
+            return (left == right) == (operator == "==")
+        if operator == "&&":
+            return False if False in (left, right) else (True if left is True and right is True else None)
+        if operator == "||":
+            return True if True in (left, right) else (False if left is False and right is False else None)
+    return None
+
+
+def _property(obj, name: str):
+    for prop in obj.named_children:
+        if prop.type == "object_property" and _property_name(prop) == name:
+            return prop.named_children[-1]
+    return None
+
+
+def _property_name(prop) -> str:
+    key = prop.named_children[0]
+    return _string(key) if key.type == "string" else _text(key)
+
+
+def _string(node) -> str:
+    return "".join(_text(child) for child in node.named_children if child.type == "string_content")
+
+
+def _text(node) -> str:
+    return node.text.decode("utf-8")
+
+
+# ------------------------------------------------------------------------------------------
+# Comparison
+# ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Comparison:
+    backend: str
+    missing: frozenset[str]  # read by the code, not written by the Bicep
+    unread: frozenset[str]  # written by the Bicep, read by nothing
+
+    @property
+    def ok(self) -> bool:
+        return not self.missing and not self.unread
+
+
+def compare(reads: set[str], writes: set[str], backend: str) -> Comparison:
+    """Match names; a read connection name X is met by written X or X__* names."""
+
+    def met(name: str) -> bool:
+        return name in writes or any(written.startswith(name + "__") for written in writes)
+
+    def explained(name: str) -> bool:
+        return name in reads or name.split("__", 1)[0] in reads
+
+    return Comparison(
+        backend,
+        frozenset(sorted(name for name in reads if not met(name))),
+        frozenset(sorted(name for name in writes if not explained(name))),
+    )
+
+
+def compare_backend(backend: str) -> Comparison:
+    return compare(code_reads(backend), bicep_writes(backend), backend)
