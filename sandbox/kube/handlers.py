@@ -28,6 +28,7 @@ class Reply:
     status: int
     body: Any  # dict (JSON) or str (text/plain)
     headers: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
 
 def decode_body(raw: bytes, content_type: str) -> Any:
@@ -54,6 +55,14 @@ def _int_param(query: Mapping[str, str], name: str) -> int | None:
 def _no_dry_run(query: Mapping[str, str]) -> None:
     if query.get("dryRun"):
         raise bad_request("dryRun is not supported by this emulator")
+
+
+def _directive(query: Mapping[str, str]) -> str:
+    """fieldValidation: Strict, Warn (the server's default) or Ignore."""
+    value = query.get("fieldValidation") or "Warn"
+    if value not in ("Strict", "Warn", "Ignore"):
+        raise bad_request(f'fieldValidation parameter unsupported: "{value}"')
+    return value
 
 
 def _strip_kind(obj: dict) -> dict:
@@ -98,7 +107,9 @@ def do_create(store: Store, t: Target, body: Any, query: Mapping[str, str]) -> R
     _no_dry_run(query)
     if not isinstance(body, dict):
         raise bad_request("the body of the request must be an object")
-    return Reply(201, store.create(t.info.plural, body, t.namespace, keep_status=False))
+    warnings: list[str] = []
+    obj = store.create(t.info.plural, body, t.namespace, False, _directive(query), warnings)
+    return Reply(201, obj, warnings=warnings)
 
 
 def do_replace(store: Store, t: Target, body: Any, query: Mapping[str, str]) -> Reply:
@@ -113,7 +124,9 @@ def do_replace(store: Store, t: Target, body: Any, query: Mapping[str, str]) -> 
         raise bad_request("the namespace of the provided object does not match the namespace sent on the request")
     if t.sub == "scale":
         return _update_scale(store, t, body)
-    return Reply(200, store.replace(t.info.plural, body, t.namespace, subresource=t.sub))
+    warnings: list[str] = []
+    obj = store.replace(t.info.plural, body, t.namespace, t.sub, _directive(query), warnings)
+    return Reply(200, obj, warnings=warnings)
 
 
 def do_patch(store: Store, t: Target, body: Any, content_type: str, query: Mapping[str, str]) -> Reply:
@@ -125,7 +138,9 @@ def do_patch(store: Store, t: Target, body: Any, content_type: str, query: Mappi
     if t.sub == "scale":
         current = _scale(store.get(t.info.plural, t.name or "", t.namespace))
         return _update_scale(store, t, apply_patch("scale", current, body, patch_type))
-    return Reply(200, store.patch(t.info.plural, t.name or "", body, patch_type, t.namespace, subresource=t.sub))
+    warnings: list[str] = []
+    obj = store.patch(t.info.plural, t.name or "", body, patch_type, t.namespace, t.sub, _directive(query), warnings)
+    return Reply(200, obj, warnings=warnings)
 
 
 def _delete_options(body: Any, query: Mapping[str, str]) -> dict:

@@ -24,8 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from aiohttp import web
+from multidict import CIMultiDict
 
-from . import discovery, handlers
+from . import discovery, handlers, openapi
 from .errors import ApiError
 from .handlers import Reply
 from .routing import Target, parse
@@ -243,7 +244,10 @@ class KubeApiServer:
                 if isinstance(reply.body, str):
                     return web.Response(status=reply.status, text=reply.body, content_type="text/plain",
                                         headers=reply.headers)
-                return self._json_response(reply.status, reply.body, reply.headers)
+                headers = CIMultiDict(reply.headers)
+                for w in reply.warnings:
+                    headers.add("Warning", '299 - ' + json.dumps(w))
+                return self._json_response(reply.status, reply.body, headers)
             return call
 
         def body():
@@ -277,6 +281,11 @@ class KubeApiServer:
         if method != "GET":
             return None
         p = path.rstrip("/") or "/"
+        if p.startswith("/openapi/"):
+            doc = openapi.lookup(p)
+            if doc is None:
+                raise ApiError(404, "NotFound", "the server could not find the requested resource")
+            return doc
         if p == "/version":
             return discovery.version_info(self.version)
         if p == "/api":
@@ -299,7 +308,7 @@ class KubeApiServer:
         return None
 
     @staticmethod
-    def _json_response(status: int, body: dict, headers: dict[str, str] | None = None) -> web.Response:
+    def _json_response(status: int, body: dict, headers: CIMultiDict | dict[str, str] | None = None) -> web.Response:
         return web.Response(status=status, body=json.dumps(body, separators=(",", ":")).encode(),
                             content_type="application/json", headers=headers)
 

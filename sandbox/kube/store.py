@@ -37,6 +37,7 @@ from typing import Any, Protocol
 
 from . import disruption
 from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found
+from .fields import check as check_fields
 from .kinds import KINDS, KindInfo
 from .objects import apply_create_defaults, deep_copy, generate_name, name_errors, timestamp
 from .patching import APPLY, apply_patch
@@ -198,8 +199,11 @@ class Store:
 
     # ---- verbs ------------------------------------------------------------------------------
 
-    def create(self, kind: str, obj: dict, namespace: str | None = None, keep_status: bool = True) -> dict:
-        """Create; sets uid, resourceVersion, creationTimestamp, namespace, generation; 409 AlreadyExists."""
+    def create(self, kind: str, obj: dict, namespace: str | None = None, keep_status: bool = True,
+               field_validation: str | None = None, warnings: list[str] | None = None) -> dict:
+        """Create; sets uid, resourceVersion, creationTimestamp, namespace, generation; 409 AlreadyExists.
+
+        Unknown fields are dropped (reported in warnings; 400 with field_validation="Strict")."""
         info = _info(kind)
         with self._op():
             obj = deep_copy(obj)
@@ -239,6 +243,7 @@ class Store:
             meta["creationTimestamp"] = timestamp(self.clock())
             obj["apiVersion"], obj["kind"] = info.api_version, info.kind
             apply_create_defaults(kind, obj)
+            self._check_fields(kind, obj, field_validation, warnings)
             validate(kind, obj)
             self._commit(kind, "ADDED", obj, None)
             return deep_copy(obj)
@@ -271,7 +276,8 @@ class Store:
         items, _ = self.list_raw(kind, namespace, label_selector, field_selector)
         return [deep_copy(o) for o in items]
 
-    def replace(self, kind: str, obj: dict, namespace: str | None = None, subresource: str | None = None) -> dict:
+    def replace(self, kind: str, obj: dict, namespace: str | None = None, subresource: str | None = None,
+                field_validation: str | None = None, warnings: list[str] | None = None) -> dict:
         """PUT semantics: 409 Conflict on a stale resourceVersion; status only through subresource="status"."""
         info = _info(kind)
         with self._op():
@@ -280,10 +286,11 @@ class Store:
             rv = (obj.get("metadata") or {}).get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise conflict(kind, name)
-            return self._update(kind, old, deep_copy(obj), subresource)
+            return self._update(kind, old, deep_copy(obj), subresource, field_validation, warnings)
 
     def patch(self, kind: str, name: str, patch: Any, patch_type: str, namespace: str | None = None,
-              subresource: str | None = None) -> dict:
+              subresource: str | None = None, field_validation: str | None = None,
+              warnings: list[str] | None = None) -> dict:
         """PATCH in any of the three formats (plus apply-patch as a strategic merge without field ownership)."""
         info = _info(kind)
         with self._op():
@@ -291,15 +298,22 @@ class Store:
             if patch_type == APPLY and (ns, name) not in self._objects[kind] and subresource is None:
                 body = deep_copy(patch)
                 body.setdefault("metadata", {})["name"] = name
-                return self.create(kind, body, ns or None, keep_status=False)
+                return self.create(kind, body, ns or None, False, field_validation, warnings)
             old = self._raw(kind, name, ns)
             patched = apply_patch(kind, deep_copy(old), patch, patch_type)
             rv = (patched.get("metadata") or {}).get("resourceVersion")
             if rv and rv != old["metadata"]["resourceVersion"]:
                 raise conflict(kind, name)
-            return self._update(kind, old, patched, subresource)
+            return self._update(kind, old, patched, subresource, field_validation, warnings)
 
-    def _update(self, kind: str, old: dict, new: dict, subresource: str | None) -> dict:
+    def _check_fields(self, kind: str, obj: dict, directive: str | None, warnings: list[str] | None) -> None:
+        sink: list[str] = [] if warnings is None else warnings
+        check_fields(kind, obj, directive, sink)
+        if warnings is None and sink:
+            log.warning("%s %s: dropped %s", kind, obj["metadata"].get("name"), ", ".join(sink))
+
+    def _update(self, kind: str, old: dict, new: dict, subresource: str | None,
+                field_validation: str | None = None, warnings: list[str] | None = None) -> dict:
         info = KINDS[kind]
         if subresource not in (None, "status"):
             raise ApiError(404, "NotFound", "the server could not find the requested resource")
@@ -334,6 +348,7 @@ class Store:
                 meta["generation"] = int(meta["generation"]) + 1
         new["apiVersion"], new["kind"] = info.api_version, info.kind
         new["metadata"]["resourceVersion"] = old["metadata"]["resourceVersion"]
+        self._check_fields(kind, new, field_validation, warnings)
         if _same(old, new):
             return deep_copy(old)
         validate(kind, new)
