@@ -1,0 +1,182 @@
+"""patch_cycle and patch_node, the app's real orchestrators, replayed by azure-functions-durable.
+
+Every scenario runs with the app's default settings (durations included: the driver's clock is
+virtual) and 1 s per activity, against the fake cluster of fakes.two_node_cluster():
+Linux pools ``system`` (aks-system-0) and ``user`` (aks-user-0, aks-user-1), Windows pool ``win``.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from rebooter import settings
+
+from .harness import CYCLE_ID, SCENARIOS, scenario
+
+CFG = settings.load({})
+A, B, UP_TO_DATE = "aks-system-0", "aks-user-0", "aks-user-1"
+STEPS = ["lock", "cordon", "drain", "reboot", "wait healthy", "uncordon"]
+
+
+def _timer_seconds(instance) -> list[float]:
+    return [a["seconds"] for a in instance.decisions("timer")]
+
+
+# ---- a good cycle ---------------------------------------------------------------------------
+def test_two_node_cycle_patches_both_nodes():
+    run = scenario("two nodes")
+    out = run.cycle.output
+
+    assert run.cycle.status == "Completed", run.cycle.error
+    assert out["outcome"] == "completed" and out["reason"] == ""
+    assert out["counts"] == {"total": 2, "patched": 2, "failed": 0, "skipped": 0, "upToDate": 1}
+    assert [n["node"] for n in out["nodes"]] == [A, B]
+    assert out["upToDate"] == [UP_TO_DATE]
+    assert out["skipped"] == []
+    assert out["notApplicable"] == [{"pool": "win", "reason": "Windows pool: the reboot sentinel is Linux only"}]
+    for node in out["nodes"]:
+        assert node["result"] == "patched"
+        assert [s["step"] for s in node["steps"]] == STEPS
+        assert all(isinstance(s["seconds"], float) for s in node["steps"])
+        steps = {s["step"]: s for s in node["steps"]}
+        # The drain waited one drainRetrySeconds timer while the PDB refused, the health check
+        # two healthPollSeconds timers: the virtual clock moved and the durations show it.
+        assert steps["drain"]["attempts"] == 2
+        assert steps["drain"]["seconds"] >= CFG["drainRetrySeconds"]
+        assert steps["wait healthy"]["seconds"] >= 2 * CFG["healthPollSeconds"]
+        assert steps["cordon"]["cordonedByUs"] is True
+        assert steps["uncordon"]["uncordoned"] is True
+        assert node["seconds"] == pytest.approx(sum(s["seconds"] for s in node["steps"]))
+        assert node["after"]["bootId"] != node["before"]["bootId"]
+        assert node["after"]["kernel"] == "5.15.0-1081-azure"
+
+
+def test_two_node_cycle_custom_status_lock_and_progress():
+    run = scenario("two nodes")
+
+    final = run.cycle.custom_status
+    assert final["step"] == "completed" and final["currentNodes"] == []
+    assert (final["done"], final["total"]) == (2, 2)
+    assert final["notApplicable"][0]["pool"] == "win"
+    steps = [(s["step"], tuple(s["currentNodes"])) for s in run.cycle.statuses if s]
+    assert ("probe pools", ()) in steps
+    assert steps.index(("patch nodes", (A,))) < steps.index(("patch nodes", (B,)))
+    assert run.child(A).custom_status["step"] == "patched"
+
+    # The lock ends free; it was held by one node at a time, released before the next took it.
+    assert run.lock["holders"] == {}
+    assert [(e["event"], e["holder"]) for e in run.lock["history"]] == [
+        ("acquired", f"{CYCLE_ID}:{A}"), ("released", f"{CYCLE_ID}:{A}"),
+        ("acquired", f"{CYCLE_ID}:{B}"), ("released", f"{CYCLE_ID}:{B}"),
+    ]
+    progress = run.progress
+    assert set(progress["nodes"]) == {A, B}
+    for node in (A, B):
+        assert progress["nodes"][node]["step"] == "patched"
+        assert progress["nodes"][node]["result"] == {"result": "patched", "reason": ""}
+    assert [(c["instanceId"], c["status"]) for c in progress["cycles"]] == [(CYCLE_ID, "completed")]
+    assert progress["cycles"][0]["summary"]["patched"] == 2
+
+
+def test_two_node_cycle_actions():
+    run = scenario("two nodes")
+    cycle = run.cycle
+
+    # Parent: both pools probed at once, results polled on probePollSeconds timers (one
+    # "running" answer each, so two polls), one list, then one sub-orchestration per node.
+    assert [a["input"]["pool"] for a in cycle.decisions("activity", "probe_pool")] == ["system", "user"]
+    assert len(cycle.decisions("activity", "fetch_probe_result")) == 4
+    assert _timer_seconds(cycle) == [CFG["probePollSeconds"]] * 2
+    children = cycle.decisions("suborchestration")
+    assert [c["instanceId"] for c in children] == [f"{CYCLE_ID}:{A}", f"{CYCLE_ID}:{B}"]
+    assert children[1]["at"] >= run.child(A).episodes[-1].at  # maxUnavailable 1: one after the other
+    assert all(a["attempt"] == 1 for a in cycle.decisions("activity"))  # no retry was needed
+
+    for node in (A, B):
+        child = run.child(node)
+        assert child.status == "Completed"
+        kinds = [(a["kind"], a.get("name") or a.get("operation")) for a in child.actions if a["kind"] != "signal"]
+        assert kinds == [
+            ("entity_call", "acquire"), ("activity", "cordon_node"),
+            ("activity", "drain_node"), ("timer", None), ("activity", "drain_node"),
+            ("activity", "reboot_node"),
+            ("timer", None), ("activity", "check_node_health"), ("timer", None), ("activity", "check_node_health"),
+            ("activity", "uncordon_node"), ("entity_call", "release"),
+        ]
+        assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"], CFG["healthPollSeconds"]]
+        assert len(child.decisions("activity", "reboot_node")) == 1
+        assert {s["operation"] for s in child.decisions("signal")} == {"node"}
+    # The cluster saw exactly one reboot and one uncordon per node, nothing for the others.
+    assert [p["node"] for p in run.cluster.called("reboot_node")] == [A, B]
+    assert [p["node"] for p in run.cluster.called("uncordon_node")] == [A, B]
+    assert not run.cluster.node(A).unschedulable and not run.cluster.node(B).unschedulable
+
+
+# ---- a node that never comes back -----------------------------------------------------------
+def test_node_never_healthy_halts_the_cycle_and_keeps_the_lock():
+    run = scenario("never healthy")
+    out = run.cycle.output
+
+    assert run.cycle.status == "Completed", run.cycle.error
+    assert out["outcome"] == "halted"
+    assert out["counts"] == {"total": 2, "patched": 0, "failed": 1, "skipped": 1, "upToDate": 1}
+    [failed] = out["nodes"]
+    assert failed["node"] == A and failed["result"] == "failed"
+    assert failed["lockKept"] is True and failed["cordoned"] is True
+    assert failed["reason"].startswith(f"not healthy after {CFG['healthTimeoutSeconds']:.0f}s: node is not Ready")
+    assert out["reason"].startswith(f"node {A} failed: not healthy")
+    assert out["skipped"] == [{"node": B, "reason": f"not started: the cycle halted ({out['reason']})"}]
+    assert run.cycle.custom_status["step"] == "halted"
+
+    # The second node was never started: no sub-orchestration, no call touching it.
+    assert [c["instanceId"] for c in run.cycle.decisions("suborchestration")] == [f"{CYCLE_ID}:{A}"]
+    assert f"{CYCLE_ID}:{B}" not in run.host.instances
+    assert not [p for _, p in run.cluster.calls if p.get("node") == B]
+    # The failed node keeps its cordon and the cycle keeps the lock.
+    assert run.cluster.called("uncordon_node") == []
+    assert run.cluster.node(A).unschedulable and run.cluster.node(A).cordoned_by_us
+    assert list(run.lock["holders"]) == [f"{CYCLE_ID}:{A}"]
+    assert run.progress["nodes"][A]["result"]["result"] == "failed"
+    # It was polled on the health timer until the deadline, with no real waiting.
+    wait = {s["step"]: s for s in failed["steps"]}["wait healthy"]
+    assert wait["seconds"] >= CFG["healthTimeoutSeconds"]
+    checks = run.cluster.called("check_node_health", A)
+    assert len(checks) == len(run.child(A).decisions("activity", "check_node_health")) > 1
+
+
+# ---- a node somebody else cordoned ----------------------------------------------------------
+def test_node_cordoned_by_someone_else_is_not_drained_nor_uncordoned():
+    run = scenario("cordoned by someone else")
+    child = run.child(A)
+
+    assert child.status == "Completed", child.error
+    assert child.output["result"] == "skipped"
+    assert child.output["reason"] == "cordoned by someone else after planning; left alone"
+    assert [s["step"] for s in child.output["steps"]] == ["lock", "cordon"]
+    assert child.output["steps"][1]["cordonedByUs"] is False
+    assert run.cluster.called("drain_node", A) == []
+    assert run.cluster.called("reboot_node", A) == []
+    assert run.cluster.called("uncordon_node", A) == []
+    assert run.cluster.node(A).unschedulable and not run.cluster.node(A).cordoned_by_us
+    # It gave the lock back before leaving.
+    assert [a.get("operation") for a in child.decisions("entity_call")] == ["acquire", "release"]
+    assert f"{CYCLE_ID}:{A}" not in run.lock["holders"]
+    assert run.cycle.output["nodes"][0]["result"] == "skipped"
+
+
+# ---- determinism -----------------------------------------------------------------------------
+@pytest.mark.parametrize("name", list(SCENARIOS))
+def test_replaying_each_final_history_gives_no_new_action_and_the_same_output(name):
+    run = scenario(name)
+
+    assert run.host.instances and all(i.done for i in run.host.instances.values())
+    for instance in run.host.instances.values():
+        # The driver already replayed it once when it finished; do it again explicitly.
+        check = run.host.replay_from_scratch(instance)
+        assert check["ok"], check["problems"]
+        assert check["replayedEvents"] == len(instance.history)
+        assert check["decisions"] == len(instance.actions)
+        assert instance.warnings == []
+        # Every episode replayed the whole history so far and found it consistent.
+        sent = [e.history_sent for e in instance.episodes]
+        assert sent == sorted(sent) and len(instance.episodes) > 1
