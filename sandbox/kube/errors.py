@@ -6,7 +6,7 @@ clients (kubectl prints them verbatim) see the same text as against a real API s
 
 from __future__ import annotations
 
-from .kinds import KINDS
+from .kinds import KINDS, KindInfo
 
 
 class ApiError(Exception):
@@ -91,3 +91,11 @@ def too_many_requests(message: str, causes: list[dict] | None = None, retry_afte
     if retry_after:
         details["retryAfterSeconds"] = retry_after
     return ApiError(429, "TooManyRequests", message, details or None)
+
+
+def resource_info(kind: str) -> KindInfo:
+    """The KindInfo of a served resource; 404 like the API server for any other."""
+    try:
+        return KINDS[kind]
+    except KeyError:
+        raise ApiError(404, "NotFound", "the server could not find the requested resource") from None

@@ -32,14 +32,15 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 from . import disruption
-from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found
+from .deletion import DeletionMixin
+from .errors import ApiError, already_exists, bad_request, conflict, invalid, not_found, resource_info
 from .fields import check as check_fields
 from .kinds import KINDS, KindInfo
 from .objects import apply_create_defaults, deep_copy, generate_name, name_errors, timestamp
+from .observers import ObserverMixin, WatchEvent
 from .patching import APPLY, apply_patch
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .validation import validate
@@ -69,27 +70,9 @@ class ThreadScheduler:
         timer.start()
 
 
-@dataclass(frozen=True)
-class WatchEvent:
-    """One change, as the watch history keeps it (obj and old are stored snapshots: do not mutate)."""
-
-    rv: int
-    type: str  # ADDED | MODIFIED | DELETED
-    kind: str
-    obj: dict
-    old: dict | None
-
-
 def _key(obj: dict) -> tuple[str, str]:
     meta = obj["metadata"]
     return meta.get("namespace", ""), meta["name"]
-
-
-def _info(kind: str) -> KindInfo:
-    try:
-        return KINDS[kind]
-    except KeyError:
-        raise ApiError(404, "NotFound", "the server could not find the requested resource") from None
 
 
 def _same(a: dict, b: dict) -> bool:
@@ -100,7 +83,7 @@ def _same(a: dict, b: dict) -> bool:
     return ma == mb and {k: v for k, v in a.items() if k != "metadata"} == {k: v for k, v in b.items() if k != "metadata"}
 
 
-class Store:
+class Store(ObserverMixin, DeletionMixin):
     """All cluster objects; see the module docstring for the rules it enforces."""
 
     def __init__(self, scheduler: Scheduler | None = None):
@@ -148,24 +131,7 @@ class Store:
                     disruption.sync_namespace(self, ns)
         finally:
             self._depth -= 1
-        if self._dispatching:
-            return
-        self._dispatching = True
-        try:
-            while self._pending:
-                event = self._pending.popleft()
-                for watcher in list(self._watchers):
-                    try:
-                        watcher(event)
-                    except Exception:  # an observer's bug must not break the store
-                        log.exception("watcher failed")
-                for callback in list(self._subscribers):
-                    try:
-                        callback(event.type, event.kind, deep_copy(event.obj))
-                    except Exception:
-                        log.exception("subscriber failed on %s %s", event.type, event.kind)
-        finally:
-            self._dispatching = False
+        self._dispatch()
 
     def _commit(self, kind: str, event_type: str, obj: dict, old: dict | None) -> dict:
         """Record a new version of obj (already a private dict) and queue its event."""
@@ -186,7 +152,7 @@ class Store:
         return obj
 
     def _raw(self, kind: str, name: str, namespace: str | None) -> dict:
-        info = _info(kind)
+        info = resource_info(kind)
         obj = self._objects[kind].get((namespace or "" if info.namespaced else "", name))
         if obj is None:
             raise not_found(kind, name)
@@ -204,7 +170,7 @@ class Store:
         """Create; sets uid, resourceVersion, creationTimestamp, namespace, generation; 409 AlreadyExists.
 
         Unknown fields are dropped (reported in warnings; 400 with field_validation="Strict")."""
-        info = _info(kind)
+        info = resource_info(kind)
         with self._op():
             obj = deep_copy(obj)
             meta = obj.setdefault("metadata", {})
@@ -255,7 +221,7 @@ class Store:
     def list_raw(self, kind: str, namespace: str | None = None, label_selector: str | None = None,
                  field_selector: str | None = None) -> tuple[list[dict], int]:
         """Matching stored objects (shared snapshots: never mutate them) sorted by namespace/name, and the list RV."""
-        info = _info(kind)
+        info = resource_info(kind)
         labels = parse_label_selector(label_selector)
         fields = parse_field_selector(field_selector, kind, info.namespaced)
         with self.lock:
@@ -279,7 +245,7 @@ class Store:
     def replace(self, kind: str, obj: dict, namespace: str | None = None, subresource: str | None = None,
                 field_validation: str | None = None, warnings: list[str] | None = None) -> dict:
         """PUT semantics: 409 Conflict on a stale resourceVersion; status only through subresource="status"."""
-        info = _info(kind)
+        info = resource_info(kind)
         with self._op():
             name = (obj.get("metadata") or {}).get("name") or ""
             old = self._raw(kind, name, self._ns(info, namespace or (obj.get("metadata") or {}).get("namespace")))
@@ -292,7 +258,7 @@ class Store:
               subresource: str | None = None, field_validation: str | None = None,
               warnings: list[str] | None = None) -> dict:
         """PATCH in any of the three formats (plus apply-patch as a strategic merge without field ownership)."""
-        info = _info(kind)
+        info = resource_info(kind)
         with self._op():
             ns = self._ns(info, namespace)
             if patch_type == APPLY and (ns, name) not in self._objects[kind] and subresource is None:
@@ -357,99 +323,6 @@ class Store:
             return deep_copy(self._remove(kind, new))
         return deep_copy(self._commit(kind, "MODIFIED", new, old))
 
-    def delete(self, kind: str, name: str, namespace: str | None = None, grace_period_seconds: int | None = None,
-               preconditions: dict | None = None, propagation_policy: str | None = None) -> dict:
-        """Delete; pods terminate gracefully (deletionTimestamp, then gone after the grace period)."""
-        info = _info(kind)
-        with self._op():
-            old = self._raw(kind, name, self._ns(info, namespace))
-            self._check_preconditions(kind, old, preconditions)
-            if old["metadata"].get("finalizers"):
-                if old["metadata"].get("deletionTimestamp"):
-                    return deep_copy(old)
-                new = deep_copy(old)
-                new["metadata"]["deletionTimestamp"] = timestamp(self.clock())
-                new["metadata"]["deletionGracePeriodSeconds"] = 0
-                return deep_copy(self._commit(kind, "MODIFIED", new, old))
-            if kind == "pods":
-                return self._delete_pod(old, grace_period_seconds)
-            if kind == "namespaces":
-                for other, table in self._objects.items():
-                    if KINDS[other].namespaced:
-                        for key in [k for k in table if k[0] == name]:
-                            self._remove(other, table[key])
-            return deep_copy(self._remove(kind, old, propagation_policy))
-
-    def _check_preconditions(self, kind: str, obj: dict, pre: dict | None) -> None:
-        if not pre:
-            return
-        meta, name = obj["metadata"], obj["metadata"]["name"]
-        if pre.get("uid") and pre["uid"] != meta["uid"]:
-            raise conflict(kind, name, f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {meta['uid']}")
-        if pre.get("resourceVersion") and pre["resourceVersion"] != meta["resourceVersion"]:
-            raise conflict(kind, name, f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
-                                       f"ResourceVersion in object meta: {meta['resourceVersion']}")
-
-    def _delete_pod(self, old: dict, grace: int | None) -> dict:
-        spec, status = old.get("spec") or {}, old.get("status") or {}
-        if grace is None:
-            grace = int(spec.get("terminationGracePeriodSeconds", 30))
-        elif grace < 0:
-            grace = 1
-        if not spec.get("nodeName") or status.get("phase") in ("Succeeded", "Failed"):
-            grace = 0
-        meta = old["metadata"]
-        current = meta.get("deletionGracePeriodSeconds")
-        if meta.get("deletionTimestamp") and current is not None and grace >= current:
-            return deep_copy(old)  # only a shorter grace period may be given
-        if grace == 0:
-            return deep_copy(self._remove("pods", old))
-        new = deep_copy(old)
-        now = self.clock()
-        new["metadata"]["deletionTimestamp"] = timestamp(now + grace)
-        new["metadata"]["deletionGracePeriodSeconds"] = grace
-        self._commit("pods", "MODIFIED", new, old)
-        uid, key = meta["uid"], _key(new)
-        delay = grace if self.pod_termination_seconds is None else min(grace, self.pod_termination_seconds)
-        self.scheduler.call_later(delay, lambda: self._finish_pod_deletion(key, uid))
-        return deep_copy(new)
-
-    def _finish_pod_deletion(self, key: tuple[str, str], uid: str) -> None:
-        with self._op():
-            pod = self._objects["pods"].get(key)
-            if pod is None or pod["metadata"]["uid"] != uid or not pod["metadata"].get("deletionTimestamp"):
-                return
-            if pod["metadata"].get("finalizers"):
-                return
-            self._remove("pods", pod)
-
-    def _remove(self, kind: str, obj: dict, propagation_policy: str | None = None) -> dict:
-        gone = deep_copy(obj)
-        self._commit(kind, "DELETED", gone, obj)
-        self._collect_dependents(obj["metadata"]["uid"], obj["metadata"].get("namespace", ""), propagation_policy)
-        return gone
-
-    def _collect_dependents(self, owner_uid: str, namespace: str, policy: str | None) -> None:
-        """The garbage collector, immediately: dependents of a deleted owner go too (or are orphaned)."""
-        for kind, table in self._objects.items():
-            for obj in list(table.values()):
-                refs = obj["metadata"].get("ownerReferences") or []
-                if not any(r.get("uid") == owner_uid for r in refs):
-                    continue
-                if KINDS[kind].namespaced and obj["metadata"].get("namespace") != namespace and namespace:
-                    continue
-                remaining = [r for r in refs if r.get("uid") != owner_uid]
-                if policy == "Orphan" or remaining:
-                    new = deep_copy(obj)
-                    new["metadata"]["ownerReferences"] = remaining
-                    if not remaining:
-                        new["metadata"].pop("ownerReferences")
-                    self._commit(kind, "MODIFIED", new, obj)
-                elif kind == "pods":
-                    self._delete_pod(obj, None)
-                else:
-                    self._remove(kind, obj)
-
     # ---- eviction, logs, observers ----------------------------------------------------------
 
     def evict(self, name: str, namespace: str, eviction: dict) -> dict:
@@ -465,32 +338,6 @@ class Store:
         with self.lock:
             self._raw("pods", name, namespace)
             return self._logs.get((namespace, name), "")
-
-    def subscribe(self, callback: Callable[[str, str, dict], None]) -> None:
-        """callback(event_type, kind, obj) after every change; obj is the caller's own copy."""
-        with self.lock:
-            self._subscribers.append(callback)
-
-    def unsubscribe(self, callback: Callable[[str, str, dict], None]) -> None:
-        with self.lock:
-            if callback in self._subscribers:
-                self._subscribers.remove(callback)
-
-    def start_watch(self, watcher: Callable[[WatchEvent], None], since: int | None) -> list[WatchEvent]:
-        """Register a raw watcher; returns history after resource version `since` (410 Gone if too old)."""
-        with self.lock:
-            backlog: list[WatchEvent] = []
-            if since is not None and since < self.resource_version:
-                if not self._history or self._history[0].rv > since + 1:
-                    raise ApiError(410, "Expired", f"too old resource version: {since} ({self.resource_version})")
-                backlog = [e for e in self._history if e.rv > since]
-            self._watchers.append(watcher)
-            return backlog
-
-    def stop_watch(self, watcher: Callable[[WatchEvent], None]) -> None:
-        with self.lock:
-            if watcher in self._watchers:
-                self._watchers.remove(watcher)
 
     # ---- used by disruption.py --------------------------------------------------------------
 
