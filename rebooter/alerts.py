@@ -196,10 +196,8 @@ def query_alerts(check: AlertCheck, token: Callable[[], str] | None = None,
     try:
         response = http.get(f"{check.url}/api/v1/query", params={"query": check.query}, headers=headers,
                             timeout=timeout)
-    except requests.Timeout:
-        raise AlertQueryError(f"timed out after {timeout} s") from None
     except requests.RequestException as exc:
-        raise AlertQueryError(f"{type(exc).__name__}: {_first_line(exc)}") from None
+        raise AlertQueryError(_describe(exc)) from None
     finally:
         if own:
             http.close()
@@ -207,9 +205,17 @@ def query_alerts(check: AlertCheck, token: Callable[[], str] | None = None,
     return active_alerts(result, check.filter_regexp, check.match_only, check.firing_only)
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    return text.splitlines()[0][:300] if text else ""
+def _describe(exc: BaseException) -> str:
+    """The root cause of a transport failure, without urllib3's pool and retry wrapping."""
+    cause: object = exc
+    while getattr(cause, "reason", None) is not None or (getattr(cause, "args", None) and
+                                                          isinstance(cause.args[0], BaseException)):
+        cause = getattr(cause, "reason", None) or cause.args[0]  # type: ignore[union-attr]
+    text = str(cause).splitlines()[0] if str(cause) else type(cause).__name__
+    if "): " in text:  # "HTTPConnection(host=..., port=...): Failed to establish ..." -> the message
+        text = text.split("): ", 1)[1]
+    kind = "timed out" if "timed out" in text.lower() or "timeout" in type(cause).__name__.lower() else "request failed"
+    return f"{kind}: {text[:300]}"
 
 
 def alert_reasons(check: AlertCheck | None, token: Callable[[], str] | None = None,

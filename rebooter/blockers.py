@@ -153,8 +153,8 @@ def judge_pdb(pdb: Mapping[str, Any], pods_here: list[Mapping[str, Any]]) -> tup
                            f"({_budget(pdb, expected)}) and this node holds {len(unreplaced)} that no controller "
                            f"replaces: {', '.join(pod_id(p) for p in unreplaced)}")  # type: ignore[arg-type]
     if allowed <= 0:
-        if current < desired:
-            why = f"only {current} of its pods are healthy and it needs {desired}"
+        if current < desired or current < expected:
+            why = f"only {current} of its {expected} pods are healthy and it must keep {desired}"
         elif expected == 0:
             why = "it expects no pods (its controller may be scaling)"
         else:
