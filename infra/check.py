@@ -9,6 +9,7 @@
                                           # rebooter/settings.py) and infra/host.azure-storage.json
                                           # (from host.json)
     python infra/check.py setup-checkov   # create .venv-checkov from requirements-infra.txt
+    python infra/check.py package ZIP     # the Function App package (repository minus .funcignore)
 
 Exit status 0 when every selected check passes, 1 otherwise. Problems are printed as
 file:line:column so an editor can jump to them.
@@ -24,7 +25,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from infra.checks import INFRA, app_settings, bicep_files, bicep_parse, checkov_scan  # noqa: E402
+from infra.checks import INFRA, app_settings, bicep_files, bicep_parse, checkov_scan, package  # noqa: E402
 
 
 def _relative(path: Path) -> str:
@@ -99,14 +100,20 @@ def check_checkov(directory: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", default="all",
-                        choices=["all", "parse", "settings", "checkov", "sync", "setup-checkov"])
-    parser.add_argument("paths", nargs="*", type=Path, help="files or folders (parse, checkov)")
+                        choices=["all", "parse", "settings", "checkov", "sync", "setup-checkov", "package"])
+    parser.add_argument("paths", nargs="*", type=Path, help="files or folders (parse, checkov); the zip (package)")
     args = parser.parse_args(argv)
 
     if args.command == "sync":
         for path, content in _generated().items():
             path.write_text(content, encoding="utf-8")
             print(f"wrote {_relative(path)}")
+        return 0
+    if args.command == "package":
+        if len(args.paths) != 1:
+            parser.error("package needs the path of the zip to write")
+        names = package.build_zip(args.paths[0])
+        print(f"wrote {args.paths[0]}: {len(names)} files")
         return 0
     if args.command == "setup-checkov":
         print(f"checkov: {checkov_scan.setup_checkov()}")

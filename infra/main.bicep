@@ -287,7 +287,6 @@ module clusterAccess 'app/aks-cluster-access.bicep' = [for (clusterId, i) in clu
     kubeAuth: kubeAuth
     kubernetesAuthorization: kubernetesAuthorization
     rebootMethod: rebootMethod
-    roleNameSuffix: resourceToken
   }
 }]
 

@@ -36,9 +36,6 @@ param kubernetesAuthorization string
 ])
 param rebootMethod string
 
-@description('Makes the custom role name unique in the tenant (one role per cluster and deployment).')
-param roleNameSuffix string
-
 var aksRbacClusterAdminRoleId = 'b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b'
 
 resource cluster 'Microsoft.ContainerService/managedClusters@2024-09-01' existing = {
@@ -54,7 +51,8 @@ var roleDefinitionName = guid(cluster.id, principalId, 'aks-rebooter')
 resource rebooterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   name: roleDefinitionName
   properties: {
-    roleName: 'AKS Rebooter ${clusterName} ${roleNameSuffix}'
+    // Role names are unique per tenant: one role per cluster and identity.
+    roleName: 'AKS Rebooter ${clusterName} ${take(uniqueString(cluster.id, principalId), 8)}'
     description: 'AKS rebooter on cluster ${clusterName}: read the cluster and its pools, probe nodes with run-command, get a kubeconfig.'
     type: 'customRole'
     assignableScopes: [
@@ -80,8 +78,13 @@ resource rebooterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
 resource rebooterRoleAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(cluster.id, principalId, roleDefinitionName)
   scope: cluster
+  dependsOn: [
+    rebooterRole
+  ]
   properties: {
-    roleDefinitionId: rebooterRole.id
+    // The subscription-level id: a role definition is a subscription (tenant) resource even when
+    // declared in a resource group deployment.
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionName)
     principalId: principalId
     principalType: 'ServicePrincipal'
     description: 'AKS rebooter: cluster read, run-command probe, kubeconfig.'
@@ -111,5 +114,5 @@ module nodeResourceGroup 'aks-node-rg-scope.bicep' = if (rebootMethod == 'vmss')
 }
 
 output clusterId string = cluster.id
-output roleDefinitionId string = rebooterRole.id
+output roleDefinitionId string = subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roleDefinitionName)
 output credentialAction string = credentialAction

@@ -7,6 +7,7 @@ anything else, so a new kind of rule cannot be silently misread.
 
 from __future__ import annotations
 
+import zipfile
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -62,3 +63,17 @@ def deployed_files(root: Path = ROOT, patterns: list[str] | None = None) -> list
 
     walk(root)
     return found
+
+
+def build_zip(target: Path, root: Path = ROOT) -> list[str]:
+    """Write the package as a zip (for `az functionapp deployment source config-zip`); returns its names."""
+    names = []
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for path in deployed_files(root):
+            if path.resolve() == target.resolve():
+                continue
+            name = path.relative_to(root).as_posix()
+            archive.write(path, name)
+            names.append(name)
+    return names

@@ -85,4 +85,3 @@ resource dashboardReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 output name string = scheduler.name
 output endpoint string = scheduler.properties.endpoint
 output taskHubName string = taskHub.name
-output dashboardUrl string = taskHub.properties.dashboardUrl

@@ -1,0 +1,158 @@
+"""The azd layout, the parameters file, module references, roles and the package contents."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+
+import pytest
+import yaml
+
+from infra.checks import INFRA, ROOT, bicep_files, package
+from infra.checks.bicep_parse import tree_sitter_tree
+
+MAIN = INFRA / "main.bicep"
+
+# Built-in roles the templates assign, by id (a typo in a GUID would assign nothing or the wrong role).
+BUILT_IN_ROLES = {
+    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": "Storage Blob Data Owner",
+    "974c5e8b-45b9-4653-ba55-5f855dd0fb88": "Storage Queue Data Contributor",
+    "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3": "Storage Table Data Contributor",
+    "3913510d-42f4-4e42-8a64-420c390055eb": "Monitoring Metrics Publisher",
+    "0ad04412-c4d5-4796-b79c-f76d14c8d402": "Durable Task Data Contributor",
+    "d6a5505f-6ebb-45a4-896e-ac8274cfc0ac": "Durable Task Data Reader",
+    "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b": "Azure Kubernetes Service RBAC Cluster Admin",
+    "9980e02c-c2be-4d73-94e8-173b1dc7cf3c": "Virtual Machine Contributor",
+}
+GUID = re.compile(r"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'")
+
+
+def declarations(path, kind: str) -> dict[str, object]:
+    """Top-level ``kind`` declarations (parameter, module, ...) of a Bicep file, by name."""
+    found = {}
+    for node in tree_sitter_tree(path.read_bytes()).root_node.named_children:
+        if node.type == f"{kind}_declaration":
+            named = [child for child in node.named_children if child.type not in ("decorators", "decorator")]
+            found[named[0].text.decode()] = node
+    return found
+
+
+def test_azure_yaml_deploys_the_repository_root_as_a_python_function_app():
+    config = yaml.safe_load((ROOT / "azure.yaml").read_text())
+    assert config["services"] == {"api": {"project": ".", "language": "python", "host": "function"}}
+    assert config["infra"]["path"] == "infra" and config["infra"]["module"] == "main"
+    assert "azd-service-name': 'api'" in (INFRA / "app" / "function-app.bicep").read_text()
+
+
+def test_parameters_file_names_only_real_parameters_and_fills_the_required_ones():
+    params = json.loads((INFRA / "main.parameters.json").read_text())["parameters"]
+    declared = declarations(MAIN, "parameter")
+    assert set(params) <= set(declared)
+    required = {name for name, node in declared.items() if "=" not in node.text.decode().split("\n")[-1]}
+    assert required <= set(params), required - set(params)
+    text = json.dumps(params)
+    for variable in ("${AZURE_ENV_NAME}", "${AZURE_LOCATION}", "${AZURE_PRINCIPAL_ID}"):
+        assert variable in text
+
+
+@pytest.mark.parametrize("path", bicep_files(), ids=lambda p: p.relative_to(INFRA).as_posix())
+def test_referenced_modules_and_files_exist(path):
+    text = path.read_text()
+    for reference in re.findall(r"^module \w+ '([^']+)'", text, re.M) + re.findall(r"load\w+Content\('([^']+)'", text):
+        assert (path.parent / reference).is_file(), f"{path.name} refers to missing {reference}"
+    if "abbrs." in text:
+        abbreviations = json.loads((INFRA / "abbreviations.json").read_text())
+        assert set(re.findall(r"abbrs\.(\w+)", text)) <= set(abbreviations)
+
+
+def test_role_ids_are_the_intended_built_in_roles():
+    used = set()
+    for path in bicep_files():
+        used |= {guid for guid in GUID.findall(path.read_text())}
+    assert used == set(BUILT_IN_ROLES), used ^ set(BUILT_IN_ROLES)
+
+
+def test_the_cluster_role_has_exactly_the_actions_the_app_uses():
+    text = (INFRA / "app" / "aks-cluster-access.bicep").read_text()
+    actions = set(re.findall(r"'(Microsoft\.ContainerService/managedClusters/[^']*)'", text))
+    base = "Microsoft.ContainerService/managedClusters"
+    assert actions == {
+        f"{base}/read", f"{base}/agentPools/read", f"{base}/runCommand/action", f"{base}/commandResults/read",
+        f"{base}/listClusterUserCredential/action", f"{base}/listClusterAdminCredential/action",
+    }
+    assert not re.findall(r"'[^'\n]*\*[^'\n]*'", text), "no wildcard actions"
+
+
+def test_kubernetes_rbac_grants_exactly_the_drain_and_reboot_verbs():
+    role, binding = yaml.safe_load_all((INFRA / "kubernetes" / "rebooter-rbac.yaml").read_text())
+    assert role["kind"] == "ClusterRole" and binding["kind"] == "ClusterRoleBinding"
+    granted = {
+        (group, resource, verb)
+        for rule in role["rules"]
+        for group in rule["apiGroups"]
+        for resource in rule["resources"]
+        for verb in rule["verbs"]
+    }
+    expected = (
+        {("", "nodes", verb) for verb in ("get", "list", "watch", "patch")}
+        | {("", "pods", verb) for verb in ("get", "list", "create", "delete")}
+        | {("", "pods/eviction", "create"), ("", "pods/log", "get"), ("", "namespaces", "get")}
+        | {("policy", "poddisruptionbudgets", verb) for verb in ("get", "list")}
+        | {("apps", kind, "get") for kind in ("daemonsets", "replicasets", "statefulsets")}
+    )
+    assert granted == expected
+    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                                  "name": role["metadata"]["name"]}
+    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
+                                    "name": "REBOOTER_PRINCIPAL_ID"}]
+
+
+def test_package_holds_the_app_and_nothing_else():
+    deployed = {path.relative_to(ROOT).as_posix() for path in package.deployed_files()}
+    for needed in ("function_app.py", "host.json", "requirements.txt", "rebooter/settings.py"):
+        assert needed in deployed
+    kept_out = ("local/", "sandbox/", "tests/", "bench/", "scenarios/", "docs/", "infra/", ".ci/", ".venv/", ".git/")
+    assert not [path for path in deployed if path.startswith(kept_out) or "__pycache__" in path]
+    assert not {"Makefile", "requirements-dev.txt", "requirements-infra.txt"} & deployed
+    for rule in (".venv/", "local/", "sandbox/", "tests/", "bench/", "scenarios/", "docs/", "infra/", ".ci/",
+                 "Makefile", "requirements-dev.txt", ".git", "__pycache__/", ".pytest_cache/", ".ruff_cache/"):
+        assert rule in package.rules()
+
+
+def test_deployed_code_imports_nothing_that_is_not_deployed():
+    deployed = package.deployed_files()
+    local_modules = {path.stem if path.is_file() else path.name for path in ROOT.iterdir()
+                     if (path.is_dir() and any(path.glob("*.py"))) or path.suffix == ".py"}
+    shipped = {path.relative_to(ROOT).parts[0].removesuffix(".py") for path in deployed}
+    for path in deployed:
+        if path.suffix != ".py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [alias.name for alias in node.names] if isinstance(node, ast.Import) else (
+                [node.module] if isinstance(node, ast.ImportFrom) and node.module and not node.level else [])
+            for name in names:
+                top = name.split(".")[0]
+                assert top not in local_modules or top in shipped, f"{path.relative_to(ROOT)} imports {name}"
+
+
+def test_package_zip_holds_the_deployed_files(tmp_path):
+    import zipfile
+
+    target = tmp_path / "app.zip"
+    names = package.build_zip(target)
+    with zipfile.ZipFile(target) as archive:
+        assert sorted(archive.namelist()) == sorted(names)
+    assert "function_app.py" in names and "host.json" in names
+    assert not [name for name in names if name.startswith(("tests/", "infra/", "sandbox/"))]
+
+
+def test_funcignore_rules_match_like_gitignore():
+    rules = [".venv/", "*.pyc", "Makefile", "/run/", "docs/"]
+    assert package.is_excluded("a/b/c.pyc", False, rules)
+    assert package.is_excluded("docs/deploy.md", False, rules)
+    assert package.is_excluded("run/x", False, rules)
+    assert not package.is_excluded("rebooter/run.py", False, rules)
+    assert not package.is_excluded("docs", False, rules)  # a file named docs is not the folder
+    with pytest.raises(ValueError):
+        package.rules("!keep.txt\n")
