@@ -249,7 +249,11 @@ class ReplayHost:
             decisions=executed, is_done=bool(state.get("isDone")), custom_status=state.get("customStatus"),
             sdk_seconds=spent, unreached=outcome.unreached,
         ))
-        if error is not None:
+        if (error is not None or state.get("isDone")) and not outcome.finished:
+            instance.warnings.append(f"episode {len(instance.episodes)}: the SDK says "
+                                     f"{'failed' if error else 'done'} but the extension is still waiting")
+            instance.history.append(h.orchestrator_completed(self.now))
+        elif error is not None:
             self._finish(instance, None, error)
         elif state.get("isDone"):
             restart = [d for d in outcome.new if d.kind == "continue_as_new"]
@@ -293,6 +297,8 @@ class ReplayHost:
         problems = []
         if outcome.new:
             problems.append(f"new decisions on replay: {outcome.new}")
+        if not outcome.finished:
+            problems.append("the extension's replay of the actions would still be waiting")
         if error != instance.error:
             problems.append(f"error {error!r} != {instance.error!r}")
         if error is None and (not state.get("isDone") or state.get("output") != instance.output):

@@ -15,7 +15,9 @@ Durable Task Framework context, and DTFx matches those calls with the history:
   SubOrchestrationInstanceCreated, EventSent) whose decision has not been made again, or was
   made differently, is a NonDeterministicOrchestrationException; completions resume the
   awaiting code synchronously;
-- decisions that no history event matches are the new work of this episode.
+- decisions that no history event matches are the new work of this episode;
+- ``isDone`` and ``error`` are only acted on once this replay got through every action
+  (``ScheduleDurableTaskEvents`` awaits it first): until then the instance keeps running.
 
 ``replay`` returns those new decisions; the driver executes them and appends their events.
 """
@@ -132,6 +134,7 @@ class ReplayOutcome:
     new: list[Decision]  # decisions no history event matches, by sequence number
     issued: int  # how many decisions the replay made in all
     unreached: int  # top-level actions the shim never invoked (it was still waiting before them)
+    finished: bool  # the shim got through every action: only then does the extension accept isDone/error
     duplicates: list[str]  # completions for unknown or already completed tasks (DTFx ignores them)
 
 
@@ -275,14 +278,13 @@ class ShimReplay:
         future.settle(failed, value)
 
     def replay(self) -> ReplayOutcome:
-        started = False
+        top: Future | None = None
         for event in self.events:
             kind = h.kind(event)
             if kind == EventType.ORCHESTRATOR_STARTED:
                 self.now = h.parse_time(event["Timestamp"])
-            elif kind == EventType.EXECUTION_STARTED and not started:
-                started = True
-                _spawn(self._top_level())
+            elif kind == EventType.EXECUTION_STARTED and top is None:
+                top = _spawn(self._top_level())
             elif kind in h.SCHEDULING:
                 self._match(event)
             elif kind in (EventType.TASK_COMPLETED, EventType.SUB_ORCHESTRATION_INSTANCE_COMPLETED):
@@ -295,7 +297,7 @@ class ShimReplay:
                 self._raised(event)
         new = sorted(self.pending.values(), key=lambda d: d.seq)
         return ReplayOutcome(new=new, issued=len(self.issued), unreached=len(self.actions) - self.invoked_top,
-                             duplicates=self.duplicates)
+                             finished=top is not None and top.done, duplicates=self.duplicates)
 
     def _raised(self, event: dict[str, Any]) -> None:
         name = event["Name"]

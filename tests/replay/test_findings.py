@@ -1,0 +1,75 @@
+"""Behaviour of the orchestrators that the replay driver shows to be wrong (reported to their owner).
+
+Each test states what an operator would expect; they are marked xfail (not strict) until the
+orchestrators change, so they document the problem without blocking the suite, and show up as
+XPASS once it is fixed.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from .fakes import two_node_cluster
+from .harness import CYCLE_ID, run_cycle
+
+A, B = "aks-system-0", "aks-user-0"
+
+
+@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
+    "orchestrators/common.py error_text keeps the first line only; on Azure that line is "
+    "\"Activity function 'x' failed: Result: Failure\" and the cause is on the next line"))
+def test_the_cycle_reason_names_the_cause_of_an_activity_failure():
+    run = run_cycle(two_node_cluster(failing={"describe_cluster": lambda p: RuntimeError("ARM answered 503")}))
+    assert run.cycle.output["outcome"] == "failed"
+    assert "ARM answered 503" in run.cycle.output["reason"]
+
+
+@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
+    "orchestrators/patch_node.py: an activity that still fails after its retries escapes patch_node, "
+    "which fails patch_cycle: no summary, node left cordoned, lock held until its TTL"))
+def test_a_drain_that_errors_gives_the_cordon_and_the_lock_back():
+    run = run_cycle(two_node_cluster(
+        failing={"drain_node": lambda p: RuntimeError("kube API answered 500") if p["node"] == A else None}))
+    assert run.cycle.status == "Completed", run.cycle.error
+    assert run.cycle.output["nodes"][0]["result"] != "patched"
+    assert not run.cluster.node(A).unschedulable
+    assert f"{CYCLE_ID}:{A}" not in run.lock["holders"]
+
+
+@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
+    "orchestrators/patch_cycle.py _probe_pools: probe_pool fan-out failure is not caught"))
+def test_a_pool_whose_probe_cannot_be_submitted_is_reported_not_fatal():
+    run = run_cycle(two_node_cluster(
+        failing={"probe_pool": lambda p: RuntimeError("409 Conflict: operation in progress") if p["pool"] == "user"
+                 else None}))
+    assert run.cycle.status == "Completed", run.cycle.error
+    assert any(s["node"] == "pool user" for s in run.cycle.output["skipped"])
+
+
+@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
+    "orchestrators/patch_cycle.py _probe_pools: after a failed task_all it schedules new calls while "
+    "a retried sibling is still in flight; the extension gives that call's sequence number to the "
+    "sibling's retry timer, the TimerFired completes the call with None and the cycle dies on None['status']"))
+def test_a_failed_probe_next_to_a_slow_retried_one_is_reported_not_fatal():
+    user_fetches = []
+
+    def fetch_fault(payload):
+        if payload["pool"] == "system":
+            return RuntimeError("run-command for pool system ended Failed: image pull back-off")
+        user_fetches.append(payload)
+        return RuntimeError("ARM answered 503") if len(user_fetches) == 1 else None
+
+    run = run_cycle(two_node_cluster(failing={"fetch_probe_result": fetch_fault}),
+                    activity_seconds=lambda name, p: 30.0 if name == "fetch_probe_result" and p["pool"] == "user"
+                    else 1.0)
+    assert run.cycle.status == "Completed", run.cycle.error
+    assert any(s["node"] == "pool system" for s in run.cycle.output["skipped"])
+
+
+@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
+    "orchestrators/patch_cycle.py halts on any result other than 'patched': a node skipped because "
+    "someone else cordoned it stops the rollout like a failure does (design question)"))
+def test_a_node_left_alone_does_not_stop_the_rollout():
+    run = run_cycle(two_node_cluster(cordoned_after_planning={A}))
+    assert run.cycle.output["outcome"] == "completed"
+    assert [n["result"] for n in run.cycle.output["nodes"]] == ["skipped", "patched"]
