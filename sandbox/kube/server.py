@@ -18,6 +18,7 @@ import json
 import logging
 import ssl
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -71,32 +72,56 @@ class RequestRecord:
 
 
 class LoopScheduler:
-    """The store's Scheduler, bound to the server's loop; the work itself runs in the server's pool."""
+    """The store's Scheduler, bound to the server's loop; the work itself runs in the server's pool.
+
+    Work still pending when the server stops is handed to a ThreadScheduler with its remaining
+    delay, so a pod in its grace period is still removed after the server is gone.
+    """
 
     def __init__(self, server: KubeApiServer):
         self._server = server
         self._fallback = ThreadScheduler()
+        self._pending: dict[int, tuple[float, Callable[[], None]]] = {}
+        self._lock = threading.Lock()
+        self._next = 0
 
     def call_later(self, delay_seconds: float, fn: Callable[[], None]) -> None:
         loop, executor = self._server.loop, self._server.executor
+        if loop is None or loop.is_closed() or self._server.closing:
+            self._fallback.call_later(delay_seconds, fn)
+            return
+        with self._lock:
+            self._next += 1
+            token = self._next
+            self._pending[token] = (time.monotonic() + delay_seconds, fn)
+
+        def run() -> None:
+            try:
+                fn()
+            except Exception:
+                log.exception("scheduled store work failed")
 
         def fire() -> None:
-            def run() -> None:
-                try:
-                    fn()
-                except Exception:
-                    log.exception("scheduled store work failed")
+            with self._lock:
+                if self._pending.pop(token, None) is None:
+                    return  # handed over at stop()
             try:
                 executor.submit(run)
-            except RuntimeError:  # pool shut down: the server stopped
+            except RuntimeError:  # pool shut down: the server is stopping
                 self._fallback.call_later(0, fn)
 
         try:
-            if loop is None or loop.is_closed():
-                raise RuntimeError("loop not running")
             loop.call_soon_threadsafe(loop.call_later, max(0.0, delay_seconds), fire)
-        except RuntimeError:
-            self._fallback.call_later(delay_seconds, fn)
+        except RuntimeError:  # the loop closed in between
+            fire()
+
+    def hand_over(self) -> None:
+        """Move every pending call to the thread fallback (called when the server stops)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        now = time.monotonic()
+        for due, fn in pending.values():
+            self._fallback.call_later(max(0.0, due - now), fn)
 
 
 def kubeconfig(server_url: str, ca_pem: bytes, token: str, namespace: str = "default") -> dict:
@@ -158,7 +183,8 @@ class KubeApiServer:
         ready.wait(30)
         if failure:
             raise failure[0]
-        self.store.scheduler = self.scheduler
+        if isinstance(self.store.scheduler, ThreadScheduler):  # keep a scheduler the caller chose
+            self.store.scheduler = self.scheduler
         return self.url
 
     async def _startup(self) -> None:
@@ -184,6 +210,7 @@ class KubeApiServer:
         self.executor.shutdown(wait=False, cancel_futures=True)
         if self.store.scheduler is self.scheduler:
             self.store.scheduler = ThreadScheduler()
+        self.scheduler.hand_over()
 
     def __enter__(self) -> KubeApiServer:
         self.start()
@@ -229,7 +256,7 @@ class KubeApiServer:
         query = request.query
         accept = request.headers.get("Accept", "")
         content_type = request.headers.get("Content-Type", "application/json")
-        if method == "GET" and target.name is None and (target.watch or query.get("watch") in ("true", "1")):
+        if method == "GET" and target.sub is None and (target.watch or query.get("watch") in ("true", "1")):
             return await serve_watch(self, request, target)
         call = self._route(target, method, body, content_type, query, accept)
         reply = await asyncio.get_running_loop().run_in_executor(self.executor, call)

@@ -57,3 +57,26 @@ def test_table_for_pods_and_delete_collection(cluster):
 def test_requests_without_a_token_are_refused(cluster):
     resp = cluster.raw("GET", "/api/v1/nodes", headers={"Authorization": "Bearer wrong"})
     assert resp.status == 401 and json.loads(resp.data)["reason"] == "Unauthorized"
+
+
+def test_watch_of_one_object_by_path(cluster):
+    cluster.store.create("nodes", node("n1"))
+    cluster.store.create("nodes", node("n2"))
+    resp = cluster.raw("GET", "/api/v1/nodes/n2?watch=true&timeoutSeconds=1")
+    names = [json.loads(line)["object"]["metadata"]["name"] for line in resp.data.decode().splitlines()]
+    assert names == ["n2"]
+
+
+def test_pending_terminations_survive_a_server_stop(cluster):
+    import time
+
+    store = cluster.store
+    store.create("nodes", node("n1"))
+    store.create("pods", pod("p", "n1"), "default")
+    store.pod_termination_seconds = 0.5
+    store.delete("pods", "p", "default")
+    cluster.server.stop()
+    deadline = time.monotonic() + 3
+    while store.list("pods") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert store.list("pods") == []
