@@ -26,20 +26,20 @@ import heapq
 import itertools
 import json
 import time
-import traceback
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from azure.functions import meta
-from azure.functions.durable_functions import ActivityTriggerConverter, OrchestrationTriggerConverter
+from azure.functions.durable_functions import OrchestrationTriggerConverter
 
 from . import history as h
 from .entities import EntityHost
 from .functions import AppFunctions, index, load_app
 from .shim import Decision, ShimReplay
+from .worker import ActivityWorker, Fake, Latency
 
 DEFAULT_START = datetime(2026, 1, 5, 2, 0, 0, tzinfo=UTC)
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
@@ -112,27 +112,18 @@ class Instance:
         }
 
 
-Fake = Callable[[Any], Any]
-
-
 class ReplayHost:
     """Runs orchestrations of one app to the end on a virtual clock."""
 
     def __init__(self, activities: Mapping[str, Fake], app: Any = None, start: datetime = DEFAULT_START,
-                 activity_seconds: float | Mapping[str, float] | Callable[[str, Any], float] = 0.0, check_determinism: bool = True,
-                 max_episodes: int = 20000) -> None:
+                 activity_seconds: Latency = 0.0, check_determinism: bool = True, max_episodes: int = 20000) -> None:
         self.functions: AppFunctions = index(app if app is not None else load_app())
-        unknown = sorted(set(activities) - set(self.functions.activities))
-        if unknown:
-            raise DriverError(f"fakes for activities the app does not have: {unknown}")
-        self.fakes = dict(activities)
+        self.worker = ActivityWorker(activities, set(self.functions.activities), activity_seconds)
         self.now = start
-        self.activity_seconds = activity_seconds
         self.check_determinism = check_determinism
         self.max_episodes = max_episodes
         self.instances: dict[str, Instance] = {}
         self.entities = EntityHost(self.functions.entities)
-        self.activity_calls: list[dict[str, Any]] = []
         self._queue: list[tuple[datetime, int, str, dict[str, Any]]] = []
         self._order = itertools.count()
         self._episode_count = 0
@@ -165,6 +156,11 @@ class ReplayHost:
         moment = at or self.now
         self._deliver(moment, instance_id, h.event_raised(moment, name, json.dumps(data)))
 
+    def seed_entity(self, name: str, key: str, state: Any) -> None:
+        """Give an entity a state before the run (as an earlier cycle would have left it)."""
+        record = self.entities.record(f"@{name.lower()}@{key}")
+        record.state_json, record.exists = json.dumps(state), True
+
     def entity_state(self, name: str, key: str) -> Any:
         record = self.entities.records.get(f"@{name.lower()}@{key}")
         return record.state if record else None
@@ -175,7 +171,7 @@ class ReplayHost:
 
     def summary(self) -> dict[str, Any]:
         return {"episodes": self._episode_count, "instances": [i.summary() for i in self.instances.values()],
-                "activityCalls": len(self.activity_calls), "clock": self.now.isoformat()}
+                "activityCalls": len(self.worker.calls), "clock": self.now.isoformat()}
 
     # ---- instances and episodes ------------------------------------------------------------
     def _create(self, name: str, instance_id: str, input_json: str | None, parent_id: str | None,
@@ -320,7 +316,7 @@ class ReplayHost:
         if d.kind == "activity":
             instance.history.append(h.task_scheduled(now, d.seq, d.name, d.input))
             record.update(name=d.name, input=json.loads(d.input) if d.input else None, attempt=d.retry_attempt)
-            at, event = self._run_activity(iid, d)
+            at, event = self.worker.run(iid, d.seq, d.name, d.input, now)
             record["outcome"] = "failed" if h.kind(event) == h.EventType.TASK_FAILED else "completed"
             self._deliver(at, iid, event)
         elif d.kind == "timer":
@@ -346,52 +342,6 @@ class ReplayHost:
             record["input"] = json.loads(d.input) if d.input else None
         instance.actions.append(record)
         return record
-
-    def _latency(self, name: str, payload: Any) -> timedelta:
-        """How long an activity takes on the virtual clock: a number, per name, or per call."""
-        seconds = self.activity_seconds
-        if isinstance(seconds, Mapping):
-            seconds = seconds.get(name, 0.0)
-        elif callable(seconds):
-            seconds = seconds(name, payload)
-        return timedelta(seconds=float(seconds))
-
-    def _run_activity(self, instance_id: str, d: Decision) -> tuple[datetime, dict[str, Any]]:
-        payload = ActivityTriggerConverter.decode(meta.Datum(type="json", value=d.input), trigger_metadata=None)
-        done_at = self.now + self._latency(d.name, payload)
-        call = {"instanceId": instance_id, "name": d.name, "seq": d.seq, "at": self.now.isoformat()}
-        self.activity_calls.append(call)
-        if d.name not in self.functions.activities:
-            reason = f"The activity function '{d.name}' doesn't exist, is disabled, or is not an activity function."
-            call["error"] = reason
-            return done_at, h.task_failed(done_at, d.seq, reason, None)
-        fake = self.fakes.get(d.name)
-        if fake is None:
-            raise DriverError(f"{instance_id} called activity {d.name!r} but the test gave no fake for it")
-        call["payload"] = payload
-        try:
-            result = fake(payload)
-            result_json = ActivityTriggerConverter.encode(result, expected_type=None).value
-        except Exception as exc:  # noqa: BLE001 - becomes TaskFailed, as in the extension
-            call["error"] = f"{type(exc).__name__}: {exc}"
-            reason, details = _activity_failure(d.name, exc)
-            return done_at, h.task_failed(done_at, d.seq, reason, details)
-        call["result"] = result
-        return done_at, h.task_completed(done_at, d.seq, result_json)
-
-
-def _activity_failure(name: str, exc: BaseException) -> tuple[str, str]:
-    """TaskFailed as the extension writes it for a Python activity.
-
-    The worker reports ``RpcException("Failure", "<Type>: <message>", stack)``, whose message is
-    ``Result: Failure\\nException: <Type>: <message>\\nStack: <stack>``; TaskActivityShim prefixes
-    ``Activity function '<name>' failed: `` and puts the serialized exception in Details.
-    """
-    stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
-    rpc_message = f"Result: Failure\nException: {type(exc).__name__}: {exc}\nStack: {stack}"
-    details = json.dumps({"$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
-                          "Message": rpc_message, "RemoteMessage": f"{type(exc).__name__}: {exc}"})
-    return f"Activity function '{name}' failed: {rpc_message}", details
 
 
 def _execution_id(instance_id: str) -> str:

@@ -32,11 +32,17 @@ class CycleRun:
         return self.host.entity_state("cluster_progress", KEY)
 
 
-def run_cycle(cluster: FakeCluster, overrides: dict[str, Any] | None = None, activity_seconds: Any = 1.0) -> CycleRun:
-    """One patch cycle with the app's default settings (plus overrides), 1 s per activity."""
+def run_cycle(cluster: FakeCluster, overrides: dict[str, Any] | None = None, activity_seconds: Any = 1.0,
+              lock: dict[str, Any] | None = None) -> CycleRun:
+    """One patch cycle with the app's default settings (plus overrides), 1 s per activity.
+
+    ``lock`` is a cluster_lock state to start from (a holder left by someone else).
+    """
     cfg = {**settings.load({}), **(overrides or {})}
     job = requests.cycle_input(CLUSTER, cfg, reason="replay test", trigger="http")
     host = ReplayHost(cluster.activities(), activity_seconds=activity_seconds)
+    if lock is not None:
+        host.seed_entity("cluster_lock", KEY, lock)
     cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
     return CycleRun(host, cluster, cycle)
 

@@ -7,11 +7,15 @@ Linux pools ``system`` (aks-system-0) and ``user`` (aks-user-0, aks-user-1), Win
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 import pytest
 
 from rebooter import settings
 
-from .harness import CYCLE_ID, SCENARIOS, scenario
+from .driver import DEFAULT_START
+from .fakes import two_node_cluster
+from .harness import CYCLE_ID, SCENARIOS, run_cycle, scenario
 
 CFG = settings.load({})
 A, B, UP_TO_DATE = "aks-system-0", "aks-user-0", "aks-user-1"
@@ -180,3 +184,35 @@ def test_replaying_each_final_history_gives_no_new_action_and_the_same_output(na
         # Every episode replayed the whole history so far and found it consistent.
         sent = [e.history_sent for e in instance.episodes]
         assert sent == sorted(sent) and len(instance.episodes) > 1
+
+
+# ---- the lock under contention ----------------------------------------------------------------
+def test_two_nodes_at_once_when_max_unavailable_is_two():
+    run = run_cycle(two_node_cluster(), overrides={"maxUnavailable": 2})
+
+    assert run.cycle.output["outcome"] == "completed", run.cycle.output
+    children = run.cycle.decisions("suborchestration")
+    assert [c["at"] for c in children] == [children[0]["at"]] * 2  # one wave
+    events = [(e["event"], e["holder"].rsplit(":", 1)[1]) for e in run.lock["history"]]
+    assert events[:2] == [("acquired", A), ("acquired", B)]  # both out together, as allowed
+    assert run.lock["holders"] == {}
+
+
+def test_a_lock_left_by_someone_else_is_waited_out_until_its_ttl_expires():
+    expires = DEFAULT_START + timedelta(minutes=5)
+    stale = {"holders": {"old-cycle:aks-user-0": {"node": "aks-user-0", "acquiredAt": DEFAULT_START.isoformat(),
+                                                  "expiresAt": expires.isoformat()}}, "history": []}
+    run = run_cycle(two_node_cluster(), lock=stale)
+
+    assert run.cycle.output["outcome"] == "completed", run.cycle.output
+    child = run.child(A)
+    attempts = child.decisions("entity_call", "acquire")
+    assert [a["result"]["acquired"] for a in attempts] == [False] * (len(attempts) - 1) + [True]
+    # Between attempts: lockRetrySeconds timers, until the stale holder's TTL ran out.
+    timers = child.decisions("timer")[: len(attempts) - 1]
+    assert {t["seconds"] for t in timers} == {CFG["lockRetrySeconds"]}
+    acquired = next(e for e in run.lock["history"] if e["event"] == "acquired")
+    assert datetime.fromisoformat(acquired["at"]) >= expires
+    lock_step = child.output["steps"][0]
+    assert lock_step["step"] == "lock"
+    assert lock_step["seconds"] >= (expires - datetime.fromisoformat(lock_step["startedAt"])).total_seconds()
