@@ -251,6 +251,10 @@ module durableTaskScheduler 'core/durable-task-scheduler.bicep' = if (useDurable
 module functionApp 'app/function-app.bicep' = {
   name: 'rebooter-function-app'
   scope: rg
+  // With vnetEnabled the account is private: the app starts once it can reach it.
+  dependsOn: [
+    storagePrivateEndpoints
+  ]
   params: {
     name: functionAppName
     planName: '${abbrs.webServerFarms}rebooter-${resourceToken}'

@@ -43,6 +43,11 @@ PLATFORM_SETTINGS = {
     "AZURE_CLIENT_ID": "azure-identity's DefaultAzureCredential picks the user-assigned identity with it",
 }
 
+# Environment variables the platform itself provides on every Function App instance: reading
+# them is not reading an app setting, so they are neither expected in the Bicep nor reported.
+PROVIDED_BY_PLATFORM_PREFIXES = ("WEBSITE_", "FUNCTIONS_", "AZURE_FUNCTIONS_", "CONTAINER_", "MSI_", "IDENTITY_")
+PROVIDED_BY_PLATFORM = {"HOME", "PATH", "TMPDIR", "TEMP", "TZ", "PYTHONPATH"}
+
 _BINDING_EXPRESSION = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%")
 
 
@@ -146,7 +151,10 @@ def code_reads(backend: str, host_json: Path | None = None) -> set[str]:
     """Every setting name the deployed app needs with this backend (see module docstring)."""
     host_json = HOST_JSON[backend] if host_json is None else host_json
     names = set(rebooter_defaults()) | set(PLATFORM_SETTINGS)
-    names |= python_reads(package.deployed_files())
+    names |= {
+        name for name in python_reads(package.deployed_files())
+        if name not in PROVIDED_BY_PLATFORM and not name.startswith(PROVIDED_BY_PLATFORM_PREFIXES)
+    }
     if host_json.exists():
         names |= host_json_reads(host_json)
     return names
