@@ -102,11 +102,14 @@ def test_exhausted_retries_reach_the_orchestrator_as_an_exception():
     assert kinds == [("activity", 1), ("timer", None), ("activity", 2), ("timer", None), ("activity", 3),
                      ("timer", None)]
     [failure] = _events(run.cycle, EventType.TASK_FAILED)[-1:]
-    assert failure["Reason"].startswith(
-        "Activity function 'describe_cluster' failed: Result: Failure\nException: RuntimeError: ARM answered 503\n"
-        "Stack: ")
+    assert failure["Reason"] == "Activity function 'describe_cluster' failed:  RuntimeError: ARM answered 503"
+    details = json.loads(failure["Details"])
+    assert details["InnerException"]["Message"].startswith(
+        "Result: Failure\nException: RuntimeError: ARM answered 503\nStack: Traceback")
     assert run.cycle.output["outcome"] == "failed"
-    assert run.cycle.output["reason"].startswith("cannot describe the cluster: Activity function 'describe_cluster'")
+    # (error_text keeps the trailing space of the SDK's "{Reason} \n {Details}": strip to compare)
+    assert run.cycle.output["reason"].strip() == (
+        "cannot describe the cluster: Activity function 'describe_cluster' failed:  RuntimeError: ARM answered 503")
 
 
 def _toy_app(orchestrator, activities=("echo",)):

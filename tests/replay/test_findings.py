@@ -16,15 +16,6 @@ A, B = "aks-system-0", "aks-user-0"
 
 
 @pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
-    "orchestrators/common.py error_text keeps the first line only; on Azure that line is "
-    "\"Activity function 'x' failed: Result: Failure\" and the cause is on the next line"))
-def test_the_cycle_reason_names_the_cause_of_an_activity_failure():
-    run = run_cycle(two_node_cluster(failing={"describe_cluster": lambda p: RuntimeError("ARM answered 503")}))
-    assert run.cycle.output["outcome"] == "failed"
-    assert "ARM answered 503" in run.cycle.output["reason"]
-
-
-@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
     "orchestrators/patch_node.py: an activity that still fails after its retries escapes patch_node, "
     "which fails patch_cycle: no summary, node left cordoned, lock held until its TTL"))
 def test_a_drain_that_errors_gives_the_cordon_and_the_lock_back():

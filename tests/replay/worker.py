@@ -72,15 +72,24 @@ class ActivityWorker:
 
 
 def failure_text(name: str, exc: BaseException) -> tuple[str, str]:
-    """TaskFailed ``Reason`` and ``Details`` as the extension writes them for a Python activity.
+    """TaskFailed ``Reason`` and ``Details`` as the extension (extension bundle 4.x) writes them.
 
-    The worker reports ``RpcException("Failure", "<Type>: <message>", stack)``, whose message is
-    ``Result: Failure\\nException: <Type>: <message>\\nStack: <stack>``; TaskActivityShim prefixes
-    ``Activity function '<name>' failed: `` and puts the serialized exception in Details. The
-    SDK hands the orchestrator ``Exception(f"{Reason} \\n {Details}")``.
+    The Python worker reports ``RpcException("Failure", "<Type>: <message>", stack)``, whose
+    message is ``Result: Failure\nException: <Type>: <message>\nStack: <stack>``.
+    TaskActivityShim keeps the part between ``\nException:`` and ``\nStack:`` (its
+    ``OutOfProcExceptionHelpers.TryGetExceptionWithFriendlyMessage``; the leading space stays),
+    prefixes ``Activity function '<name>' failed: `` and serializes that exception, with the
+    RpcException inside, into Details. The SDK hands the orchestrator
+    ``Exception(f"{Reason} \n {Details}")``. (Extension versions without the friendly-message
+    step put the whole RpcException message, ``Result: Failure`` first, in Reason.)
     """
     stack = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__)).strip()
-    rpc_message = f"Result: Failure\nException: {type(exc).__name__}: {exc}\nStack: {stack}"
-    details = json.dumps({"$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException",
-                          "Message": rpc_message, "RemoteMessage": f"{type(exc).__name__}: {exc}"})
-    return f"Activity function '{name}' failed: {rpc_message}", details
+    remote = f"{type(exc).__name__}: {exc}"
+    rpc_message = f"Result: Failure\nException: {remote}\nStack: {stack}"
+    friendly = f" {remote}"
+    details = json.dumps({"$type": "System.Exception, System.Private.CoreLib", "ClassName": "System.Exception",
+                          "Message": friendly, "InnerException": {
+                              "$type": "Microsoft.Azure.WebJobs.Script.Workers.Rpc.RpcException, "
+                                       "Microsoft.Azure.WebJobs.Script",
+                              "Message": rpc_message, "RemoteMessage": remote, "RemoteStackTrace": stack}})
+    return f"Activity function '{name}' failed: {friendly}", details
