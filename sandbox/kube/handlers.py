@@ -88,18 +88,18 @@ def do_list(store: Store, t: Target, query: Mapping[str, str], accept: str) -> R
         meta["continue"] = base64.urlsafe_b64encode(json.dumps(state).encode()).decode()
         items = items[:limit]
     if wants_table(accept):
-        return Reply(200, to_table(t.info, items, meta, store.clock()))
+        return Reply(200, to_table(t.info, items, meta, store.clock(), query.get("includeObject") or "Metadata"))
     return Reply(200, {"kind": f"{t.info.kind}List", "apiVersion": t.info.api_version, "metadata": meta,
                        "items": [_strip_kind(o) for o in items]})
 
 
-def do_get(store: Store, t: Target, accept: str) -> Reply:
+def do_get(store: Store, t: Target, accept: str, query: Mapping[str, str]) -> Reply:
     obj = store.get(t.info.plural, t.name or "", t.namespace)
     if t.sub == "scale":
         return Reply(200, _scale(obj))
     if wants_table(accept):
         meta = {"resourceVersion": obj["metadata"]["resourceVersion"]}
-        return Reply(200, to_table(t.info, [obj], meta, store.clock()))
+        return Reply(200, to_table(t.info, [obj], meta, store.clock(), query.get("includeObject") or "Metadata"))
     return Reply(200, obj)
 
 

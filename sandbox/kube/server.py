@@ -289,7 +289,7 @@ class KubeApiServer:
                 return run(lambda: handlers.do_delete_collection(store, t, body(), query))
         elif t.sub in (None, "status", "scale"):
             if method == "GET":
-                return run(lambda: handlers.do_get(store, t, accept))
+                return run(lambda: handlers.do_get(store, t, accept, query))
             if method == "PUT":
                 return run(lambda: handlers.do_replace(store, t, body(), query))
             if method == "PATCH":

@@ -48,7 +48,9 @@ def human_duration(seconds: float) -> str:
 
 def _age(obj: dict, now: float) -> str:
     ts = obj["metadata"].get("creationTimestamp")
-    return human_duration(now - parse_timestamp(ts)) if ts else "<unknown>"
+    if obj.get("kind") == "Event":
+        ts = obj.get("lastTimestamp") or obj.get("eventTime") or ts
+    return human_duration(now - parse_timestamp(ts[:19] + "Z")) if ts else "<unknown>"
 
 
 def _node_status(node: dict) -> str:
@@ -121,6 +123,11 @@ def _AGE(obj: dict) -> str:
 
 Column = tuple[str, str, int, Callable[[dict], object]]  # name, type, priority, cell
 
+def _event_object(e: dict) -> str:
+    ref = e.get("involvedObject") or {}
+    return f"{str(ref.get('kind', '')).lower()}/{ref.get('name', '')}"
+
+
 _COLUMNS: dict[str, list[Column]] = {
     "nodes": [
         ("Status", "string", 0, _node_status),
@@ -143,6 +150,13 @@ _COLUMNS: dict[str, list[Column]] = {
         ("Node", "string", 1, lambda p: _sp(p, "nodeName", "<none>") or "<none>"),
         ("Nominated Node", "string", 1, lambda p: _st(p, "nominatedNodeName", "<none>")),
         ("Readiness Gates", "string", 1, lambda p: "<none>"),
+    ],
+    "events": [  # the Last Seen cell is filled in to_table (it needs the request time)
+        ("Last Seen", "string", 0, _AGE),
+        ("Type", "string", 0, lambda e: e.get("type", "")),
+        ("Reason", "string", 0, lambda e: e.get("reason", "")),
+        ("Object", "string", 0, _event_object),
+        ("Message", "string", 0, lambda e: e.get("message", "")),
     ],
     "namespaces": [("Status", "string", 0, lambda n: _st(n, "phase", "")), ("Age", "string", 0, _AGE)],  # type: ignore[list-item]
     "poddisruptionbudgets": [
@@ -182,14 +196,17 @@ _COLUMNS: dict[str, list[Column]] = {
 
 
 def to_table(info: KindInfo, items: list[dict], list_meta: dict, now: float, include: str = "Metadata") -> dict:
-    columns = _COLUMNS.get(info.plural, [("Age", "string", 0, _AGE)])  # type: ignore[list-item]
-    defs = [{"name": "Name", "type": "string", "format": "name", "description": "Name must be unique within a namespace.",
-             "priority": 0}]
-    defs += [{"name": name, "type": typ, "format": "", "description": name, "priority": prio}
-             for name, typ, prio, _ in columns]
+    columns = _COLUMNS.get(info.plural, [("Age", "string", 0, _AGE)])
+    name_def = {"name": "Name", "type": "string", "format": "name",
+                "description": "Name must be unique within a namespace.", "priority": 0}
+    defs = [{"name": name, "type": typ, "format": "", "description": name, "priority": prio}
+            for name, typ, prio, _ in columns]
+    events = info.plural == "events"  # upstream prints events with Name last, only in -o wide
+    defs = defs + [{**name_def, "priority": 1}] if events else [name_def] + defs
     rows = []
     for obj in items:
-        cells = [obj["metadata"]["name"]] + [_age(obj, now) if fn is _AGE else fn(obj) for _, _, _, fn in columns]
+        cells = [_age(obj, now) if fn is _AGE else fn(obj) for _, _, _, fn in columns]
+        cells = cells + [obj["metadata"]["name"]] if events else [obj["metadata"]["name"]] + cells
         if include == "None":
             row_obj = None
         elif include == "Object":

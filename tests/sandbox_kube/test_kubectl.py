@@ -186,3 +186,21 @@ def test_apply_and_strict_field_validation(cluster, tmp_path):
     warned = cluster.kubectl("create", "--validate=warn", "-f", str(bad), check=True)
     assert 'Warning: unknown field "spec.containers[0].bogus"' in warned.stderr
     assert "bogus" not in cluster.store.get("pods", "bad", "default")["spec"]["containers"][0]
+
+
+def test_get_pdb_and_events_print_like_a_real_cluster(cluster):
+    store = cluster.store
+    store.create("nodes", node("n1"))
+    rs = replicaset(store, "web", 2, {"app": "web"})
+    for i in range(2):
+        store.create("pods", pod(f"web-{i}", "n1", {"app": "web"}, owner_ref(rs)), "default")
+    store.create("poddisruptionbudgets", pdb("web", {"app": "web"}, min_available=1), "default")
+    store.create("events", {"metadata": {"name": "n1.reboot"}, "type": "Warning", "reason": "Rebooted",
+                            "message": "Node n1 has been rebooted",
+                            "involvedObject": {"kind": "Node", "name": "n1"}}, "default")
+    out = cluster.kubectl("get", "pdb", check=True).stdout.splitlines()
+    assert out[0].split() == ["NAME", "MIN", "AVAILABLE", "MAX", "UNAVAILABLE", "ALLOWED", "DISRUPTIONS", "AGE"]
+    assert out[1].split()[:4] == ["web", "1", "N/A", "1"]
+    events = cluster.kubectl("get", "events", check=True).stdout.splitlines()
+    assert events[0].split() == ["LAST", "SEEN", "TYPE", "REASON", "OBJECT", "MESSAGE"]
+    assert events[1].split()[1:] == ["Warning", "Rebooted", "node/n1", "Node", "n1", "has", "been", "rebooted"]
