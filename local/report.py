@@ -17,7 +17,8 @@ TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
 def console() -> Console:
-    return Console(highlight=False)
+    probe = Console()
+    return Console(highlight=False, width=None if probe.is_terminal else 160)
 
 
 def start_cycle(base_url: str, cluster: str, reason: str, **body: Any) -> dict[str, Any]:

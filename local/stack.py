@@ -106,5 +106,8 @@ class LocalStack(AbstractContextManager):
                 os.environ[key] = value
         clients.reset()
 
+    def __enter__(self) -> LocalStack:
+        return self.start()
+
     def __exit__(self, *exc: object) -> None:
         self.stop()
