@@ -43,12 +43,14 @@ from .worker import ActivityWorker, Fake, Latency
 
 DEFAULT_START = datetime(2026, 1, 5, 2, 0, 0, tzinfo=UTC)
 OUT_OF_PROC_MARKER = "\n\n$OutOfProcData$:"
-# What the extension sends with every orchestrator call (Azure Storage defaults for the timers).
+# What the extension sends with every orchestrator call besides history, input and ids. The
+# timer limits are null with the Durable Task Scheduler backend (host.json: azureManaged); Azure
+# Storage would send "6.00:00:00" / "3.00:00:00" and the SDK would split longer timers.
 HOST_FIELDS = {
     "upperSchemaVersion": 1,
     "upperSchemaVersionNew": 2,
-    "maximumShortTimerDuration": "6.00:00:00",
-    "longRunningTimerIntervalDuration": "3.00:00:00",
+    "maximumShortTimerDuration": None,
+    "longRunningTimerIntervalDuration": None,
     "defaultHttpAsyncRequestSleepTimeMillseconds": 30000,
 }
 

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import azure.durable_functions as df
 import pytest
 
+import entities
 from entities import lock, progress
 from rebooter import settings
 
@@ -201,3 +202,24 @@ def test_the_extension_waits_for_every_child_of_a_failed_when_all():
     [timer] = [a for a in instance.actions if a["seq"] == 5]
     assert timer["kind"] == "timer"
     assert [a["name"] for a in instance.actions if a["kind"] == "activity"][-1] == "echo"
+
+
+def test_an_entity_operation_that_raises_reaches_the_caller_as_an_exception():
+    def caller(context):
+        lock_id = df.EntityId("cluster_lock", "sub.rg.aks")
+        try:
+            yield context.call_entity(lock_id, "steal", {"now": "2026-01-05T02:00:00+00:00", "holder": "me"})
+        except Exception as exc:  # noqa: BLE001
+            return {"error": str(exc)}
+        return {"error": None}
+
+    app = _toy_app(caller)
+    app.register_functions(entities.bp)
+    host = ReplayHost({}, app=app)
+    instance = host.run_orchestration("caller", None, "caller-1")
+
+    assert instance.output == {"error": "lock: unknown operation 'steal' (expected acquire, renew, release, break, "
+                                        "inspect)"}
+    [operation] = host.entity_operations("cluster_lock", "sub.rg.aks")
+    assert operation["isError"] and operation["operation"] == "steal"
+    assert host.entity_state("cluster_lock", "sub.rg.aks") is None  # nothing was stored
