@@ -10,13 +10,14 @@ nondeterminism), executes the new decisions and appends their history events:
 
 - activities: the test's callables (``name -> fn(payload) -> result``), payload and result
   through the worker's ``ActivityTriggerConverter``; an exception becomes TaskFailed with the
-  extension's reason text (``Activity function 'x' failed: Result: Failure\\nException: ...``);
+  extension's reason text (``Activity function 'x' failed:  <Type>: <message>``, worker.py);
 - timers fire at their ``fireAt`` on a virtual clock (no real waiting);
 - entities (call and signal) run through the SDK's entity handle (``entities.EntityHost``);
 - sub-orchestrations run in the same driver under the instance id the parent chose.
 
 Deliveries are kept in a time-ordered queue; everything due at one moment for one instance
-is handed over in one episode, as a backend would. When an instance finishes, its final
+is handed over in one episode, as a backend would. The SDK's ``isDone``/error only counts once
+the extension's replay of the actions got through them (it may still wait on a WhenAll). When an instance finishes, its final
 history is replayed once more from scratch and must give no new decision and the same result.
 """
 
