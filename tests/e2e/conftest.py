@@ -1,0 +1,56 @@
+"""End-to-end fixtures: the whole product (sandbox + settings + local engine + HTTP front)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from local.stack import LocalStack, free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
+
+
+class Api:
+    """The app's HTTP API as an operator calls it."""
+
+    def __init__(self, base_url: str) -> None:
+        self.base = base_url
+
+    def start(self, body) -> requests.Response:
+        data = body if isinstance(body, bytes | str) else None
+        return requests.post(f"{self.base}/api/patch-cycles", data=data, json=None if data is not None else body,
+                             timeout=30)
+
+    def status(self, instance_id: str) -> dict:
+        response = requests.get(f"{self.base}/api/patch-cycles/{instance_id}", timeout=30)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    def wait(self, instance_id: str, timeout: float = 120) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(instance_id)
+            if status["status"] in TERMINAL:
+                return status
+            assert time.monotonic() < deadline, f"cycle still {status['status']}: {status.get('customStatus')}"
+            time.sleep(0.2)
+
+
+@pytest.fixture
+def stack_for():
+    """Start a LocalStack for a scenario file (relative to the repo) with optional settings."""
+    started: list[LocalStack] = []
+
+    def start(scenario: str, **settings: str) -> LocalStack:
+        stack = LocalStack(ROOT / scenario, http_port=free_port(), settings=settings).start()
+        started.append(stack)
+        stack.api = Api(stack.base_url)
+        return stack
+
+    yield start
+    for stack in started:
+        stack.stop()
