@@ -14,8 +14,15 @@ $(STAMP): requirements.txt requirements-dev.txt
 	$(PY) -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $(STAMP)
 
-# The whole test suite (unit, sandbox, local engine, end to end, infra checks).
-test: venv
+# Checkov pins packages that conflict with the app's, so it has its own venv.
+CHECKOV_STAMP := .venv-checkov/.installed
+$(CHECKOV_STAMP): requirements-infra.txt
+	test -x .venv-checkov/bin/python || $(PYTHON) -m venv .venv-checkov
+	.venv-checkov/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-infra.txt
+	touch $(CHECKOV_STAMP)
+
+# The whole test suite (unit, sandbox, local engine, SDK replay, end to end, infra checks).
+test: venv $(CHECKOV_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
