@@ -32,7 +32,7 @@ class SandboxCluster:
     def __init__(self, scenario: Scenario, timeline: Timeline | None = None, faults: FaultPlan | None = None) -> None:
         self.scenario = scenario
         self.timeline = timeline or Timeline()
-        self.faults = faults or FaultPlan(scenario.faults)
+        self.faults = faults or FaultPlan(scenario.faults, scenario)
         self.scheduler = TimerScheduler()
         self.store = RecordingStore(self.scheduler)
         self.store.timeline = self.timeline

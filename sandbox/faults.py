@@ -13,11 +13,12 @@ import threading
 import time
 from collections.abc import Iterable
 
-from sandbox.model import FaultSpec
+from sandbox.model import FaultSpec, Scenario
 
 
 class FaultPlan:
-    def __init__(self, faults: Iterable[FaultSpec] = ()) -> None:
+    def __init__(self, faults: Iterable[FaultSpec] = (), scenario: Scenario | None = None) -> None:
+        self.scenario = scenario  # lets add() resolve node references like "user/1"
         self._lock = threading.Lock()
         self._t0 = time.monotonic()
         # (fault, absolute start time, uses so far)
@@ -29,14 +30,31 @@ class FaultPlan:
             self._t0 = time.monotonic()
 
     def add(self, fault: FaultSpec | None = None, **fields) -> FaultSpec:
-        """Inject a fault now: its ``start`` counts from this call. Keyword fields build a FaultSpec."""
+        """Inject a fault now: its ``start`` counts from this call.
+
+        Either a FaultSpec, or the fields of a scenario's ``faults:`` entry as keywords
+        (``add(type="kubeApiThrottle", retryAfter=2, count=3)``), validated the same way
+        (ScenarioError on a bad field).
+        """
         if fault is None:
-            fault = FaultSpec(**fields)
+            fault = self._parse(fields)
         elif fields:
             fault = dataclasses.replace(fault, **fields)
         with self._lock:
             self._faults.append([fault, time.monotonic(), 0])
         return fault
+
+    def _parse(self, fields: dict) -> FaultSpec:
+        from sandbox.scenario import NodeResolver
+        from sandbox.scenario_parts import read_faults
+        from sandbox.schema import Errors, Reader
+
+        errors = Errors()
+        pools = list(self.scenario.pools) if self.scenario else []
+        nodes = list(self.scenario.nodes) if self.scenario else []
+        parsed = read_faults(errors, Reader(errors, {"faults": [fields]}, "", ("faults",)), NodeResolver(pools, nodes))
+        errors.raise_if_any()
+        return parsed[0]
 
     def clear(self) -> None:
         with self._lock:

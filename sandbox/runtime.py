@@ -37,7 +37,7 @@ class Sandbox:
         self._own_dir = workdir is None
         self.workdir = Path(workdir) if workdir else Path(tempfile.mkdtemp(prefix="aks-sandbox-"))
         self.timeline = Timeline()
-        self.faults = FaultPlan(self.scenario.faults)
+        self.faults = FaultPlan(self.scenario.faults, self.scenario)
         self.cluster: SandboxCluster | None = None
         self.kube: KubeApiServer | None = None
         self.arm: ArmEmulator | None = None
