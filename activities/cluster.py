@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rebooter import aks, clients, inventory, names
+from rebooter import aks, clients, inventory, names, probe
 
 
 def describe_cluster(payload: dict[str, Any]) -> dict[str, Any]:
@@ -18,16 +18,33 @@ def describe_cluster(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def probe_pool(payload: dict[str, Any]) -> dict[str, Any]:
+    """Submit the pool's probe. Errors come back as data, not exceptions: the orchestrator fans
+    these out with task_all, and a failure there must name its pool without failing the rest."""
     ref = names.parse_cluster_id(payload["cluster"])
     pool = names.check_pool_name(payload["pool"])
     wait = int(payload.get("podTimeoutSeconds", 60))
-    return aks.submit_probe(clients.container_service(ref.subscription_id), ref, pool, wait)
+    try:
+        return aks.submit_probe(clients.container_service(ref.subscription_id), ref, pool, wait)
+    except Exception as exc:  # noqa: BLE001 - reported to the orchestrator with the pool's name
+        return {"pool": pool, "error": _one_line(exc)}
 
 
 def fetch_probe_result(payload: dict[str, Any]) -> dict[str, Any]:
+    """One poll of a pool's probe: running, done, failed (the command failed: final) or error
+    (could not ask: the orchestrator polls again until its deadline)."""
     ref = names.parse_cluster_id(payload["cluster"])
     pool = names.check_pool_name(payload["pool"])
-    return aks.fetch_probe(clients.container_service(ref.subscription_id), ref, pool, str(payload["commandId"]))
+    try:
+        return aks.fetch_probe(clients.container_service(ref.subscription_id), ref, pool, str(payload["commandId"]))
+    except probe.ProbeError as exc:
+        return {"pool": pool, "status": "failed", "error": str(exc)}
+    except Exception as exc:  # noqa: BLE001 - transient: polled again
+        return {"pool": pool, "status": "error", "error": _one_line(exc)}
+
+
+def _one_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
 def list_nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:

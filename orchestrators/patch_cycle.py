@@ -20,6 +20,10 @@ from typing import Any
 from orchestrators import common
 from rebooter import plan
 
+# Results that stop the rollout: something is wrong with a node we took out (failure policy).
+# "skipped" (left alone) and "undrainable" (our cordon undone) let the next node go.
+HALTING = {"failed", "error"}
+
 
 def patch_cycle(context: Any):
     job: dict[str, Any] = context.get_input()
@@ -41,7 +45,10 @@ def patch_cycle(context: Any):
 
     status.step("probe pools", pools=pools)
     probes = yield from _probe_pools(context, cfg, cluster_id, pools)
-    inventory = yield context.call_activity_with_retry("list_nodes", common.retry(cfg), {"cluster": cluster_id})
+    try:
+        inventory = yield context.call_activity_with_retry("list_nodes", common.retry(cfg), {"cluster": cluster_id})
+    except Exception as exc:  # noqa: BLE001
+        return status.finish("failed", reason=f"cannot list the cluster's nodes: {common.error_text(exc)}")
     planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"))
     status.skipped = planned["skipped"] + probes["failedPools"]
     status.up_to_date = planned["upToDate"]
@@ -65,11 +72,11 @@ def patch_cycle(context: Any):
         results = yield context.task_all(children)
         for result in results:
             status.add_result(result)
-            if result["result"] != "patched":
+            if result["result"] in HALTING:
                 halted = f"node {result['node']} {result['result']}: {result.get('reason', '')}"
         if queue and not halted and cfg["soakSeconds"] > 0:
             status.step("soak")
-            yield context.create_timer(context.current_utc_datetime + timedelta(seconds=cfg["soakSeconds"]))
+            yield _wait(context, cfg["soakSeconds"])
     for remaining in queue:
         status.skipped.append({"node": remaining["node"], "reason": f"not started: the cycle halted ({halted})"})
 
@@ -80,50 +87,56 @@ def patch_cycle(context: Any):
 
 
 def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list[str]):
-    """Submit one run-command per pool at once, then poll all pending ones on a durable timer."""
-    retry = common.retry(cfg)
+    """Submit one run-command per pool at once, then poll all pending ones on a durable timer.
+
+    The probe activities report failures as data, so one pool's trouble is recorded against
+    that pool and never fails the fan-out (no task_all that can fail part-way).
+    """
     pod_timeout = int(cfg["probePodTimeoutSeconds"])
-    submitted = yield context.task_all(
-        [
-            context.call_activity_with_retry(
-                "probe_pool", retry, {"cluster": cluster_id, "pool": p, "podTimeoutSeconds": pod_timeout}
-            )
-            for p in pools
-        ]
-    )
-    pending = {s["pool"]: s["commandId"] for s in submitted}
+    failed: list[dict[str, str]] = []
+    pending: dict[str, str] = {}
+    to_submit = list(pools)
+    for attempt in (1, 2):  # one resubmission after a back-off for pools whose submit failed
+        submitted = yield context.task_all([
+            context.call_activity("probe_pool", {"cluster": cluster_id, "pool": p, "podTimeoutSeconds": pod_timeout})
+            for p in to_submit
+        ])
+        to_submit = [s["pool"] for s in submitted if "error" in s]
+        pending.update({s["pool"]: s["commandId"] for s in submitted if "error" not in s})
+        if not to_submit:
+            break
+        if attempt == 1:
+            yield _wait(context, cfg["activityRetrySeconds"])
+        else:
+            errors = {s["pool"]: s["error"] for s in submitted if "error" in s}
+            failed += [{"node": f"pool {p}", "reason": f"probe could not be submitted: {errors[p]}"} for p in to_submit]
+
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["probeTimeoutSeconds"])
     results: list[dict[str, Any]] = []
-    failed: list[dict[str, str]] = []
+    last_error: dict[str, str] = {}
     while pending:
-        yield context.create_timer(context.current_utc_datetime + timedelta(seconds=cfg["probePollSeconds"]))
-        names = sorted(pending)
-        tasks = [
-            context.call_activity_with_retry(
-                "fetch_probe_result", retry, {"cluster": cluster_id, "pool": p, "commandId": pending[p]}
-            )
-            for p in names
-        ]
-        try:
-            polled = yield context.task_all(tasks)
-        except Exception:
-            # One pool's command failed: poll them one by one to say which, keep the rest.
-            polled = []
-            for pool in names:
-                try:
-                    one = yield context.call_activity(
-                        "fetch_probe_result", {"cluster": cluster_id, "pool": pool, "commandId": pending[pool]}
-                    )
-                    polled.append(one)
-                except Exception as exc:  # noqa: BLE001 - reported, not hidden
-                    failed.append({"node": f"pool {pool}", "reason": f"probe failed: {common.error_text(exc)}"})
-                    pending.pop(pool)
+        yield _wait(context, cfg["probePollSeconds"])
+        polled = yield context.task_all([
+            context.call_activity("fetch_probe_result", {"cluster": cluster_id, "pool": p, "commandId": pending[p]})
+            for p in sorted(pending)
+        ])
         for result in polled:
+            pool = result["pool"]
             if result["status"] == "done":
                 results.append(result)
-                pending.pop(result["pool"], None)
+                pending.pop(pool)
+            elif result["status"] == "failed":
+                failed.append({"node": f"pool {pool}", "reason": f"probe failed: {result['error']}"})
+                pending.pop(pool)
+            elif result["status"] == "error":
+                last_error[pool] = result["error"]
         if pending and context.current_utc_datetime >= deadline:
             for pool in sorted(pending):
-                failed.append({"node": f"pool {pool}", "reason": "probe did not finish in time"})
+                detail = f" (last error: {last_error[pool]})" if pool in last_error else ""
+                failed.append({"node": f"pool {pool}", "reason": f"probe did not finish in time{detail}"})
             pending = {}
     return {"results": results, "failedPools": failed}
+
+
+def _wait(context: Any, seconds: float):
+    return context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))

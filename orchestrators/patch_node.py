@@ -12,7 +12,7 @@ Safety rules kept on every path:
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrators import common
@@ -26,6 +26,7 @@ class NodeRun:
         self.cluster = job["cluster"]
         self.node = job["node"]["node"]
         self.facts = job["node"]
+        self.cfg = job["settings"]
         self.steps: list[dict[str, Any]] = []
         self.started = context.current_utc_datetime
 
@@ -40,7 +41,7 @@ class NodeRun:
 
     def end(self, **details: Any) -> None:
         current = self.steps[-1]
-        start = self.context.current_utc_datetime.fromisoformat(current["startedAt"])
+        start = datetime.fromisoformat(current["startedAt"])
         current["seconds"] = common.seconds_between(start, self.context.current_utc_datetime)
         current.update(details)
 
@@ -95,7 +96,10 @@ def patch_node(context: Any):
 
     # 2. Cordon (remembering whether the cordon is ours).
     run.begin("cordon")
-    cordon = yield context.call_activity_with_retry("cordon_node", retry, {**target, "owner": holder})
+    try:
+        cordon = yield context.call_activity_with_retry("cordon_node", retry, {**target, "owner": holder})
+    except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
+        return (yield from _give_back(context, run, target, release, "error", f"cordon failed: {common.error_text(exc)}"))
     run.end(cordonedByUs=cordon["cordonedByUs"])
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
         yield release()
@@ -108,30 +112,39 @@ def patch_node(context: Any):
     attempts = 0
     while True:
         attempts += 1
-        drained = yield context.call_activity_with_retry("drain_node", retry, {**target, "options": options})
+        try:
+            drained = yield context.call_activity_with_retry("drain_node", retry, {**target, "options": options})
+        except Exception as exc:  # noqa: BLE001
+            run.end(attempts=attempts)
+            return (yield from _give_back(context, run, target, release, "error",
+                                          f"drain failed: {common.error_text(exc)}"))
         if drained["status"] == "done":
             run.end(attempts=attempts)
             break
         if drained["status"] == "error" or context.current_utc_datetime >= deadline:
             why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else _blocked_text(drained)
             run.end(attempts=attempts)
-            yield from _undo_cordon(context, run, target, retry)
-            yield release()
-            return run.result("undrainable", why)
+            return (yield from _give_back(context, run, target, release, "undrainable", why))
         yield _wait(context, cfg["drainRetrySeconds"])
 
-    # 4. Reboot.
+    # 4. Reboot. From here on a failure keeps the node cordoned and the lock held (failure policy).
     run.begin("reboot")
-    yield context.call_activity_with_retry("reboot_node", retry, {
-        **target, "bootId": run.facts["bootId"], "method": cfg["rebootMethod"]})
+    try:
+        yield context.call_activity_with_retry("reboot_node", retry, {
+            **target, "bootId": run.facts["bootId"], "method": cfg["rebootMethod"]})
+    except Exception as exc:  # noqa: BLE001
+        return run.result("failed", f"reboot request failed: {common.error_text(exc)}", lockKept=True, cordoned=True)
 
     # 5. Wait until healthy: Ready, a new boot ID, the sentinel gone.
     run.begin("wait healthy")
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["healthTimeoutSeconds"])
+    health: dict[str, Any] = {}
     while True:
         yield _wait(context, cfg["healthPollSeconds"])
-        health = yield context.call_activity_with_retry("check_node_health", retry, {
-            **target, "bootIdBefore": run.facts["bootId"]})
+        try:
+            health = yield context.call_activity("check_node_health", {**target, "bootIdBefore": run.facts["bootId"]})
+        except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
+            health = {"healthy": False, "reasons": [f"health check failed: {common.error_text(exc)}"]}
         if health.get("healthy"):
             break
         if context.current_utc_datetime >= deadline:
@@ -143,7 +156,11 @@ def patch_node(context: Any):
 
     # 6. Uncordon (only our own cordon) and unlock.
     run.begin("uncordon")
-    yield from _undo_cordon(context, run, target, retry)
+    try:
+        yield from _undo_cordon(context, run, target, retry)
+    except Exception as exc:  # noqa: BLE001
+        return run.result("error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; "
+                                   "the node is still cordoned by us", lockKept=True, cordoned=True)
     yield release()
     return run.result("patched", after={"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")})
 
@@ -152,6 +169,17 @@ def _undo_cordon(context: Any, run: NodeRun, target: dict[str, Any], retry: Any)
     result = yield context.call_activity_with_retry("uncordon_node", retry, target)
     run.steps[-1]["uncordoned"] = bool(result.get("uncordoned"))
     return result
+
+
+def _give_back(context: Any, run: NodeRun, target: dict[str, Any], release: Any, outcome: str, reason: str):
+    """Before the reboot: undo our cordon (if it is ours) and free the lock, then report."""
+    try:
+        yield from _undo_cordon(context, run, target, common.retry(run.cfg))
+    except Exception as exc:  # noqa: BLE001 - say so: the node may still be cordoned by us
+        return run.result("error", f"{reason}; and uncordon failed: {common.error_text(exc)}", lockKept=True,
+                          cordoned=True)
+    yield release()
+    return run.result(outcome, reason)
 
 
 def _blocked_text(drained: dict[str, Any]) -> str:

@@ -80,6 +80,13 @@ class FakeCluster:
             fault = self.failing.get(name)
             error = fault(payload) if fault else None
             if error is not None:
+                # The probe activities report failures as data (activities/cluster.py); the rest raise.
+                if name == "probe_pool":
+                    return {"pool": payload["pool"], "error": f"{type(error).__name__}: {error}"}
+                if name == "fetch_probe_result":
+                    final = "ended" in str(error)  # a failed command (ProbeError) vs a transient error
+                    return {"pool": payload["pool"], "status": "failed" if final else "error",
+                            "error": str(error)}
                 raise error
             return fn(payload)
 

