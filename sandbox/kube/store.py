@@ -153,7 +153,7 @@ class Store(ObserverMixin, DeletionMixin):
 
     def _raw(self, kind: str, name: str, namespace: str | None) -> dict:
         info = resource_info(kind)
-        obj = self._objects[kind].get((namespace or "" if info.namespaced else "", name))
+        obj = self._objects[kind].get((self._ns(info, namespace), name))
         if obj is None:
             raise not_found(kind, name)
         return obj
