@@ -87,6 +87,7 @@ def test_writes_are_validated_and_namespaces_must_exist(store):
     with pytest.raises(ApiError) as exc:
         store.create("pods", pod("Bad_Name", "n1"), "default")
     assert exc.value.code == 422
+    assert store.get("nodes", "n1", "default")["metadata"]["name"] == "n1"  # cluster-scoped: namespace ignored
     store.create("pods", {**pod("x", "n1"), "bogus": 1}, "default")  # unknown fields are dropped
     assert "bogus" not in store.get("pods", "x", "default")
 
