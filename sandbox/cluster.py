@@ -18,11 +18,12 @@ from sandbox import workloads as wl
 from sandbox.controller_status import sync as sync_status
 from sandbox.controllers import Controllers
 from sandbox.faults import FaultPlan
+from sandbox.kube import ApiError
 from sandbox.kubelet import Kubelet
 from sandbox.model import Scenario, WorkloadSpec
 from sandbox.naming import suffix
 from sandbox.nodes import HostFacts, build_node, ready_status
-from sandbox.placement import affinity_ok, choose, owner_uid, taints_ok
+from sandbox.placement import affinity_ok, choose, owner_uid, pod_counts, taints_ok, unschedulable_message
 from sandbox.recorder import Recorder, RecordingStore
 from sandbox.scheduler import TimerScheduler
 from sandbox.timeline import Timeline, acting_as
@@ -74,6 +75,38 @@ class SandboxCluster:
 
     def node_ip(self, name: str) -> str:
         return self._ips.get(name, "10.224.0.4")
+
+    def start_command_pod(self, command_id: str) -> str:
+        """Run-command's ``command-<id>`` pod in ``aks-command``, Running on a fitting node.
+
+        Returns "" when it runs, or why it cannot be scheduled (then the command fails, as on
+        AKS where the pod must start within about a minute).
+        """
+        if not self.scenario.cluster.run_command_pods:
+            return ""
+        with acting_as("aks-command"), self.store.lock:
+            if not self.store.list("namespaces", field_selector="metadata.name=aks-command"):
+                self.store.create("namespaces", {"metadata": {"name": "aks-command"}})
+            pod = wl.command_pod(command_id)
+            nodes, _ = self.store.list_raw("nodes")
+            pods, _ = self.store.list_raw("pods")
+            total, same = pod_counts(pods, "")
+            node = choose(pod, nodes, {n: h.up for n, h in self.hosts.items()}, total, same)
+            if node is None:
+                return "the command pod could not be scheduled: " + unschedulable_message(len(nodes))
+            pod["spec"]["nodeName"] = node
+            pod["status"] = podstatus.running(pod, self.node_ip(node))
+            self.store.create("pods", pod)
+        return ""
+
+    def finish_command_pod(self, command_id: str) -> None:
+        if not self.scenario.cluster.run_command_pods:
+            return
+        with acting_as("aks-command"):
+            try:
+                self.store.delete("pods", f"command-{command_id}", "aks-command", grace_period_seconds=0)
+            except ApiError:
+                pass
 
     def stop(self) -> None:
         self.kubelet.close()

@@ -71,7 +71,7 @@ class Kubelet:
         node = spec.get("nodeName")
         if not node or node not in self.cluster.hosts or meta.get("deletionTimestamp"):
             return
-        if (obj.get("status") or {}).get("phase", "Pending") != "Pending":
+        if (obj.get("status") or {}).get("phase", "Pending") != "Pending" or _backing_off(obj):
             return
         self._queue_start(meta["namespace"], meta["name"], meta["uid"])
 
@@ -113,6 +113,11 @@ class Kubelet:
                 return  # waits: _start_pending runs when the node is Ready again
             ip = self.cluster.node_ip(node)
             role = (pod["metadata"].get("labels") or {}).get(contract.ROLE_LABEL)
+            wants = ((pod["spec"].get("nodeSelector") or {}).get("kubernetes.io/os") or "linux")
+            if self.cluster.hosts[node].os_type == "Windows" and wants != "windows":
+                message = "Back-off pulling image: no matching manifest for windows/amd64 in the manifest list"
+                self._set_status(pod, podstatus.image_pull_backoff(pod, ip, message))
+                return
             if role == contract.ROLE_REBOOT and not _privileged(pod):
                 self.store.set_pod_log(namespace, name, NSENTER_DENIED)
                 self._set_status(pod, podstatus.terminated(pod, ip, 1))
@@ -243,6 +248,11 @@ def _privileged(pod: dict) -> bool:
     spec = pod.get("spec") or {}
     return bool(spec.get("hostPID")) and any(
         ((c.get("securityContext") or {}).get("privileged")) for c in spec.get("containers") or [])
+
+
+def _backing_off(pod: dict) -> bool:
+    return any(((s.get("state") or {}).get("waiting") or {}).get("reason") == "ImagePullBackOff"
+               for s in (pod.get("status") or {}).get("containerStatuses") or [])
 
 
 def _all_ready(pod: dict) -> bool:

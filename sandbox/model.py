@@ -41,6 +41,7 @@ class ClusterSpec:
     disable_local_accounts: bool
     tenant_id: str
     number: str  # the 8 digits in every scale set and node name
+    run_command_pods: bool = True  # run-command shows its command-<id> pod in aks-command, like AKS
 
     @property
     def resource_id(self) -> str:

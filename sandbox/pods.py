@@ -59,6 +59,14 @@ def pending_on_node(pod: dict, host_ip: str) -> dict:
     return status
 
 
+def image_pull_backoff(pod: dict, host_ip: str, message: str) -> dict:
+    """A container image the node cannot run (a Linux image on a Windows node)."""
+    status = pending_on_node(pod, host_ip)
+    for cs in status["containerStatuses"]:
+        cs["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": message}}
+    return status
+
+
 def running(pod: dict, host_ip: str, restarts: int = 0, ready: bool = True) -> dict:
     when = now_iso()
     ip = pod_ip(pod)

@@ -96,13 +96,14 @@ class RunCommandExecutor:
     """Runs commands on the caller's event loop (the ARM emulator's)."""
 
     def __init__(self, kubeconfig_text: str, workdir: str | Path, timings: Timings, faults: FaultPlan,
-                 timeline: Timeline, token_kubeconfig=None) -> None:
+                 timeline: Timeline, token_kubeconfig=None, pods=None) -> None:
         self.root = Path(workdir)
         self.kubeconfig_text = kubeconfig_text
         self.timings = timings
         self.faults = faults
         self.timeline = timeline
         self.token_kubeconfig = token_kubeconfig  # callable(token) -> kubeconfig text, for clusterToken
+        self.pods = pods  # start_command_pod(id) -> "" or why not / finish_command_pod(id): the command's pod
         self.commands: dict[str, Command] = {}
         self._tasks: set[asyncio.Task] = set()
         self._procs: set[asyncio.subprocess.Process] = set()
@@ -144,7 +145,16 @@ class RunCommandExecutor:
                 cmd.reason, cmd.state, cmd.finished_at = failed.reason, "Failed", _now()
                 self._finished(cmd)
                 return
-            await self._execute(cmd, workdir, cluster_token)
+            why = self.pods.start_command_pod(cmd.id) if self.pods is not None else ""
+            if why:
+                cmd.reason, cmd.state, cmd.finished_at = why, "Failed", _now()
+                self._finished(cmd)
+                return
+            try:
+                await self._execute(cmd, workdir, cluster_token)
+            finally:
+                if self.pods is not None:
+                    self.pods.finish_command_pod(cmd.id)
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
 

@@ -71,7 +71,7 @@ class Sandbox:
             self.kubeconfig_path = str(path)
             executor = RunCommandExecutor(self.credentials(admin=True), self.workdir / "run-command",
                                           self.scenario.timings, self.faults, self.timeline,
-                                          token_kubeconfig=self._token_kubeconfig)
+                                          token_kubeconfig=self._token_kubeconfig, pods=self.cluster)
             self.arm = ArmEmulator(self.scenario, self.cluster, self.faults, self.timeline, executor, self.credentials)
             self._arm_server = ServerThread(self.arm.app(), certs.server_context(), name="arm-emulator")
             self.arm_url = self._arm_server.start()

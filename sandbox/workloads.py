@@ -129,6 +129,16 @@ def mirror_pod(w: WorkloadSpec, node_obj: dict) -> dict:
             "spec": template["spec"]}
 
 
+def command_pod(command_id: str) -> dict:
+    """The pod AKS starts for a run-command (kubectl, helm and jq inside; 200m / 500Mi requested)."""
+    return {"metadata": {"name": f"command-{command_id}", "namespace": "aks-command"},
+            "spec": {"restartPolicy": "Never", "nodeSelector": {"kubernetes.io/os": "linux"},
+                     "tolerations": list(POD_TOLERATIONS),
+                     "containers": [{"name": "command", "image": "mcr.microsoft.com/aks/command/runtime:master.241021.1",
+                                     "resources": {"requests": {"cpu": "200m", "memory": "500Mi"},
+                                                   "limits": {"cpu": "500m", "memory": "1Gi"}}}]}}
+
+
 def pdb(name: str, namespace: str, match_labels: dict[str, str], budget: Budget) -> dict:
     spec: dict = {"selector": {"matchLabels": dict(match_labels)}}
     if budget.min_available is not None:

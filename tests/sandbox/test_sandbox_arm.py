@@ -180,3 +180,23 @@ def test_authentication_and_api_version_are_required(sandbox) -> None:
     lower = requests.get(url.replace("managedClusters", "managedclusters").replace("resourceGroups", "resourcegroups")
                          + "?api-version=1", headers={"Authorization": "Bearer t"}, verify=sandbox.ca_file)
     assert lower.status_code == 200
+
+
+def test_the_command_runs_in_a_command_pod_like_on_aks(sandbox) -> None:
+    c = sandbox.scenario.cluster
+    cs = container_service(sandbox)
+    result = cs.managed_clusters.begin_run_command(
+        c.resource_group, c.name, RunCommandRequest(command="kubectl get pods -n aks-command --no-headers"),
+        polling_interval=0.05).result()
+    assert result.logs.startswith(f"command-{result.id} ") and " Running " in result.logs
+    assert wait_for(lambda: not sandbox.cluster.store.list("pods", "aks-command"))  # deleted when done
+
+
+def test_run_command_fails_when_its_pod_cannot_be_scheduled(sandbox) -> None:
+    c = sandbox.scenario.cluster
+    for node in sandbox.scenario.nodes:
+        sandbox.cluster.store.patch("nodes", node.name, {"spec": {"unschedulable": True}},
+                                    "application/merge-patch+json")
+    result = container_service(sandbox).managed_clusters.begin_run_command(
+        c.resource_group, c.name, RunCommandRequest(command="true"), polling_interval=0.05).result()
+    assert result.provisioning_state == "Failed" and "could not be scheduled" in result.reason

@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 
 from kubernetes import client as k8s
-from sandbox_testkit import compute, kube, wait_for
+from sandbox_testkit import SMALL, compute, kube, wait_for
 
 from rebooter import contract
 
 REBOOT_NODE_INDEX = 1  # user/1 needs a reboot in the SMALL scenario
+SMALL_WITH_WINDOWS = SMALL.replace("  - {name: spot, count: 1}", "  - {name: spot, count: 1}\n  - {name: win, osType: Windows, count: 1}")
 
 
 def probe_pod(node: str, run: str) -> dict:
@@ -148,3 +149,16 @@ def test_pods_bound_to_a_down_node_wait(sandbox) -> None:
     assert wait_for(lambda: core.read_namespaced_pod(name, contract.PROBE_NAMESPACE).status.phase == "Succeeded")
     up = sandbox.timeline.events("reboot", node=node, phase="up")[0]
     assert json.loads(core.read_namespaced_pod_log(name, contract.PROBE_NAMESPACE))["bootId"] == up["bootID"]
+
+
+def test_a_linux_probe_pod_cannot_run_on_a_windows_node(make_sandbox) -> None:
+    sb = make_sandbox(SMALL_WITH_WINDOWS)
+    core = k8s.CoreV1Api(kube(sb))
+    node = sb.scenario.nodes_of("win")[0].name
+    pod = probe_pod(node, "w")
+    core.create_namespaced_pod(contract.PROBE_NAMESPACE, pod)
+    name = pod["metadata"]["name"]
+    waiting = wait_for(lambda: (core.read_namespaced_pod(name, contract.PROBE_NAMESPACE).status.container_statuses
+                                or [None])[0])
+    assert waiting.state.waiting.reason == "ImagePullBackOff"
+    assert core.read_namespaced_pod(name, contract.PROBE_NAMESPACE).status.phase == "Pending"
