@@ -1,6 +1,6 @@
 """The Function App: wiring only. Follow the names to find any behaviour.
 
-- starters/        what the timer and HTTP functions do
+- starters/        what the timer and HTTP functions do (cycles, commands, clusters)
 - orchestrators/   patch_cycle (one cluster), patch_node (one node)
 - activities/      ARM, run-command and Kubernetes work, each idempotent
 - entities/        the cluster lock and progress, as pure reducers
@@ -13,7 +13,7 @@ import azure.functions as func
 import activities
 import entities
 import orchestrators
-import starters
+from starters import clusters, commands, cycles, openapi
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(orchestrators.bp)
@@ -24,16 +24,51 @@ app.register_functions(entities.bp)
 @app.timer_trigger(schedule="%REBOOTER_SCHEDULE%", arg_name="timer", run_on_startup=False)
 @app.durable_client_input(client_name="client")
 async def scheduled_patch_cycles(timer: func.TimerRequest, client) -> None:
-    await starters.timer_start(client)
+    await cycles.timer_start(client)
 
 
 @app.route(route="patch-cycles", methods=["POST"])
 @app.durable_client_input(client_name="client")
 async def start_patch_cycle(req: func.HttpRequest, client) -> func.HttpResponse:
-    return await starters.http_start(req, client)
+    return await cycles.http_start(req, client)
+
+
+@app.route(route="patch-cycles", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def list_patch_cycles(req: func.HttpRequest, client) -> func.HttpResponse:
+    return await cycles.http_list(req, client)
 
 
 @app.route(route="patch-cycles/{instanceId}", methods=["GET"])
 @app.durable_client_input(client_name="client")
 async def get_patch_cycle(req: func.HttpRequest, client) -> func.HttpResponse:
-    return await starters.http_status(req, client)
+    return await cycles.http_status(req, client)
+
+
+@app.route(route="patch-cycles/{instanceId}/{action}", methods=["POST"])
+@app.durable_client_input(client_name="client")
+async def command_patch_cycle(req: func.HttpRequest, client) -> func.HttpResponse:
+    return await commands.http_command(req, client)
+
+
+@app.route(route="clusters/{cluster}/lock", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def get_cluster_lock(req: func.HttpRequest, client) -> func.HttpResponse:
+    return await clusters.http_lock(req, client)
+
+
+@app.route(route="clusters/{cluster}/lock/break", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.durable_client_input(client_name="client")
+async def break_cluster_lock(req: func.HttpRequest, client) -> func.HttpResponse:
+    return await clusters.http_break_lock(req, client)
+
+
+@app.route(route="clusters/{cluster}/progress", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def get_cluster_progress(req: func.HttpRequest, client) -> func.HttpResponse:
+    return await clusters.http_progress(req, client)
+
+
+@app.route(route="openapi.json", methods=["GET"], auth_level=func.AuthLevel.ANONYMOUS)
+def get_openapi(req: func.HttpRequest) -> func.HttpResponse:
+    return openapi.http_document(req)

@@ -106,7 +106,7 @@ class CycleStatus:
         self.results.append(result)
         self._publish()
 
-    def finish(self, outcome: str, reason: str = "") -> dict[str, Any]:
+    def finish(self, outcome: str, reason: str = "", **extra: Any) -> dict[str, Any]:
         self.current_step = outcome
         self.current = []
         self._publish()
@@ -119,4 +119,5 @@ class CycleStatus:
             "skipped": self.skipped,
             "notApplicable": self.not_applicable,
             "upToDate": self.up_to_date,
+            **extra,
         }

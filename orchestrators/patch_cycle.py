@@ -18,6 +18,7 @@ from datetime import timedelta
 from typing import Any
 
 from orchestrators import common
+from orchestrators.control import Control
 from rebooter import plan
 
 # Results that stop the rollout: something is wrong with a node we took out (failure policy).
@@ -31,6 +32,7 @@ def patch_cycle(context: Any):
     cfg = job["settings"]
     started = context.current_utc_datetime
     status = common.CycleStatus(context, cluster_id, job.get("reason", ""))
+    control = Control(context)
 
     status.step("describe cluster")
     try:
@@ -43,7 +45,7 @@ def patch_cycle(context: Any):
     pools, not_applicable = plan.split_pools(cluster, job.get("pools"))
     status.not_applicable = not_applicable
 
-    status.step("probe pools", pools=pools)
+    status.step("probe pools")
     probes = yield from _probe_pools(context, cfg, cluster_id, pools)
     try:
         inventory = yield context.call_activity_with_retry("list_nodes", common.retry(cfg), {"cluster": cluster_id})
@@ -53,12 +55,44 @@ def patch_cycle(context: Any):
     status.skipped = planned["skipped"] + probes["failedPools"]
     status.up_to_date = planned["upToDate"]
     status.total = len(planned["nodes"])
-    common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
 
+    if job.get("dryRun"):
+        history = yield context.call_entity(common.progress_id(cluster_id), "get")
+        return status.finish("dry-run", plan=plan.dry_run(planned, cfg, history))
+
+    common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
+    halted = yield from _patch_nodes(context, cfg, cluster_id, planned["nodes"], status, control)
+
+    if control.cancel:
+        outcome, reason = "cancelled", f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
+                                       f"{control.cancel.get('reason') or 'no reason given'}"
+    else:
+        outcome, reason = ("halted", halted) if halted else ("completed", "")
+    summary = status.finish(outcome, reason=reason)
+    common.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
+                        nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
+    return summary
+
+
+def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list[dict[str, Any]],
+                 status: common.CycleStatus, control: Control):
+    """Patch the planned nodes ``maxUnavailable`` at a time; return why the rollout halted, if it did."""
     batch = max(1, int(cfg["maxUnavailable"]))
-    queue = list(planned["nodes"])
+    queue = list(nodes)
     halted = None
+    approval = cfg.get("approval", "none")
+    first = True
     while queue and not halted:
+        yield from control.hold_while_paused()
+        if control.cancel:
+            break
+        if approval == "each" or (approval == "first" and first):
+            status.step("awaiting approval", current=[queue[0]["node"]])
+            verdict = yield from _approval(context, cfg, control)
+            if verdict != "approve":
+                halted = f"not approved ({verdict})"
+                break
+        first = False
         wave, queue = queue[:batch], queue[batch:]
         status.step("patch nodes", current=[n["node"] for n in wave])
         children = [
@@ -69,21 +103,32 @@ def patch_cycle(context: Any):
             )
             for n in wave
         ]
-        results = yield context.task_all(children)
+        results = yield from control.wait_for(context.task_all(children))
         for result in results:
             status.add_result(result)
             if result["result"] in HALTING:
                 halted = f"node {result['node']} {result['result']}: {result.get('reason', '')}"
-        if queue and not halted and cfg["soakSeconds"] > 0:
+        if queue and not halted and not control.cancel and cfg["soakSeconds"] > 0:
             status.step("soak")
-            yield _wait(context, cfg["soakSeconds"])
+            yield from control.wait(cfg["soakSeconds"])
+    why = "the cycle was cancelled" if control.cancel else f"the cycle halted ({halted})"
     for remaining in queue:
-        status.skipped.append({"node": remaining["node"], "reason": f"not started: the cycle halted ({halted})"})
+        status.skipped.append({"node": remaining["node"], "reason": f"not started: {why}"})
+    return halted
 
-    outcome = "halted" if halted else "completed"
-    summary = status.finish(outcome, reason=halted or "")
-    common.record_cycle(context, cluster_id, started, outcome, summary=status.counts())
-    return summary
+
+def _approval(context: Any, cfg: dict[str, Any], control: Control):
+    """Manual approval gate: approve, reject or cancel; on timeout the configured default."""
+    deadline = context.current_utc_datetime + timedelta(seconds=cfg["approvalTimeoutSeconds"])
+    while context.current_utc_datetime < deadline:
+        remaining = (deadline - context.current_utc_datetime).total_seconds()
+        command = yield from control.wait(remaining)
+        if command is None:
+            break
+        if command.get("action") in ("approve", "reject", "cancel"):
+            return command["action"]
+    return f"{cfg['approvalDefault']} (no answer in {cfg['approvalTimeoutSeconds']:.0f}s)" \
+        if cfg["approvalDefault"] != "approve" else "approve"
 
 
 def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list[str]):

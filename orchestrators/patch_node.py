@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrators import common
+from orchestrators.control import Control
 
 
 class NodeRun:
@@ -60,12 +61,9 @@ class NodeRun:
         }
         self.context.set_custom_status({"cluster": self.cluster, "node": self.node, "step": outcome,
                                         "steps": self.steps})
-        common.record_node(self.context, self.cluster, self.node, outcome, {"result": outcome, "reason": reason})
+        common.record_node(self.context, self.cluster, self.node, outcome,
+                           {"result": outcome, "reason": reason, "seconds": summary["seconds"]})
         return summary
-
-
-def _wait(context: Any, seconds: float):
-    return context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))
 
 
 def patch_node(context: Any):
@@ -77,6 +75,7 @@ def patch_node(context: Any):
     holder = context.instance_id
     lock = common.lock_id(cluster)
     retry = common.retry(cfg)
+    control = Control(context)
 
     # 1. The cluster lock: at most maxUnavailable nodes out, whoever started the cycle.
     run.begin("lock")
@@ -89,7 +88,9 @@ def patch_node(context: Any):
             break
         if context.current_utc_datetime >= deadline:
             return run.result("skipped", f"cluster lock held by {', '.join(got['holders'])} for too long")
-        yield _wait(context, cfg["lockRetrySeconds"])
+        yield from control.wait(cfg["lockRetrySeconds"])
+        if control.cancel:
+            return run.result("cancelled", _cancel_text(control))
 
     def release():
         return context.call_entity(lock, "release", {"holder": holder, "now": common.iso(context.current_utc_datetime)})
@@ -125,7 +126,10 @@ def patch_node(context: Any):
             why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else _blocked_text(drained)
             run.end(attempts=attempts)
             return (yield from _give_back(context, run, target, release, "undrainable", why))
-        yield _wait(context, cfg["drainRetrySeconds"])
+        yield from control.wait(cfg["drainRetrySeconds"])
+        if control.cancel:
+            run.end(attempts=attempts)
+            return (yield from _give_back(context, run, target, release, "cancelled", _cancel_text(control)))
 
     # 4. Reboot. From here on a failure keeps the node cordoned and the lock held (failure policy).
     run.begin("reboot")
@@ -140,7 +144,8 @@ def patch_node(context: Any):
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["healthTimeoutSeconds"])
     health: dict[str, Any] = {}
     while True:
-        yield _wait(context, cfg["healthPollSeconds"])
+        # A cancel now is noted but the node is finished first: it is already down.
+        yield from control.wait(cfg["healthPollSeconds"])
         try:
             health = yield context.call_activity("check_node_health", {**target, "bootIdBefore": run.facts["bootId"]})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
@@ -180,6 +185,11 @@ def _give_back(context: Any, run: NodeRun, target: dict[str, Any], release: Any,
                           cordoned=True)
     yield release()
     return run.result(outcome, reason)
+
+
+def _cancel_text(control: Control) -> str:
+    command = control.cancel or {}
+    return f"cancelled by {command.get('by') or 'an operator'}: {command.get('reason') or 'no reason given'}"
 
 
 def _blocked_text(drained: dict[str, Any]) -> str:

@@ -103,3 +103,29 @@ def _skip_reason(node: dict[str, Any] | None) -> str | None:
     if node.get("ready") != "True" and not node.get("cordonedByUs"):
         return f"node is not Ready (Ready={node.get('ready')}); left for AKS auto-repair"
     return None
+
+
+def dry_run(planned: dict[str, Any], cfg: dict[str, Any], history: dict[str, Any] | None) -> dict[str, Any]:
+    """What a cycle would do, without touching anything, with an estimate of how long it takes.
+
+    The per-node estimate is the mean of the nodes this app patched on this cluster before
+    (from the progress entity), else the configured default.
+    """
+    measured = [
+        float(entry["result"]["seconds"])
+        for entry in (history or {}).get("nodes", {}).values()
+        if isinstance(entry.get("result"), dict) and entry["result"].get("result") == "patched"
+        and entry["result"].get("seconds")
+    ]
+    per_node = sum(measured) / len(measured) if measured else float(cfg["estimatedNodeSeconds"])
+    count = len(planned["nodes"])
+    waves = -(-count // max(1, int(cfg["maxUnavailable"])))
+    estimate = waves * per_node + max(0, waves - 1) * float(cfg["soakSeconds"])
+    return {
+        "nodes": [{"node": n["node"], "pool": n["pool"], "zone": n["zone"], "packages": n["packages"],
+                   "resume": n["resume"]} for n in planned["nodes"]],
+        "skipped": planned["skipped"],
+        "upToDate": planned["upToDate"],
+        "estimatedSeconds": round(estimate, 1),
+        "estimateBasis": f"{len(measured)} earlier node(s) on this cluster" if measured else "default per-node estimate",
+    }

@@ -11,7 +11,7 @@ from typing import Any
 
 from rebooter import names, settings
 
-FIELDS = ("cluster", "pools", "nodes", "reason", "overrides")
+FIELDS = ("cluster", "pools", "nodes", "reason", "overrides", "dryRun")
 MAX_REASON = 500
 
 
@@ -67,6 +67,9 @@ def parse_body(raw: bytes | str, app: dict[str, Any]) -> dict[str, Any]:
     reason = body.get("reason", "on demand")
     if not isinstance(reason, str) or len(reason) > MAX_REASON:
         raise RequestError("reason", f"expected a string of at most {MAX_REASON} characters")
+    dry_run = body.get("dryRun", False)
+    if not isinstance(dry_run, bool):
+        raise RequestError("dryRun", f"expected true or false, got {json.dumps(dry_run)[:50]}")
     overrides = body.get("overrides") or {}
     if not isinstance(overrides, dict):
         raise RequestError("overrides", "expected a JSON object of setting keys to values")
@@ -81,11 +84,14 @@ def parse_body(raw: bytes | str, app: dict[str, Any]) -> dict[str, Any]:
         trigger="http",
         pools=_name_list("pools", body.get("pools"), names.check_pool_name),
         nodes=_name_list("nodes", body.get("nodes"), names.check_node_name),
+        dry_run=dry_run,
     )
 
 
 def cycle_input(cluster_id: str, cfg: dict[str, Any], *, reason: str, trigger: str,
-                pools: list[str] | None = None, nodes: list[str] | None = None) -> dict[str, Any]:
+                pools: list[str] | None = None, nodes: list[str] | None = None,
+                dry_run: bool = False) -> dict[str, Any]:
     """The orchestration input: everything patch_cycle needs, so it never reads settings itself."""
+    cfg = {key: value for key, value in cfg.items() if key != "clusters"}
     return {"cluster": cluster_id, "settings": cfg, "pools": pools, "nodes": nodes, "reason": reason,
-            "trigger": trigger}
+            "trigger": trigger, "dryRun": dry_run}

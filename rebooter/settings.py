@@ -158,6 +158,13 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_HEALTH_TIMEOUT_SECONDS", "900", _seconds, "A node not healthy after this long fails the cycle."),
         S("REBOOTER_ACTIVITY_RETRY_SECONDS", "2", _seconds,
           "First back-off when an activity fails on a transient ARM or Kubernetes error (3 attempts)."),
+        S("REBOOTER_APPROVAL", "none", _choice("none", "first", "each"),
+          "Manual approval gate: `none`, before the `first` node, or before `each` node (POST .../approve).", "", True),
+        S("REBOOTER_APPROVAL_TIMEOUT_SECONDS", "3600", _seconds, "How long to wait for an approval.", "", True),
+        S("REBOOTER_APPROVAL_DEFAULT", "reject", _choice("reject", "approve"),
+          "What happens when nobody answers in time.", "", True),
+        S("REBOOTER_ESTIMATED_NODE_SECONDS", "600", _seconds,
+          "Dry-run estimate per node when no earlier cycle has measured one on this cluster."),
         S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay", True),
         S("REBOOTER_WINDOW_SOURCE", "settings", _choice("settings", "aks"),
           "Maintenance window: `settings` (the REBOOTER_WINDOW_* settings) or `aks` (the cluster's planned "

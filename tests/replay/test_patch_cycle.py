@@ -77,7 +77,8 @@ def test_two_node_cycle_custom_status_lock_and_progress():
     assert set(progress["nodes"]) == {A, B}
     for node in (A, B):
         assert progress["nodes"][node]["step"] == "patched"
-        assert progress["nodes"][node]["result"] == {"result": "patched", "reason": ""}
+        assert progress["nodes"][node]["result"] == {"result": "patched", "reason": "",
+                                                     "seconds": run.cycle.output["nodes"][[A, B].index(node)]["seconds"]}
     assert [(c["instanceId"], c["status"]) for c in progress["cycles"]] == [(CYCLE_ID, "completed")]
     assert progress["cycles"][0]["summary"]["patched"] == 2
 

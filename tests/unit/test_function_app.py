@@ -25,6 +25,12 @@ EXPECTED = {
     "scheduled_patch_cycles": {("durableClient", "client"), ("timerTrigger", "timer")},
     "start_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "get_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "list_patch_cycles": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "command_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "get_cluster_lock": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "break_cluster_lock": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "get_cluster_progress": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "get_openapi": {("httpTrigger", "req"), ("http", "$return")},
 }
 
 # A fresh interpreter: get_functions() may be called only once per app object.
@@ -59,3 +65,5 @@ def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
     assert start["route"] == "patch-cycles" and [m.upper() for m in start["methods"]] == ["POST"]
     assert status["route"] == "patch-cycles/{instanceId}" and [m.upper() for m in status["methods"]] == ["GET"]
     assert start["authLevel"].upper() == "FUNCTION"
+    brk = next(b for b in found["break_cluster_lock"] if b["type"] == "httpTrigger")
+    assert brk["authLevel"].upper() == "ADMIN", "breaking the lock needs the admin key"

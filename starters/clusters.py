@@ -1,0 +1,106 @@
+"""A cluster's lock and progress over HTTP, breaking the lock, and releasing dead holders.
+
+Lock hygiene: a holder is a patch_node instance. One whose orchestration has completed,
+failed or been terminated can no longer release the lock itself (kured's stuck-lock issues),
+so before every start, and whenever the lock is read, such holders are released.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+from typing import Any
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from rebooter import names, settings
+from starters.http import body_object, error, json_response, runtime_status
+
+log = logging.getLogger("rebooter.starters")
+LOCK = "cluster_lock"
+PROGRESS = "cluster_progress"
+DEAD = {"Completed", "Failed", "Terminated", "Canceled"}
+
+
+def _entity(name: str, cluster_id: str) -> df.EntityId:
+    return df.EntityId(name, names.parse_cluster_id(cluster_id).key)
+
+
+async def read_state(client: Any, entity: str, cluster_id: str) -> dict[str, Any] | None:
+    result = await client.read_entity_state(_entity(entity, cluster_id))
+    if not result.entity_exists:
+        return None
+    state = result.entity_state
+    return json.loads(state) if isinstance(state, str) else state
+
+
+async def release_dead_holders(client: Any, cluster_id: str) -> list[str]:
+    """Release lock holders whose orchestration is over (or gone); return who was released."""
+    state = await read_state(client, LOCK, cluster_id) or {}
+    released = []
+    for holder in state.get("holders", {}):
+        status = await client.get_status(holder)
+        if status is None or runtime_status(status) in DEAD or runtime_status(status) is None:
+            await client.signal_entity(_entity(LOCK, cluster_id), "release",
+                                       {"holder": holder, "now": datetime.now(UTC).isoformat()})
+            released.append(holder)
+            log.warning("released the lock of a finished holder", extra={"cluster": cluster_id, "holder": holder,
+                                                                          "holderStatus": runtime_status(status)})
+    return released
+
+
+def _cluster(req: func.HttpRequest) -> str:
+    """The configured cluster named in the route: its name, or its key (sub.rg.name)."""
+    wanted = req.route_params.get("cluster", "").lower()
+    for cluster_id in settings.load()["clusters"]:
+        ref = names.parse_cluster_id(cluster_id)
+        if wanted in (ref.key, ref.name.lower()):
+            return cluster_id
+    raise LookupError(wanted)
+
+
+async def http_lock(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    try:
+        cluster_id = _cluster(req)
+    except LookupError as exc:
+        return error(404, "not a configured cluster", "cluster", f"{exc.args[0]!r}: use the cluster name or key")
+    released = await release_dead_holders(client, cluster_id)
+    state = await read_state(client, LOCK, cluster_id) or {"holders": {}, "history": []}
+    holders = {h: v for h, v in state.get("holders", {}).items() if h not in released}
+    return json_response(200, {"cluster": cluster_id, "holders": holders, "releasedDeadHolders": released,
+                               "history": state.get("history", [])[-20:]})
+
+
+async def http_progress(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    try:
+        cluster_id = _cluster(req)
+    except LookupError as exc:
+        return error(404, "not a configured cluster", "cluster", f"{exc.args[0]!r}: use the cluster name or key")
+    state = await read_state(client, PROGRESS, cluster_id) or {"nodes": {}, "cycles": []}
+    return json_response(200, {"cluster": cluster_id, **state})
+
+
+async def http_break_lock(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """Admin only (the route requires the host's admin key in Azure): free every slot now."""
+    try:
+        cluster_id = _cluster(req)
+    except LookupError as exc:
+        return error(404, "not a configured cluster", "cluster", f"{exc.args[0]!r}: use the cluster name or key")
+    try:
+        body = body_object(req)
+    except ValueError as exc:
+        return error(400, "invalid body", "body", str(exc))
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        return error(400, "a reason is required to break a lock", "reason", "a non-empty string (at most 500)")
+    by = body.get("by", "admin")
+    if not isinstance(by, str) or len(by) > 100:
+        return error(400, "invalid field", "by", "a string (at most 100 characters)")
+    state = await read_state(client, LOCK, cluster_id) or {}
+    await client.signal_entity(_entity(LOCK, cluster_id), "break",
+                               {"by": by, "reason": reason, "now": datetime.now(UTC).isoformat()})
+    log.warning("cluster lock broken", extra={"cluster": cluster_id, "by": by, "reason": reason})
+    return json_response(202, {"cluster": cluster_id, "broken": sorted(state.get("holders", {})), "by": by,
+                               "reason": reason})

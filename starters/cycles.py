@@ -1,0 +1,152 @@
+"""Starting patch cycles (timer and HTTP), reading one, listing runs.
+
+``client`` is the classic DurableOrchestrationClient the Functions host (or the local runner)
+hands to a starter. One cycle per cluster: the instance ID is derived from the cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import azure.functions as func
+
+from rebooter import names, requests, settings
+from starters import clusters
+from starters.http import error, json_response, runtime_status
+
+log = logging.getLogger("rebooter.starters")
+ACTIVE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
+STATUSES = ("Running", "Pending", "Completed", "Failed", "Terminated", "Suspended")
+MAX_PAGE = 100
+
+
+async def running(client: Any, instance_id: str) -> bool:
+    return runtime_status(await client.get_status(instance_id)) in ACTIVE
+
+
+async def start_cycle(client: Any, job: dict[str, Any]) -> tuple[str, bool]:
+    """Start patch_cycle for job's cluster unless one is already running; (instance id, started)."""
+    instance_id = requests.instance_id(job["cluster"])
+    if await running(client, instance_id):
+        return instance_id, False
+    await clusters.release_dead_holders(client, job["cluster"])
+    await client.start_new("patch_cycle", instance_id, job)
+    log.info("patch cycle started", extra={"instanceId": instance_id, "cluster": job["cluster"],
+                                           "trigger": job["trigger"], "dryRun": job.get("dryRun", False)})
+    return instance_id, True
+
+
+async def timer_start(client: Any) -> list[str]:
+    """Timer: one cycle per configured cluster; a cluster with a cycle still running is left to it."""
+    app = settings.load()
+    started = []
+    for cluster_id in app["clusters"]:
+        job = requests.cycle_input(cluster_id, app, reason="scheduled", trigger="timer")
+        instance_id, was_started = await start_cycle(client, job)
+        if was_started:
+            started.append(instance_id)
+        else:
+            log.info("patch cycle already running", extra={"instanceId": instance_id, "cluster": cluster_id})
+    return started
+
+
+async def http_start(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    try:
+        app = settings.load()
+    except settings.SettingsError as exc:
+        return error(500, "the app is misconfigured", "settings", str(exc))
+    try:
+        job = requests.parse_body(req.get_body(), app)
+    except requests.RequestError as exc:
+        return json_response(400, exc.body())
+    instance_id, was_started = await start_cycle(client, job)
+    if not was_started:
+        return error(409, "a patch cycle is already running for this cluster", "cluster", f"instance {instance_id}",
+                     id=instance_id)
+    return client.create_check_status_response(req, instance_id)
+
+
+async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    instance_id = req.route_params.get("instanceId", "")
+    status = await client.get_status(instance_id)
+    if status is None or runtime_status(status) is None:
+        return error(404, "no such patch cycle", "instanceId", instance_id)
+    body = describe(instance_id, status)
+    current = (status.custom_status or {}).get("currentNodes", []) if isinstance(status.custom_status, dict) else []
+    nodes = {}
+    for node in current:
+        child = await client.get_status(f"{instance_id}:{node}")
+        if child is not None and runtime_status(child):
+            nodes[node] = child.custom_status
+    if nodes:
+        body["currentNodeStatus"] = nodes
+    return json_response(200, body)
+
+
+def describe(instance_id: str, status: Any) -> dict[str, Any]:
+    return {
+        "id": instance_id,
+        "status": runtime_status(status),
+        "createdTime": status.created_time,
+        "lastUpdatedTime": status.last_updated_time,
+        "customStatus": status.custom_status,
+        "output": status.output,
+    }
+
+
+async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """Runs, newest first, from every configured cluster's progress entity (kept after the
+    instance itself is reused by the cluster's next cycle) plus the live instance."""
+    app = settings.load()
+    params = req.params
+    wanted_status = params.get("status")
+    if wanted_status and wanted_status not in STATUSES + ("completed", "halted", "cancelled", "skipped", "failed",
+                                                          "running", "dry-run"):
+        return error(400, "invalid query parameter", "status",
+                     f"expected one of {', '.join(STATUSES)} or an outcome (completed, halted, cancelled, ...)")
+    try:
+        limit = int(params.get("limit", "20"))
+        offset = int(params.get("continuationToken", "0") or 0)
+        if not 1 <= limit <= MAX_PAGE or offset < 0:
+            raise ValueError
+    except ValueError:
+        return error(400, "invalid paging", "limit", f"limit 1..{MAX_PAGE}, continuationToken from the last page")
+    clusters_wanted = app["clusters"]
+    if params.get("cluster"):
+        try:
+            key = names.parse_cluster_id(params["cluster"]).key
+        except ValueError as exc:
+            return error(400, "invalid query parameter", "cluster", str(exc))
+        clusters_wanted = [c for c in app["clusters"] if names.parse_cluster_id(c).key == key]
+        if not clusters_wanted:
+            return error(404, "not a configured cluster", "cluster", params["cluster"])
+    runs = []
+    for cluster_id in clusters_wanted:
+        runs.extend(await _runs_of(client, cluster_id))
+    if wanted_status:
+        runs = [r for r in runs if wanted_status in (r.get("status"), r.get("outcome"))]
+    runs.sort(key=lambda r: r.get("startedAt") or "", reverse=True)
+    page = runs[offset:offset + limit]
+    body: dict[str, Any] = {"runs": page, "count": len(runs)}
+    if offset + limit < len(runs):
+        body["continuationToken"] = str(offset + limit)
+    return json_response(200, body)
+
+
+async def _runs_of(client: Any, cluster_id: str) -> list[dict[str, Any]]:
+    instance_id = requests.instance_id(cluster_id)
+    progress = await clusters.read_state(client, clusters.PROGRESS, cluster_id) or {}
+    live = await client.get_status(instance_id)
+    runs = []
+    for cycle in progress.get("cycles", []):
+        runs.append({"id": cycle.get("instanceId"), "cluster": cluster_id, "startedAt": cycle.get("startedAt"),
+                     "updatedAt": cycle.get("at"), "outcome": cycle.get("status"), "summary": cycle.get("summary"),
+                     "nodes": cycle.get("nodes", [])})
+    if live is not None and runtime_status(live):
+        current = next((r for r in reversed(runs) if r["id"] == instance_id), None)
+        if current is None:
+            current = {"id": instance_id, "cluster": cluster_id, "startedAt": str(live.created_time)}
+            runs.append(current)
+        current["status"] = runtime_status(live)
+    return runs

@@ -1,0 +1,35 @@
+"""JSON responses with the API's error shape: {"error", "field", "detail"}."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import azure.functions as func
+
+
+def json_response(status: int, body: Any) -> func.HttpResponse:
+    return func.HttpResponse(json.dumps(body, default=str), status_code=status, mimetype="application/json")
+
+
+def error(status: int, message: str, field: str = "", detail: str = "", **extra: Any) -> func.HttpResponse:
+    return json_response(status, {"error": message, "field": field, "detail": detail, **extra})
+
+
+def runtime_status(status: Any) -> str | None:
+    value = getattr(status, "runtime_status", None)
+    return getattr(value, "value", value)
+
+
+def body_object(req: func.HttpRequest) -> dict[str, Any]:
+    """An optional JSON object body (empty body = {}); ValueError says what was wrong."""
+    raw = req.get_body() or b""
+    if not raw.strip():
+        return {}
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"expected a JSON object, could not parse it: {exc}") from None
+    if not isinstance(body, dict):
+        raise ValueError(f"expected a JSON object, got {type(body).__name__}")
+    return body
