@@ -83,6 +83,8 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
     approval = cfg.get("approval", "none")
     first = True
     while queue and not halted:
+        if control.paused:
+            status.step("paused", current=[])
         yield from control.hold_while_paused()
         if control.cancel:
             break

@@ -25,6 +25,22 @@ class Api:
         return requests.post(f"{self.base}/api/patch-cycles", data=data, json=None if data is not None else body,
                              timeout=30)
 
+    def command(self, instance_id: str, action: str, **body) -> requests.Response:
+        return requests.post(f"{self.base}/api/patch-cycles/{instance_id}/{action}", json=body, timeout=30)
+
+    def get(self, path: str, **params) -> requests.Response:
+        return requests.get(f"{self.base}/api/{path}", params=params, timeout=30)
+
+    def until(self, instance_id: str, predicate, timeout: float = 60) -> dict:
+        deadline = time.monotonic() + timeout
+        while True:
+            status = self.status(instance_id)
+            if predicate(status):
+                return status
+            assert status["status"] not in TERMINAL, f"cycle ended first: {status}"
+            assert time.monotonic() < deadline, f"condition not reached: {status.get('customStatus')}"
+            time.sleep(0.1)
+
     def status(self, instance_id: str) -> dict:
         response = requests.get(f"{self.base}/api/patch-cycles/{instance_id}", timeout=30)
         assert response.status_code == 200, response.text
@@ -45,8 +61,9 @@ def stack_for():
     """Start a LocalStack for a scenario file (relative to the repo) with optional settings."""
     started: list[LocalStack] = []
 
-    def start(scenario: str, **settings: str) -> LocalStack:
-        stack = LocalStack(ROOT / scenario, http_port=free_port(), settings=settings).start()
+    def start(scenario, **settings: str) -> LocalStack:
+        source = ROOT / scenario if isinstance(scenario, str) else scenario
+        stack = LocalStack(source, http_port=free_port(), settings=settings).start()
         started.append(stack)
         stack.api = Api(stack.base_url)
         return stack
