@@ -7,6 +7,8 @@ function name (wrapped by ``local.adapter`` so the classic code runs unchanged),
 durabletask client, and the durable HTTP API that the starters' classic client calls.
 ``serve_http()`` adds the ``func start``-like front; ``fire_timer()`` runs a timer
 starter now; ``start(run_timers=True)`` also fires them on their schedules.
+``activity_middleware(name, activity) -> activity`` (tests only) wraps each registered
+activity callable ``(ctx, input) -> result``, e.g. to run every activity twice.
 
     engine = LocalEngine(app).start()
     front = engine.serve_http(host="127.0.0.1", port=7071)
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -87,8 +90,10 @@ class LocalEngine:
     """Runs a DFApp's durable functions with no Functions host (see module docstring)."""
 
     def __init__(self, app: Any, *, port: int | None = None, task_hub: str = "LocalTaskHub",
-                 thread_pool_workers: int = 32) -> None:
+                 thread_pool_workers: int = 32,
+                 activity_middleware: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None) -> None:
         self.index: FunctionIndex = index_app(app)
+        self._activity_middleware = activity_middleware
         self.task_hub = task_hub
         self._grpc_port = port or 0
         self._thread_pool_workers = thread_pool_workers
@@ -137,7 +142,10 @@ class LocalEngine:
         for name, fn in self.index.orchestrators.items():
             registry.add_named_orchestrator(name, make_orchestrator(fn))
         for name, (fn, param) in self.index.activities.items():
-            registry.add_named_activity(name, make_activity(fn, param))
+            activity = make_activity(fn, param)
+            if self._activity_middleware is not None:
+                activity = self._activity_middleware(name, activity)
+            registry.add_named_activity(name, activity)
         for name, fn in self.index.entities.items():
             worker.add_entity(make_entity(fn), name=name)
         return worker
@@ -175,7 +183,7 @@ class LocalEngine:
             self._backend = None
 
     def __enter__(self) -> LocalEngine:
-        return self.start()
+        return self if self._backend is not None else self.start()
 
     def __exit__(self, *exc: object) -> None:
         self.stop()

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import azure.functions as func
+from azure.functions.timer import TimerRequest
 
 from local.functions import Starter
 from local.loop import retire_foreign_session
@@ -97,12 +98,12 @@ class InvocationContext(func.Context):
         return None
 
 
-def timer_request(*, past_due: bool, last: datetime | None, next_fire: datetime | None) -> func.TimerRequest:
+def timer_request(*, past_due: bool, last: datetime | None, next_fire: datetime | None) -> TimerRequest:
     """A ``TimerRequest`` as the host's timer binding decodes it."""
     def iso(value: datetime | None) -> str:
         return (value or datetime(1, 1, 1, tzinfo=UTC)).isoformat()
 
-    return func.TimerRequest(
+    return TimerRequest(
         past_due=past_due,
         schedule_status={"Last": iso(last), "Next": iso(next_fire), "LastUpdated": iso(last)},
         schedule={"AdjustForDST": True},
