@@ -7,6 +7,7 @@ import time
 import uuid
 
 import pytest
+import toy_app
 from durabletask.client import OrchestrationStatus
 from durabletask.entities import EntityInstanceId
 from local_http_helpers import eventually
@@ -125,3 +126,22 @@ def test_wait_idle_and_terminate(engine: LocalEngine) -> None:
 def test_unknown_timer_name(engine: LocalEngine) -> None:
     with pytest.raises(ValueError, match="timer_start"):
         engine.fire_timer("nope")
+
+
+def test_is_replaying_is_read_live(engine: LocalEngine) -> None:
+    # final episode: start and first result come from history (replaying), the second result is new
+    assert output(engine, start(engine, "replay_flags")) == [True, True, False]
+
+
+def test_custom_payload_types_round_trip_like_the_classic_sdk(engine: LocalEngine) -> None:
+    instance_id = start(engine, "points")
+    result = output(engine, instance_id)  # decoded with df_loads, like the classic SDK
+    assert result["is_point"] is True  # the activity's Point reached the orchestrator as a Point
+    assert isinstance(result["moved"], toy_app.Point) and (result["moved"].x, result["moved"].y) == (11, 12)
+    raw = json.loads(engine.client.get_orchestration_state(instance_id).serialized_output)["moved"]
+    assert raw["__class__"] == "Point" and raw["__module__"] == "toy_app"  # the classic wire envelope
+
+
+def test_orchestrator_without_yield(engine: LocalEngine) -> None:
+    instance_id = start(engine, "plain", {"a": 1})
+    assert output(engine, instance_id) == {"input": {"a": 1}, "instance": instance_id}

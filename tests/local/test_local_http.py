@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlparse
 
 import azure.durable_functions as df
@@ -178,3 +179,57 @@ def test_binding_json_shape(engine: LocalEngine, front) -> None:
     assert "INSTANCEID" in binding["managementUrls"]["statusQueryGetUri"]
     assert binding["managementUrls"]["statusQueryGetUri"].startswith(front.origin)
     assert "{functionName}" in binding["creationUrls"]["createNewInstancePostUri"]
+
+
+def test_http_request_is_built_like_the_host(front) -> None:
+    status, _, body = http("POST", f"{front.origin}/api/toy/echo/a/b?x=1&y=two", raw=b"payload",
+                           headers={"X-Toy": "yes"})
+    assert status == 201
+    assert body == {
+        "method": "POST",
+        "url": f"{front.origin}/api/toy/echo/a/b?x=1&y=two",
+        "params": {"x": "1", "y": "two"},
+        "route_params": {"rest": "a/b"},
+        "header": "yes",
+        "body": "payload",
+    }
+
+
+def test_other_classic_client_calls(engine: LocalEngine, front) -> None:
+    """suspend/resume, get_status_all, get_status_by with times, purge: the routes the app may use."""
+    instance_id = f"misc-{uuid.uuid4().hex[:8]}"
+    began = datetime.now(UTC) - timedelta(seconds=1)
+
+    async def scenario() -> dict:
+        client = df.DurableOrchestrationClient(engine.binding_json())
+        await client.start_new("approval", instance_id, {"timeout": 30})
+        await client.suspend(instance_id, "hold")
+        suspended = await _wait_status(client, instance_id, df.OrchestrationRuntimeStatus.Suspended)
+        await client.resume(instance_id, "go")
+        await _wait_status(client, instance_id, df.OrchestrationRuntimeStatus.Running)
+        everything = [s.instance_id for s in await client.get_status_all()]
+        recent = [s.instance_id for s in await client.get_status_by(created_time_from=began)]
+        future = await client.get_status_by(created_time_from=datetime.now(UTC) + timedelta(hours=1))
+        await client.raise_event(instance_id, "Approve", "yes")
+        done = await _wait_status(client, instance_id, df.OrchestrationRuntimeStatus.Completed)
+        purged = await client.purge_instance_history(instance_id)
+        gone = await client.get_status(instance_id)
+        await close_client_session()
+        return {"suspended": suspended.runtime_status, "everything": everything, "recent": recent,
+                "future": future, "output": done.output, "purged": purged.instances_deleted, "gone": bool(gone)}
+
+    result = asyncio.run(scenario())
+    assert result["suspended"] == df.OrchestrationRuntimeStatus.Suspended
+    assert instance_id in result["everything"] and instance_id in result["recent"] and result["future"] == []
+    assert result["output"] == {"approved": True, "data": "yes"}
+    assert result["purged"] == 1 and result["gone"] is False
+
+
+async def _wait_status(client: df.DurableOrchestrationClient, instance_id: str,
+                       wanted: df.OrchestrationRuntimeStatus) -> df.DurableOrchestrationStatus:
+    for _ in range(250):
+        status = await client.get_status(instance_id)
+        if status.runtime_status == wanted:
+            return status
+        await asyncio.sleep(0.02)
+    raise AssertionError(f"{instance_id} never reached {wanted}")

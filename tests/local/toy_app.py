@@ -92,6 +92,18 @@ async def http_signal_entity(req: func.HttpRequest, client: df.DurableOrchestrat
     return func.HttpResponse(status_code=202)
 
 
+@app.route(route="toy/echo/{*rest}", methods=["GET", "POST"])
+def echo_request(req: func.HttpRequest) -> func.HttpResponse:
+    return _json({
+        "method": req.method,
+        "url": req.url,
+        "params": dict(req.params),
+        "route_params": dict(req.route_params),
+        "header": req.headers.get("X-Toy"),
+        "body": req.get_body().decode(),
+    }, 201)
+
+
 @app.route(route="toy/hello", methods=["GET"])
 def hello(req: func.HttpRequest) -> func.HttpResponse:
     return func.HttpResponse(f"hello {req.params.get('name', 'world')}")
@@ -223,6 +235,28 @@ def dice(context: df.DurableOrchestrationContext):
     return second
 
 
+@app.orchestration_trigger(context_name="context")
+def replay_flags(context: df.DurableOrchestrationContext):
+    flags = [context.is_replaying]
+    yield context.call_activity("double", 1)
+    flags.append(context.is_replaying)
+    yield context.call_activity("double", 2)
+    flags.append(context.is_replaying)
+    return flags
+
+
+@app.orchestration_trigger(context_name="context")
+def points(context: df.DurableOrchestrationContext):
+    point = yield context.call_activity("make_point", {"x": 1, "y": 2})
+    moved = yield context.call_activity("move_point", point)
+    return {"is_point": isinstance(point, Point), "moved": moved}
+
+
+@app.orchestration_trigger(context_name="context")
+def plain(context: df.DurableOrchestrationContext):
+    return {"input": context.get_input(), "instance": context.instance_id}
+
+
 # -- activities -----------------------------------------------------------------------
 @app.activity_trigger(input_name="value")
 def double(value: int) -> int:
@@ -254,6 +288,32 @@ def flaky(key: str) -> dict:
 def sleepy(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+class Point:
+    """A custom payload type using the classic to_json/from_json convention."""
+
+    def __init__(self, x: int, y: int) -> None:
+        self.x, self.y = x, y
+
+    @staticmethod
+    def to_json(obj: Point) -> str:
+        return json.dumps({"x": obj.x, "y": obj.y})
+
+    @classmethod
+    def from_json(cls, data: str) -> Point:
+        return cls(**json.loads(data))
+
+
+@app.activity_trigger(input_name="coords")
+def make_point(coords: dict) -> Point:
+    return Point(coords["x"], coords["y"])
+
+
+@app.activity_trigger(input_name="point")
+def move_point(point: Point) -> Point:
+    assert isinstance(point, Point), type(point)
+    return Point(point.x + 10, point.y + 10)
 
 
 # -- entities -------------------------------------------------------------------------
