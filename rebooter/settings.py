@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rebooter import alerts, labelselector, names, windows
+from rebooter import alerts, labelselector, names, notify, windows
 
 
 class SettingsError(ValueError):
@@ -196,6 +196,17 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_BLOCKING_POD_SELECTORS", "", labelselector.parse_list,
           "Label selectors separated by `;`: reboots wait while a matching pod runs on the node (before the lock: "
           "anywhere in the cluster).", "blocking-pod-selector"),
+        S("REBOOTER_NOTIFY_URLS", "", notify.parse_urls_setting,
+          "Apprise notification URLs, space or comma separated (slack://..., workflows://... or the Teams workflow's "
+          "https URL, mailto://..., json://host/path); each is checked by Apprise at start; empty = no notifications. "
+          "Secrets are masked wherever a URL is shown.", "notify-url"),
+        S("REBOOTER_NOTIFY_EVENTS", "all", notify.parse_events_setting,
+          f"Events to notify: `all` or a comma list of {', '.join(notify.EVENTS)}."),
+        *[S(notify.template_setting(e.name), e.body, notify.parse_template,
+            f"Message (markdown) when {e.meaning} (event `{e.name}`); placeholders: "
+            f"{', '.join('$' + p for p in notify.PLACEHOLDERS)} (others stop the start); the event id is appended.",
+            e.kured)
+          for e in notify.EVENTS.values()],
     ]
 }
 
