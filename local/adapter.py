@@ -18,7 +18,10 @@ classic SDK raises. Mismatches absorbed here (see REFERENCE.md):
   back and hands out fresh copies);
 - ``df.RetryOptions`` becomes a durabletask ``RetryPolicy`` (backoff coefficient 1,
   like the Durable extension's default);
-- ``is_replaying`` is read live from the engine at every access.
+- ``is_replaying`` is read live from the engine at every access;
+- ``task_all([])`` / ``task_any([])`` succeed at once with None, and yielding a task that
+  has already finished returns its result at once (durabletask would wait forever when
+  such a task is the first one yielded).
 """
 
 from __future__ import annotations
@@ -91,6 +94,14 @@ class _EntityCallTask(dt.CompletableTask[Any]):
             self.fail(message, Exception(message))
             return
         super().complete(result)
+
+
+def _completed(value: Any) -> dt.Task[Any]:
+    """An already-finished task: classic ``task_all([])`` / ``task_any([])`` succeed at once with None
+    (durabletask's would never complete)."""
+    task: dt.CompletableTask[Any] = dt.CompletableTask()
+    task.complete(value)
+    return task
 
 
 class OrchestrationContextAdapter:
@@ -166,10 +177,10 @@ class OrchestrationContextAdapter:
         return self._ctx.create_timer(fire_at)
 
     def task_all(self, activities: list[dt.Task[Any]]) -> dt.Task[Any]:
-        return _FailFastWhenAll(list(activities))
+        return _FailFastWhenAll(list(activities)) if activities else _completed(None)
 
     def task_any(self, activities: list[dt.Task[Any]]) -> dt.Task[Any]:
-        return dt.when_any(list(activities))
+        return dt.when_any(list(activities)) if activities else _completed(None)
 
     def call_entity(self, entityId: EntityId, operationName: str, operationInput: Any = None,
                     expected_type: type | None = None) -> dt.Task[Any]:
@@ -215,7 +226,12 @@ class OrchestrationContextAdapter:
 
 
 def drive(user_gen: Generator[Any, Any, Any], adapter: OrchestrationContextAdapter) -> Generator[Any, Any, Any]:
-    """Relay between durabletask's executor and the user's generator, translating failures."""
+    """Relay between durabletask's executor and the user's generator, translating failures.
+
+    A task that is already finished when yielded (``task_all([])``, a task yielded twice)
+    is answered here, as the classic SDK does: durabletask would wait for an event that
+    never comes when such a task is the first one yielded.
+    """
     send_value: Any = None
     throw_value: BaseException | None = None
     while True:
@@ -228,9 +244,14 @@ def drive(user_gen: Generator[Any, Any, Any], adapter: OrchestrationContextAdapt
             return stop.value
         send_value, throw_value = None, None
         try:
-            send_value = yield yielded
+            if isinstance(yielded, dt.Task) and yielded.is_complete:
+                send_value = yielded.get_result()
+            else:
+                send_value = yield yielded
         except dt.TaskFailedError as error:
             throw_value = adapter.classic_exception(error)
+        except dt.TaskCancelledError as error:
+            throw_value = error
 
 
 def make_orchestrator(user_fn: Callable[[Any], Any]) -> Callable[[dt.OrchestrationContext, Any], Any]:

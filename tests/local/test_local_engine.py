@@ -145,3 +145,9 @@ def test_custom_payload_types_round_trip_like_the_classic_sdk(engine: LocalEngin
 def test_orchestrator_without_yield(engine: LocalEngine) -> None:
     instance_id = start(engine, "plain", {"a": 1})
     assert output(engine, instance_id) == {"input": {"a": 1}, "instance": instance_id}
+
+
+def test_already_finished_tasks_and_empty_fan_out(engine: LocalEngine) -> None:
+    # classic task_all([]) / task_any([]) succeed at once with None; durabletask's would hang
+    assert output(engine, start(engine, "edge_yields")) == {"nothing": None, "value": 8, "again": 8,
+                                                            "no_winner": None}

@@ -253,6 +253,16 @@ def points(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def edge_yields(context: df.DurableOrchestrationContext):
+    nothing = yield context.task_all([])  # e.g. a cluster with no Linux pool
+    first = context.call_activity("double", 4)
+    value = yield first
+    again = yield first  # yielding a finished task again returns its result at once
+    no_winner = yield context.task_any([])
+    return {"nothing": nothing, "value": value, "again": again, "no_winner": no_winner}
+
+
+@app.orchestration_trigger(context_name="context")
 def plain(context: df.DurableOrchestrationContext):
     return {"input": context.get_input(), "instance": context.instance_id}
 
