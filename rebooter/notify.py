@@ -417,6 +417,11 @@ def placeholders(payload: Mapping[str, Any]) -> dict[str, str]:
     }
 
 
+# What $result means when the orchestrator leaves it out (the event itself says it).
+_DEFAULT_RESULT = {"node_healthy": "patched", "node_failed": "failed", "cycle_halted": "halted",
+                   "cycle_finished": "completed"}
+
+
 def render(payload: Mapping[str, Any], cfg: Mapping[str, Any]) -> Message:
     """Title and markdown body of an event; the event id closes the body. ValueError if unusable."""
     if not isinstance(payload, Mapping):
@@ -426,6 +431,7 @@ def render(payload: Mapping[str, Any], cfg: Mapping[str, Any]) -> Message:
     if event is None:
         raise ValueError(f"event: expected one of {', '.join(EVENTS)}, got {name!r}")
     values = placeholders(payload)
+    values["result"] = values["result"] or _DEFAULT_RESULT.get(event.name, "")
     the_id = _text(payload.get("eventId")) or event_id(values["instance_id"], event.name, values["node"])
     template = cfg.get(template_key(event.name)) or event.body
     body = Template(template).safe_substitute(values).strip()

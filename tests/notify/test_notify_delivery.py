@@ -178,3 +178,12 @@ def test_a_missing_event_id_is_derived_from_instance_event_and_node(receiver, ap
     del payload["eventId"]
     assert notify(payload)["eventId"] == f"{CYCLE}:node_draining:{NODE}"
     assert receiver.json_bodies()[0]["eventId"] == f"{CYCLE}:node_draining:{NODE}"
+
+
+def test_a_result_left_out_is_the_one_the_event_implies(receiver, app_env):
+    app_env(REBOOTER_NOTIFY_URLS=receiver.url())
+    notify({"event": "cycle_halted", "eventId": "c:cycle_halted", "cluster": CLUSTER, "reason": "node n1 failed",
+            "total": 2, "patched": 1, "failed": 1, "skipped": 0})
+    [body] = receiver.json_bodies()
+    assert body["title"] == "rebooter: patch cycle halted on aks-demo"
+    assert body["message"].startswith("Patch cycle on cluster aks-demo halted: node n1 failed. Patched 1 of 2")
