@@ -1,14 +1,15 @@
 """The activities blueprint: every activity is a plain function ``(payload: dict) -> dict``.
 
 The functions live in small modules by concern (cluster: ARM and inventory; nodes: cordon,
-drain, reboot, health); this file only turns them into Durable activities.
+drain, reboot, health; safety: blockers and maintenance windows; marks: labels and
+annotations; notify: notifications); this file only turns them into Durable activities.
 """
 
 from __future__ import annotations
 
 import azure.durable_functions as df
 
-from activities import cluster, nodes
+from activities import cluster, marks, nodes, notify, safety
 
 bp = df.Blueprint()
 
@@ -17,6 +18,12 @@ ACTIVITIES = [
     cluster.probe_pool,
     cluster.fetch_probe_result,
     cluster.list_nodes,
+    cluster.count_unavailable,
+    cluster.preflight_node,
+    safety.check_blockers,
+    safety.read_aks_maintenance_window,
+    marks.mark_node,
+    notify.notify,
     nodes.describe_node,
     nodes.cordon_node,
     nodes.uncordon_node,

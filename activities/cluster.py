@@ -47,8 +47,28 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
+def _facts(cluster: str) -> list[dict[str, Any]]:
+    cfg = clients.app_settings()
+    return inventory.list_nodes(clients.kube_api(cluster), cfg["optOutLabel"], cfg["pauseLabel"])
+
+
 def list_nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    facts = inventory.list_nodes(clients.kube_api(payload["cluster"]))
+    facts = _facts(payload["cluster"])
     for fact in facts:
         fact.pop("labels", None)  # keep orchestration history small
     return facts
+
+
+def count_unavailable(payload: dict[str, Any]) -> dict[str, Any]:
+    """Nodes already out by someone else's hand, for the lock's budget check."""
+    return inventory.unavailable(_facts(payload["cluster"]))
+
+
+def preflight_node(payload: dict[str, Any]) -> dict[str, Any]:
+    """Before a node is taken: its blockers (alerts, blocking pods, a drain PDBs will refuse)
+    and the nodes already out by someone else's hand, in one call."""
+    from activities.safety import check_blockers
+
+    check = check_blockers(payload)
+    check["unavailable"] = count_unavailable(payload)
+    return check

@@ -33,6 +33,25 @@ def _log(state: State, event: str, holder: str, now: str, **extra: Any) -> list[
     return (state["history"] + [entry])[-50:]
 
 
+def _over_budget(holders: dict[str, Any], pool: str, data: dict[str, Any]) -> str:
+    """Why one more node may not go out now, or "" when it may.
+
+    ``external`` counts nodes already unavailable by someone else's hand (NotReady, cordoned
+    by others, quarantined): they use up the same budget (as in OpenShift MCO and Karpenter).
+    """
+    limit = int(data.get("limit", 1))
+    external = int(data.get("external", 0))
+    if len(holders) + external >= limit:
+        return f"budget {limit} used: {len(holders)} node(s) ours, {external} already unavailable"
+    pool_limit = int(data.get("poolLimit", 0))
+    if pool_limit and pool:
+        in_pool = sum(1 for h in holders.values() if h.get("pool") == pool)
+        pool_external = int(data.get("poolExternal", 0))
+        if in_pool + pool_external >= pool_limit:
+            return f"pool {pool} budget {pool_limit} used: {in_pool} ours, {pool_external} already unavailable"
+    return ""
+
+
 def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> tuple[State, Any]:
     """Apply one operation. Unknown operations raise, so a typo fails loudly in the caller."""
     state = state or initial()
@@ -46,13 +65,15 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
     holders = _live(state, now)
     expired = sorted(set(state["holders"]) - set(holders))
     if operation == "acquire":
-        limit = int(data.get("limit", 1))
-        entry = {"node": data.get("node", ""), "acquiredAt": now, "expiresAt": _expiry(now, data["ttlSeconds"])}
+        entry = {"node": data.get("node", ""), "pool": data.get("pool", ""), "acquiredAt": now,
+                 "expiresAt": _expiry(now, data["ttlSeconds"])}
         if holder in holders:
             holders[holder] = {**holders[holder], "expiresAt": entry["expiresAt"]}
             return {**state, "holders": holders}, {"acquired": True, "holders": holders, "renewed": True}
-        if len(holders) >= limit:
-            return {**state, "holders": holders}, {"acquired": False, "holders": holders, "expired": expired}
+        refusal = _over_budget(holders, entry["pool"], data)
+        if refusal:
+            return {**state, "holders": holders}, {"acquired": False, "holders": holders, "expired": expired,
+                                                   "reason": refusal}
         holders[holder] = entry
         history = _log(state, "acquired", holder, now, node=entry["node"], expired=expired)
         return {"holders": holders, "history": history}, {"acquired": True, "holders": holders}

@@ -19,7 +19,7 @@ from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
-from rebooter import plan
+from rebooter import plan, windows
 
 # Results that stop the rollout: something is wrong with a node we took out (failure policy).
 # "skipped" (left alone) and "undrainable" (our cordon undone) let the next node go.
@@ -33,35 +33,47 @@ def patch_cycle(context: Any):
     started = context.current_utc_datetime
     status = common.CycleStatus(context, cluster_id, job.get("reason", ""))
     control = Control(context)
+    retry = common.retry(cfg)
 
     status.step("describe cluster")
     try:
-        cluster = yield context.call_activity_with_retry("describe_cluster", common.retry(cfg), {"cluster": cluster_id})
+        cluster = yield context.call_activity_with_retry("describe_cluster", retry, {"cluster": cluster_id})
     except Exception as exc:  # noqa: BLE001 - the cycle ends with the reason instead of a stack trace
         return status.finish("failed", reason=f"cannot describe the cluster: {common.error_text(exc)}")
     reason = plan.cluster_skip_reason(cluster)
+    if cfg["paused"]:
+        reason = "paused (REBOOTER_PAUSED or this cluster's override)"
     if reason:
         return status.finish("skipped", reason=reason)
+
+    window = yield from _window(context, cfg, cluster_id, retry)
+    if isinstance(window, str):
+        return status.finish("skipped", reason=window)
+    blocked = yield from _wait_for_blockers(context, cfg, cluster_id, status, control)
+    if blocked:
+        return status.finish("blocked", reason=blocked)
+
     pools, not_applicable = plan.split_pools(cluster, job.get("pools"))
     status.not_applicable = not_applicable
-
     status.step("probe pools")
     probes = yield from _probe_pools(context, cfg, cluster_id, pools)
     try:
-        inventory = yield context.call_activity_with_retry("list_nodes", common.retry(cfg), {"cluster": cluster_id})
+        inventory = yield context.call_activity_with_retry("list_nodes", retry, {"cluster": cluster_id})
     except Exception as exc:  # noqa: BLE001
         return status.finish("failed", reason=f"cannot list the cluster's nodes: {common.error_text(exc)}")
-    planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"))
+    planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"), cfg["zoneAware"])
     status.skipped = planned["skipped"] + probes["failedPools"]
     status.up_to_date = planned["upToDate"]
     status.total = len(planned["nodes"])
 
     if job.get("dryRun"):
         history = yield context.call_entity(common.progress_id(cluster_id), "get")
-        return status.finish("dry-run", plan=plan.dry_run(planned, cfg, history))
+        return status.finish("dry-run", plan=plan.dry_run(planned, cfg, history), window=window.describe())
 
     common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
-    halted = yield from _patch_nodes(context, cfg, cluster_id, planned["nodes"], status, control)
+    if planned["nodes"]:
+        yield from _notify(context, cfg, cluster_id, "cycle_started", total=len(planned["nodes"]))
+    halted = yield from _patch_nodes(context, cfg, cluster_id, planned["nodes"], status, control, window)
 
     if control.cancel:
         outcome, reason = "cancelled", f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
@@ -71,14 +83,53 @@ def patch_cycle(context: Any):
     summary = status.finish(outcome, reason=reason)
     common.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
                         nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
+    if status.results or halted:
+        yield from _notify(context, cfg, cluster_id, "cycle_halted" if halted else "cycle_finished", reason=reason,
+                           **status.counts())
     return summary
 
 
+def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
+    """The maintenance window, or the reason the cycle must not start now."""
+    aks = None
+    if cfg["windowSource"] == "aks":
+        aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, {"cluster": cluster_id})
+    try:
+        window = windows.effective_window(cfg, aks)
+        now = context.current_utc_datetime
+        if not windows.is_open(window, now):
+            return (f"outside the maintenance window ({window.describe()}); it opens "
+                    f"{windows.next_open(window, now).isoformat()}")
+    except windows.WindowError as exc:
+        return str(exc)
+    return window
+
+
+def _wait_for_blockers(context: Any, cfg: dict[str, Any], cluster_id: str, status: common.CycleStatus,
+                       control: Control):
+    """Cluster-wide blockers (alerts, blocking pods): wait on a timer; the reason if they outlast the timeout."""
+    deadline = context.current_utc_datetime + timedelta(seconds=cfg["blockerTimeoutSeconds"])
+    while True:
+        try:
+            check = yield context.call_activity_with_retry("check_blockers", common.retry(cfg),
+                                                           {"cluster": cluster_id, "settings": cfg})
+        except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks, like kured's failed query
+            check = {"blocked": True, "reasons": [f"blocker check failed: {common.error_text(exc)}"]}
+        if not check["blocked"]:
+            return None
+        reasons = "; ".join(check["reasons"])
+        if context.current_utc_datetime >= deadline:
+            return f"blocked for {cfg['blockerTimeoutSeconds']:.0f}s: {reasons}"
+        status.step(f"blocked: {reasons}")
+        yield from control.wait(cfg["blockerRetrySeconds"])
+        if control.cancel:
+            return "cancelled while blocked"
+
+
 def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list[dict[str, Any]],
-                 status: common.CycleStatus, control: Control):
-    """Patch the planned nodes ``maxUnavailable`` at a time; return why the rollout halted, if it did."""
-    batch = max(1, int(cfg["maxUnavailable"]))
-    queue = list(nodes)
+                 status: common.CycleStatus, control: Control, window: Any):
+    """Patch the planned nodes in waves of up to ``maxUnavailable``; return why the rollout halted, if it did."""
+    queue = plan.waves(nodes, max(1, int(cfg["maxUnavailable"])), cfg["zoneAware"])
     halted = None
     approval = cfg.get("approval", "none")
     first = True
@@ -88,14 +139,23 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
         yield from control.hold_while_paused()
         if control.cancel:
             break
+        now = context.current_utc_datetime
+        if not windows.is_open(window, now):
+            if not cfg["windowWait"]:
+                halted = f"the maintenance window closed ({window.describe()}); the rest is left for the next run"
+                break
+            opens = windows.next_open(window, now)
+            status.step(f"waiting for the maintenance window (opens {opens.isoformat()})", current=[])
+            yield from control.wait((opens - now).total_seconds())
+            continue
         if approval == "each" or (approval == "first" and first):
-            status.step("awaiting approval", current=[queue[0]["node"]])
+            status.step("awaiting approval", current=[queue[0][0]["node"]])
             verdict = yield from _approval(context, cfg, control)
             if verdict != "approve":
                 halted = f"not approved ({verdict})"
                 break
         first = False
-        wave, queue = queue[:batch], queue[batch:]
+        wave = queue.pop(0)
         status.step("patch nodes", current=[n["node"] for n in wave])
         children = [
             context.call_sub_orchestrator(
@@ -108,15 +168,37 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
         results = yield from control.wait_for(context.task_all(children))
         for result in results:
             status.add_result(result)
-            if result["result"] in HALTING:
-                halted = f"node {result['node']} {result['result']}: {result.get('reason', '')}"
+        halted = _halt_reason(status.results, cfg)
         if queue and not halted and not control.cancel and cfg["soakSeconds"] > 0:
             status.step("soak")
             yield from control.wait(cfg["soakSeconds"])
     why = "the cycle was cancelled" if control.cancel else f"the cycle halted ({halted})"
-    for remaining in queue:
+    for remaining in [n for wave in queue for n in wave]:
         status.skipped.append({"node": remaining["node"], "reason": f"not started: {why}"})
     return halted
+
+
+def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | None:
+    """Failure policy: stop after maxFailedNodes failures, or maxBlockedNodes quarantined nodes,
+    or any cluster-wide block (alerts do not go away by moving to the next node)."""
+    failed = [r for r in results if r["result"] in HALTING]
+    quarantined = [r for r in results if r["result"] == "quarantined"]
+    blocked = [r for r in results if r["result"] == "blocked"]
+    if len(failed) >= cfg["maxFailedNodes"]:
+        last = failed[-1]
+        return f"node {last['node']} {last['result']}: {last.get('reason', '')}"
+    if len(quarantined) >= cfg["maxBlockedNodes"]:
+        return f"{len(quarantined)} node(s) quarantined (maximum {cfg['maxBlockedNodes']})"
+    if blocked:
+        return f"node {blocked[-1]['node']} blocked: {blocked[-1].get('reason', '')}"
+    return None
+
+
+def _notify(context: Any, cfg: dict[str, Any], cluster_id: str, event: str, **fields: Any):
+    if not cfg.get("notifyUrls"):
+        return
+    yield context.call_activity("notify", {"event": event, "eventId": f"{context.instance_id}:{event}",
+                                           "cluster": cluster_id, "instanceId": context.instance_id, **fields})
 
 
 def _approval(context: Any, cfg: dict[str, Any], control: Control):

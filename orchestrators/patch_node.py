@@ -1,195 +1,222 @@
 """patch_node: take one node out, reboot it, and put it back — or say why not.
 
-lock -> cordon -> drain (retry on a durable timer while PodDisruptionBudgets refuse) ->
-reboot -> wait until healthy (Ready, new boot ID, sentinel gone) -> uncordon -> unlock.
+preflight (blockers, budget) + lock -> cordon -> drain (durable timers while PodDisruptionBudgets
+refuse; the undrainable policy when it cannot finish) -> reboot -> wait until healthy (Ready,
+new boot ID, sentinel gone) -> marks -> uncordon -> unlock.
 
 Safety rules kept on every path:
 - only a node we cordoned is ever uncordoned (the cordon activity tells us);
-- a drain that cannot finish undoes our cordon and releases the lock;
+- before the reboot, any failure undoes our cordon and releases the lock;
 - a node that does not come back healthy keeps the lock and stays cordoned, so nothing else
   is taken out while something is wrong (the cycle halts and says so).
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
+from orchestrators.node_run import NodeRun
+from rebooter.marks import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
 
-
-class NodeRun:
-    """Per-node bookkeeping: steps with durations and the custom status."""
-
-    def __init__(self, context: Any, job: dict[str, Any]) -> None:
-        self.context = context
-        self.cluster = job["cluster"]
-        self.node = job["node"]["node"]
-        self.facts = job["node"]
-        self.cfg = job["settings"]
-        self.steps: list[dict[str, Any]] = []
-        self.started = context.current_utc_datetime
-
-    def begin(self, step: str) -> None:
-        now = self.context.current_utc_datetime
-        if self.steps and "seconds" not in self.steps[-1]:
-            self.end()
-        self.steps.append({"step": step, "startedAt": common.iso(now)})
-        self.context.set_custom_status({"cluster": self.cluster, "node": self.node, "step": step,
-                                        "steps": self.steps})
-        common.record_node(self.context, self.cluster, self.node, step)
-
-    def end(self, **details: Any) -> None:
-        current = self.steps[-1]
-        start = datetime.fromisoformat(current["startedAt"])
-        current["seconds"] = common.seconds_between(start, self.context.current_utc_datetime)
-        current.update(details)
-
-    def result(self, outcome: str, reason: str = "", **extra: Any) -> dict[str, Any]:
-        if self.steps and "seconds" not in self.steps[-1]:
-            self.end()
-        summary = {
-            "node": self.node,
-            "pool": self.facts.get("pool", ""),
-            "result": outcome,
-            "reason": reason,
-            "steps": self.steps,
-            "seconds": common.seconds_between(self.started, self.context.current_utc_datetime),
-            "before": {"bootId": self.facts.get("bootId", ""), "kernel": self.facts.get("kernel", "")},
-            **extra,
-        }
-        self.context.set_custom_status({"cluster": self.cluster, "node": self.node, "step": outcome,
-                                        "steps": self.steps})
-        common.record_node(self.context, self.cluster, self.node, outcome,
-                           {"result": outcome, "reason": reason, "seconds": summary["seconds"]})
-        return summary
+DRAIN_OPTION_KEYS = {"drainGracePeriodSeconds": "drainGracePeriodSeconds", "deleteEmptydirData": "deleteEmptydirData",
+                     "force": "force", "drainPodSelector": "podSelector",
+                     "skipWaitForDeleteTimeoutSeconds": "skipWaitForDeleteTimeoutSeconds",
+                     "disableEviction": "disableEviction"}
 
 
 def patch_node(context: Any):
     job: dict[str, Any] = context.get_input()
-    cfg = job["settings"]
-    run = NodeRun(context, job)
-    node, cluster = run.node, run.cluster
-    target = {"cluster": cluster, "node": node}
-    holder = context.instance_id
-    lock = common.lock_id(cluster)
-    retry = common.retry(cfg)
-    control = Control(context)
+    run = NodeRun(context, job, Control(context))
+    cfg = run.cfg
 
-    # 1. The cluster lock: at most maxUnavailable nodes out, whoever started the cycle.
-    run.begin("lock")
-    deadline = context.current_utc_datetime + timedelta(seconds=cfg["lockTimeoutSeconds"])
-    while True:
-        got = yield context.call_entity(lock, "acquire", {
-            "holder": holder, "node": node, "now": common.iso(context.current_utc_datetime),
-            "ttlSeconds": cfg["lockTtlSeconds"], "limit": cfg["maxUnavailable"]})
-        if got["acquired"]:
-            break
-        if context.current_utc_datetime >= deadline:
-            return run.result("skipped", f"cluster lock held by {', '.join(got['holders'])} for too long")
-        yield from control.wait(cfg["lockRetrySeconds"])
-        if control.cancel:
-            return run.result("cancelled", _cancel_text(control))
-
-    def release():
-        return context.call_entity(lock, "release", {"holder": holder, "now": common.iso(context.current_utc_datetime)})
+    # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
+    outcome = yield from _take_lock(run)
+    if outcome:
+        return outcome
 
     # 2. Cordon (remembering whether the cordon is ours).
     run.begin("cordon")
     try:
-        cordon = yield context.call_activity_with_retry("cordon_node", retry, {**target, "owner": holder})
+        cordon = yield run.activity("cordon_node", owner=run.holder)
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
-        return (yield from _give_back(context, run, target, release, "error", f"cordon failed: {common.error_text(exc)}"))
+        return (yield from _give_back(run, "error", f"cordon failed: {common.error_text(exc)}"))
     run.end(cordonedByUs=cordon["cordonedByUs"])
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
-        yield release()
+        yield run.release()
         return run.result("skipped", "cordoned by someone else after planning; left alone")
+    if cfg["drainDelaySeconds"] > 0:
+        yield from run.control.wait(cfg["drainDelaySeconds"])
 
-    # 3. Drain: one pass per call; PDB refusals and terminating pods are waited out on timers.
-    run.begin("drain")
-    options = {key: cfg[key] for key in ("drainGracePeriodSeconds", "deleteEmptydirData", "force")}
-    deadline = context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
-    attempts = 0
-    while True:
-        attempts += 1
-        try:
-            drained = yield context.call_activity_with_retry("drain_node", retry, {**target, "options": options})
-        except Exception as exc:  # noqa: BLE001
-            run.end(attempts=attempts)
-            return (yield from _give_back(context, run, target, release, "error",
-                                          f"drain failed: {common.error_text(exc)}"))
-        if drained["status"] == "done":
-            run.end(attempts=attempts)
-            break
-        if drained["status"] == "error" or context.current_utc_datetime >= deadline:
-            why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else _blocked_text(drained)
-            run.end(attempts=attempts)
-            return (yield from _give_back(context, run, target, release, "undrainable", why))
-        yield from control.wait(cfg["drainRetrySeconds"])
-        if control.cancel:
-            run.end(attempts=attempts)
-            return (yield from _give_back(context, run, target, release, "cancelled", _cancel_text(control)))
+    # 3. Drain, with the undrainable policy when it cannot finish.
+    outcome = yield from _drain(run)
+    if outcome:
+        return outcome
 
     # 4. Reboot. From here on a failure keeps the node cordoned and the lock held (failure policy).
     run.begin("reboot")
     try:
-        yield context.call_activity_with_retry("reboot_node", retry, {
-            **target, "bootId": run.facts["bootId"], "method": cfg["rebootMethod"]})
+        if cfg["preRebootNodeLabels"]:
+            yield run.activity("mark_node", labels=cfg["preRebootNodeLabels"])
+        if cfg["rebootDelaySeconds"] > 0:
+            yield from run.control.wait(cfg["rebootDelaySeconds"])
+        yield run.activity("reboot_node", bootId=run.facts["bootId"], method=cfg["rebootMethod"])
     except Exception as exc:  # noqa: BLE001
         return run.result("failed", f"reboot request failed: {common.error_text(exc)}", lockKept=True, cordoned=True)
 
     # 5. Wait until healthy: Ready, a new boot ID, the sentinel gone.
-    run.begin("wait healthy")
-    deadline = context.current_utc_datetime + timedelta(seconds=cfg["healthTimeoutSeconds"])
-    health: dict[str, Any] = {}
-    while True:
-        # A cancel now is noted but the node is finished first: it is already down.
-        yield from control.wait(cfg["healthPollSeconds"])
-        try:
-            health = yield context.call_activity("check_node_health", {**target, "bootIdBefore": run.facts["bootId"]})
-        except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
-            health = {"healthy": False, "reasons": [f"health check failed: {common.error_text(exc)}"]}
-        if health.get("healthy"):
-            break
-        if context.current_utc_datetime >= deadline:
-            reasons = "; ".join(health.get("reasons", [])) or "not healthy"
-            # Failure policy: keep the node cordoned and keep the lock, so nothing else goes out.
-            return run.result("failed", f"not healthy after {cfg['healthTimeoutSeconds']:.0f}s: {reasons}",
-                              lockKept=True, cordoned=True)
+    health = yield from _wait_healthy(run)
+    if not health.get("healthy"):
+        reasons = "; ".join(health.get("reasons", [])) or "not healthy"
+        yield from run.notify("node_failed", reason=reasons)
+        waited = "" if health.get("pending") is False else f" after {cfg['healthTimeoutSeconds']:.0f}s"
+        return run.result("failed", f"not healthy{waited}: {reasons}", lockKept=True, cordoned=True)
     run.end(bootId=health.get("bootId"), kernel=health.get("kernel"))
+    yield from run.notify("node_healthy", bootIdAfter=health.get("bootId", ""), kernelAfter=health.get("kernel", ""))
 
-    # 6. Uncordon (only our own cordon) and unlock.
+    # 6. Marks, uncordon (only our own cordon) and unlock.
     run.begin("uncordon")
     try:
-        yield from _undo_cordon(context, run, target, retry)
+        labels = {**{k: None for k in cfg["preRebootNodeLabels"]}, **cfg["postRebootNodeLabels"]}
+        annotations = {LAST_RESULT_ANNOTATION: "patched"} if cfg["annotateNodes"] else {}
+        if labels or annotations:
+            yield run.activity("mark_node", labels=labels, annotations=annotations)
+        yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001
         return run.result("error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; "
                                    "the node is still cordoned by us", lockKept=True, cordoned=True)
-    yield release()
+    yield run.release()
     return run.result("patched", after={"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")})
 
 
-def _undo_cordon(context: Any, run: NodeRun, target: dict[str, Any], retry: Any):
-    result = yield context.call_activity_with_retry("uncordon_node", retry, target)
+def _take_lock(run: NodeRun):
+    """Preflight then acquire, retrying on timers; a result dict when the node is not taken."""
+    context, cfg = run.context, run.cfg
+    run.begin("lock")
+    blocked_until = context.current_utc_datetime + timedelta(seconds=cfg["blockerTimeoutSeconds"])
+    lock_until = context.current_utc_datetime + timedelta(seconds=cfg["lockTimeoutSeconds"])
+    while True:
+        try:
+            check = yield run.activity("preflight_node", settings=cfg)
+        except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
+            check = {"blocked": True, "verdict": "wait", "reasons": [f"preflight failed: {common.error_text(exc)}"]}
+        force = cfg["undrainablePolicy"] == "force"
+        if check["blocked"] and check["verdict"] == "undrainable" and not force:
+            return run.result("undrainable", "predicted before cordoning: " + "; ".join(check["reasons"]),
+                              predicted=True)
+        if check["blocked"] and not (check["verdict"] == "undrainable" and force):
+            if context.current_utc_datetime >= blocked_until:
+                return run.result("blocked", "; ".join(check["reasons"]))
+            run.note(blocked=check["reasons"])
+            wait = cfg["blockerRetrySeconds"]
+        else:
+            out = check["unavailable"]
+            got = yield context.call_entity(run.lock, "acquire", {
+                "holder": run.holder, "node": run.node, "pool": run.facts.get("pool", ""),
+                "now": common.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
+                "limit": cfg["maxUnavailable"], "external": out["total"],
+                "poolLimit": cfg["maxUnavailablePerPool"], "poolExternal": out["byPool"].get(run.facts.get("pool"), 0)})
+            if got["acquired"]:
+                run.lock_renewed = context.current_utc_datetime
+                return None
+            if context.current_utc_datetime >= lock_until:
+                return run.result("skipped", f"no room in the budget for too long: {got.get('reason', '')}")
+            run.note(waitingFor=got.get("reason", ""))
+            wait = cfg["lockRetrySeconds"]
+        yield from run.control.wait(wait)
+        if run.control.cancel:
+            return run.result("cancelled", run.cancel_text())
+
+
+def _drain(run: NodeRun):
+    """Drain passes until done; on an impossible drain apply the undrainable policy."""
+    context, cfg = run.context, run.cfg
+    run.begin("drain")
+    yield from run.notify("node_draining")
+    options = {target: cfg[key] for key, target in DRAIN_OPTION_KEYS.items()}
+    deadline = context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
+    force_delete = False
+    attempts = 0
+    while True:
+        attempts += 1
+        try:
+            drained = yield run.activity("drain_node", options=options, forceDelete=force_delete)
+        except Exception as exc:  # noqa: BLE001
+            run.end(attempts=attempts)
+            return (yield from _give_back(run, "error", f"drain failed: {common.error_text(exc)}"))
+        if drained["status"] == "done":
+            run.end(attempts=attempts, forced=force_delete)
+            return None
+        stuck = drained["status"] == "error" or context.current_utc_datetime >= deadline
+        if stuck:
+            why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else _blocked_text(drained)
+            policy = cfg["undrainablePolicy"]
+            if policy == "force" and not force_delete:
+                # Delete what eviction could not move, then give the deletions one more drain timeout.
+                force_delete = True
+                options = {**options, "force": True, "deleteEmptydirData": True}
+                deadline = context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
+                run.note(forcing=why)
+                continue
+            run.end(attempts=attempts)
+            if policy == "quarantine":
+                return (yield from _quarantine(run, why))
+            return (yield from _give_back(run, "undrainable", why))
+        yield from run.control.wait(cfg["drainRetrySeconds"])
+        yield from run.renew_lock()
+        if run.control.cancel:
+            run.end(attempts=attempts)
+            return (yield from _give_back(run, "cancelled", run.cancel_text()))
+
+
+def _wait_healthy(run: NodeRun):
+    """Poll on a durable timer until healthy or the health timeout; a cancel now is noted only:
+    the node is already down, so it is finished first."""
+    context, cfg = run.context, run.cfg
+    run.begin("wait healthy")
+    deadline = context.current_utc_datetime + timedelta(seconds=cfg["healthTimeoutSeconds"])
+    while True:
+        yield from run.control.wait(cfg["healthPollSeconds"])
+        try:
+            health = yield context.call_activity("check_node_health", {**run.target,
+                                                                       "bootIdBefore": run.facts["bootId"]})
+        except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
+            health = {"healthy": False, "reasons": [f"health check failed: {common.error_text(exc)}"]}
+        final = not health.get("healthy") and health.get("pending") is False  # e.g. the sentinel is still there
+        if health.get("healthy") or final or context.current_utc_datetime >= deadline:
+            return health
+        yield from run.renew_lock()
+
+
+def _undo_cordon(run: NodeRun):
+    result = yield run.activity("uncordon_node")
     run.steps[-1]["uncordoned"] = bool(result.get("uncordoned"))
     return result
 
 
-def _give_back(context: Any, run: NodeRun, target: dict[str, Any], release: Any, outcome: str, reason: str):
+def _give_back(run: NodeRun, outcome: str, reason: str):
     """Before the reboot: undo our cordon (if it is ours) and free the lock, then report."""
     try:
-        yield from _undo_cordon(context, run, target, common.retry(run.cfg))
+        yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001 - say so: the node may still be cordoned by us
         return run.result("error", f"{reason}; and uncordon failed: {common.error_text(exc)}", lockKept=True,
                           cordoned=True)
-    yield release()
+    yield run.release()
     return run.result(outcome, reason)
 
 
-def _cancel_text(control: Control) -> str:
-    command = control.cancel or {}
-    return f"cancelled by {command.get('by') or 'an operator'}: {command.get('reason') or 'no reason given'}"
+def _quarantine(run: NodeRun, reason: str):
+    """Undrainable policy quarantine: stay cordoned with a label saying why, free the lock."""
+    try:
+        yield run.activity("mark_node", labels={QUARANTINE_LABEL: "true"},
+                           annotations={QUARANTINE_REASON_ANNOTATION: reason, LAST_RESULT_ANNOTATION: "quarantined"})
+    except Exception as exc:  # noqa: BLE001 - without the label, do not leave it cordoned silently
+        return (yield from _give_back(run, "undrainable", f"{reason}; quarantine label failed: "
+                                                          f"{common.error_text(exc)}"))
+    yield run.release()
+    return run.result("quarantined", reason, cordoned=True)
 
 
 def _blocked_text(drained: dict[str, Any]) -> str:

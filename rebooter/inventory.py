@@ -7,12 +7,13 @@ from typing import Any
 from kubernetes import client as k8s
 
 from rebooter import contract
+from rebooter.marks import QUARANTINE_LABEL
 
 POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 
 
-def node_facts(node: Any) -> dict[str, Any]:
+def node_facts(node: Any, opt_out_label: str = "", pause_label: str = "") -> dict[str, Any]:
     """What planning needs to know about one node (a V1Node)."""
     labels = node.metadata.labels or {}
     annotations = node.metadata.annotations or {}
@@ -32,18 +33,32 @@ def node_facts(node: Any) -> dict[str, Any]:
         "bootId": info.boot_id if info else "",
         "kernel": info.kernel_version if info else "",
         "taints": sorted({t.key for t in (node.spec.taints or [])}) if node.spec else [],
+        "optOut": bool(opt_out_label) and labels.get(opt_out_label, "").lower() == "true",
+        "paused": bool(pause_label) and labels.get(pause_label, "").lower() == "true",
+        "quarantined": labels.get(QUARANTINE_LABEL, "").lower() == "true",
         "labels": labels,
     }
 
 
-def list_nodes(api: k8s.ApiClient) -> list[dict[str, Any]]:
+def list_nodes(api: k8s.ApiClient, opt_out_label: str = "", pause_label: str = "") -> list[dict[str, Any]]:
     """Every node of the cluster, paged like kubectl (limit 500 + continue)."""
     core = k8s.CoreV1Api(api)
     facts: list[dict[str, Any]] = []
     token = None
     while True:
         page = core.list_node(limit=500, _continue=token) if token else core.list_node(limit=500)
-        facts.extend(node_facts(node) for node in page.items)
+        facts.extend(node_facts(node, opt_out_label, pause_label) for node in page.items)
         token = page.metadata._continue
         if not token:
             return sorted(facts, key=lambda f: f["name"])
+
+
+def unavailable(facts: list[dict[str, Any]]) -> dict[str, Any]:
+    """Nodes out of service by someone else's hand (NotReady, cordoned by others) or left
+    quarantined by us: they use up the budget before we take any node out."""
+    out = [f for f in facts
+           if f["quarantined"] or ((f["unschedulable"] or f["ready"] != "True") and not f["cordonedByUs"])]
+    by_pool: dict[str, int] = {}
+    for fact in out:
+        by_pool[fact["pool"]] = by_pool.get(fact["pool"], 0) + 1
+    return {"total": len(out), "byPool": by_pool, "nodes": sorted(f["name"] for f in out)}

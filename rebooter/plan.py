@@ -52,6 +52,7 @@ def plan_nodes(
     probes: list[dict[str, Any]],
     inventory: list[dict[str, Any]],
     node_filter: list[str] | None = None,
+    zone_aware: bool = False,
 ) -> dict[str, Any]:
     """Order the nodes that need a reboot and say why each other one is left alone.
 
@@ -89,13 +90,22 @@ def plan_nodes(
                     "resume": bool(node.get("cordonedByUs")),
                 }
             )
-    planned.sort(key=lambda n: (not n["resume"], n["pool"], n["node"]))
+    if zone_aware:
+        planned.sort(key=lambda n: (not n["resume"], n["zone"], n["pool"], n["node"]))
+    else:
+        planned.sort(key=lambda n: (not n["resume"], n["pool"], n["node"]))
     return {"nodes": planned, "skipped": sorted(skipped, key=lambda s: s["node"]), "upToDate": sorted(up_to_date)}
 
 
 def _skip_reason(node: dict[str, Any] | None) -> str | None:
     if node is None:
         return "node disappeared from the cluster after the probe"
+    if node.get("optOut"):
+        return "opted out by label; never touched"
+    if node.get("paused"):
+        return "paused by label; skipped until the label is removed"
+    if node.get("quarantined"):
+        return "quarantined by an earlier cycle (its drain could not finish); remove the quarantine label to retry"
     if node.get("unschedulable") and not node.get("cordonedByUs"):
         return "cordoned by someone else; left alone (we never uncordon a node we did not cordon)"
     if AUTOSCALER_TAINT in node.get("taints", []):
@@ -129,3 +139,15 @@ def dry_run(planned: dict[str, Any], cfg: dict[str, Any], history: dict[str, Any
         "estimatedSeconds": round(estimate, 1),
         "estimateBasis": f"{len(measured)} earlier node(s) on this cluster" if measured else "default per-node estimate",
     }
+
+
+def waves(nodes: list[dict[str, Any]], size: int, zone_aware: bool) -> list[list[dict[str, Any]]]:
+    """Groups of up to ``size`` nodes patched together; zone-aware groups never span zones."""
+    groups: list[list[dict[str, Any]]] = []
+    for node in nodes:
+        last = groups[-1] if groups else None
+        if last is None or len(last) >= size or (zone_aware and last[-1]["zone"] != node["zone"]):
+            groups.append([node])
+        else:
+            last.append(node)
+    return groups

@@ -74,7 +74,7 @@ def parse_body(raw: bytes | str, app: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(overrides, dict):
         raise RequestError("overrides", "expected a JSON object of setting keys to values")
     try:
-        cycle_settings = settings.apply_overrides(app, overrides)
+        cycle_settings = settings.apply_overrides(settings.for_cluster(app, configured[ref.key]), overrides)
     except settings.SettingsError as exc:
         raise RequestError("overrides", str(exc)) from None
     return cycle_input(
@@ -92,6 +92,6 @@ def cycle_input(cluster_id: str, cfg: dict[str, Any], *, reason: str, trigger: s
                 pools: list[str] | None = None, nodes: list[str] | None = None,
                 dry_run: bool = False) -> dict[str, Any]:
     """The orchestration input: everything patch_cycle needs, so it never reads settings itself."""
-    cfg = {key: value for key, value in cfg.items() if key != "clusters"}
+    cfg = {key: value for key, value in cfg.items() if key not in ("clusters", "clusterOverrides")}
     return {"cluster": cluster_id, "settings": cfg, "pools": pools, "nodes": nodes, "reason": reason,
             "trigger": trigger, "dryRun": dry_run}

@@ -8,12 +8,17 @@ Bicep app settings and the validation all come from it (tests check they agree).
 
 from __future__ import annotations
 
+import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from rebooter import alerts, labelselector, names, notify, windows
+
+_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
 class SettingsError(ValueError):
@@ -88,6 +93,38 @@ def _url(raw: str) -> str:
     if not value.startswith("https://"):
         raise ValueError(f"expected an https:// URL, got {raw!r}")
     return value
+
+
+def _labels(raw: str) -> dict[str, str]:
+    labels: dict[str, str] = {}
+    for part in [p.strip() for p in raw.split(",") if p.strip()]:
+        key, sep, value = part.partition("=")
+        if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+            raise ValueError(f"expected comma-separated key=value labels, got {part!r}")
+        labels[key] = value
+    return labels
+
+
+def _cluster_overrides(raw: str) -> dict[str, dict[str, Any]]:
+    try:
+        data = json.loads(raw or "{}")
+    except ValueError as exc:
+        raise ValueError(f"expected a JSON object, could not parse it: {exc}") from None
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ValueError('expected {"<cluster name>": {"<setting key>": value}}')
+    by_key = {s.key: s for s in SETTINGS.values() if s.name not in ("REBOOTER_CLUSTERS", "REBOOTER_CLUSTER_OVERRIDES")}
+    parsed: dict[str, dict[str, Any]] = {}
+    for cluster, overrides in data.items():
+        parsed[cluster.lower()] = {}
+        for key, value in overrides.items():
+            if key not in by_key:
+                raise ValueError(f"{cluster}.{key}: not a setting key (e.g. maxUnavailable, paused, windowStart)")
+            text = str(value).lower() if isinstance(value, bool) else str(value)
+            try:
+                parsed[cluster.lower()][key] = by_key[key].parse(text)
+            except ValueError as exc:
+                raise ValueError(f"{cluster}.{key}: {exc}") from None
+    return parsed
 
 
 def _clusters(raw: str) -> list[str]:
@@ -166,9 +203,53 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_ESTIMATED_NODE_SECONDS", "600", _seconds,
           "Dry-run estimate per node when no earlier cycle has measured one on this cluster."),
         S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay", True),
-        S("REBOOTER_WINDOW_SOURCE", "settings", _choice("settings", "aks"),
-          "Maintenance window: `settings` (the REBOOTER_WINDOW_* settings) or `aks` (the cluster's planned "
-          "maintenance `aksManagedNodeOSUpgradeSchedule`, daily or weekly schedules; no such configuration = no reboots)."),
+        S("REBOOTER_DRAIN_DELAY_SECONDS", "0", _seconds, "Wait between cordon and drain.", "drain-delay", True),
+        S("REBOOTER_REBOOT_DELAY_SECONDS", "0", _seconds, "Wait between drain and reboot.", "reboot-delay", True),
+        S("REBOOTER_MAX_UNAVAILABLE_PER_POOL", "0", _int(0, 100),
+          "Nodes out of service at once per pool (0 = only the cluster-wide budget).", "", True),
+        S("REBOOTER_ZONE_AWARE", "false", _bool,
+          "Patch one availability zone at a time (a wave never spans zones).", "", True),
+        S("REBOOTER_PAUSED", "false", _bool,
+          "Pause switch: no new cycle starts (per cluster with REBOOTER_CLUSTER_OVERRIDES)."),
+        S("REBOOTER_OPT_OUT_LABEL", "rebooter.aks.io/opt-out", _text,
+          "Nodes (or pools, through their node labels) with this label set to `true` are never touched."),
+        S("REBOOTER_PAUSE_LABEL", "rebooter.aks.io/paused", _text,
+          "Nodes (or pools) with this label set to `true` are skipped until it is removed."),
+        S("REBOOTER_CLUSTER_OVERRIDES", "{}", _cluster_overrides,
+          "Per-cluster settings: JSON object from cluster name (or sub.rg.name key) to {setting key: value}."),
+        S("REBOOTER_DRAIN_POD_SELECTOR", "", _text, "Only evict pods matching this label selector.",
+          "drain-pod-selector", True),
+        S("REBOOTER_SKIP_WAIT_FOR_DELETE_TIMEOUT_SECONDS", "0", _int(0),
+          "Pods deleted longer ago than this are not waited for (0 = wait for all).", "skip-wait-for-delete-timeout",
+          True),
+        S("REBOOTER_DISABLE_EVICTION", "false", _bool,
+          "Delete pods instead of evicting them: bypasses PodDisruptionBudgets. Dangerous.", "", True),
+        S("REBOOTER_UNDRAINABLE_POLICY", "skip", _choice("skip", "quarantine", "force"),
+          "A node whose drain cannot finish: `skip` (undo our cordon, continue), `quarantine` (stay cordoned with "
+          "the quarantine label, continue; halt after REBOOTER_MAX_BLOCKED_NODES), `force` (delete the remaining "
+          "pods and reboot).", "force-reboot", True),
+        S("REBOOTER_MAX_BLOCKED_NODES", "1", _int(1), "Quarantined nodes after which the cycle halts.", "", True),
+        S("REBOOTER_MAX_FAILED_NODES", "1", _int(1),
+          "Nodes that did not come back healthy after which the cycle halts (their lock is kept).", "", True),
+        S("REBOOTER_BLOCKER_RETRY_SECONDS", "60", _seconds, "Wait between blocker checks while blocked.", "", True),
+        S("REBOOTER_BLOCKER_TIMEOUT_SECONDS", "3600", _seconds,
+          "Give up (cycle blocked, nothing touched) when blockers stay active this long.", "", True),
+        S("REBOOTER_PRE_REBOOT_NODE_LABELS", "", _labels, "Labels set before the reboot (k=v,k2=v2).",
+          "pre-reboot-node-labels"),
+        S("REBOOTER_POST_REBOOT_NODE_LABELS", "", _labels, "Labels set once the node is healthy again.",
+          "post-reboot-node-labels"),
+        S("REBOOTER_ANNOTATE_NODES", "true", _bool,
+          "Annotate nodes with the reboot state, last reboot time and last result.", "annotate-nodes"),
+        S("REBOOTER_WINDOW_SOURCE", "settings", _choice("settings", "aks", "cron"),
+          "Maintenance window: `settings` (the REBOOTER_WINDOW_* day/time settings), `aks` (the cluster's planned "
+          "maintenance `aksManagedNodeOSUpgradeSchedule`, daily or weekly schedules; no such configuration = no reboots) "
+          "or `cron` (REBOOTER_WINDOW_SCHEDULE + REBOOTER_WINDOW_DURATION_SECONDS)."),
+        S("REBOOTER_WINDOW_SCHEDULE", "", _text,
+          "With window source `cron`: a 6-field NCRONTAB (UTC) at which the window opens, e.g. `0 0 2 * * sat`."),
+        S("REBOOTER_WINDOW_DURATION_SECONDS", "0", _seconds, "With window source `cron`: how long it stays open."),
+        S("REBOOTER_WINDOW_WAIT", "true", _bool,
+          "When the window closes mid-cycle: `true` waits (durable timer) and resumes at the next opening; `false` "
+          "stops and leaves the rest to the next timer run. The node in progress always finishes."),
         S("REBOOTER_WINDOW_DAYS", "every day", _window_days,
           "Days a window opens: `every day` or a comma list of mon,tue,wed,thu,fri,sat,sun.", "reboot-days"),
         S("REBOOTER_WINDOW_START", "00:00", _hhmm, "Window start, HH:MM in the window's time zone.", "start-time"),
@@ -260,3 +341,13 @@ def markdown_table() -> str:
 
 if __name__ == "__main__":
     print(markdown_table())
+
+
+def for_cluster(values: dict[str, Any], cluster_id: str) -> dict[str, Any]:
+    """The app settings with this cluster's REBOOTER_CLUSTER_OVERRIDES applied."""
+    ref = names.parse_cluster_id(cluster_id)
+    overrides = values.get("clusterOverrides", {})
+    merged = dict(values)
+    for key in (ref.name.lower(), ref.key):
+        merged.update(overrides.get(key, {}))
+    return merged

@@ -31,6 +31,8 @@ from datetime import UTC, date, datetime, time, timedelta, timezone, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from rebooter.cronwindow import CronWindow
+
 DAYS_SETTING = "REBOOTER_WINDOW_DAYS"
 START_SETTING = "REBOOTER_WINDOW_START"
 END_SETTING = "REBOOTER_WINDOW_END"
@@ -342,8 +344,10 @@ def _first_allowed(window: Window, begin: datetime, end: datetime) -> datetime |
     return None
 
 
-def is_open(window: Window, moment_utc: datetime) -> bool:
+def is_open(window: Window | CronWindow, moment_utc: datetime) -> bool:
     """Whether nodes may be taken out at this moment."""
+    if isinstance(window, CronWindow):
+        return window.is_open(moment_utc)
     moment = _aware(moment_utc)
     if window.always_open:
         return True
@@ -357,12 +361,14 @@ def is_open(window: Window, moment_utc: datetime) -> bool:
     return False
 
 
-def next_open(window: Window, moment_utc: datetime) -> datetime:
+def next_open(window: Window | CronWindow, moment_utc: datetime) -> datetime:
     """The next moment (UTC, aware) the window is open: ``moment_utc`` itself when open now.
 
     Raises WindowError when it does not open within the search horizon (about three years),
     e.g. every allowed day is excluded.
     """
+    if isinstance(window, CronWindow):
+        return window.next_open(moment_utc)
     moment = _aware(moment_utc)
     if is_open(window, moment):
         return moment
@@ -373,13 +379,15 @@ def next_open(window: Window, moment_utc: datetime) -> datetime:
     raise WindowError(f"the maintenance window ({window.describe()}) does not open within {SEARCH_DAYS} days")
 
 
-def closes_at(window: Window, moment_utc: datetime) -> datetime | None:
+def closes_at(window: Window | CronWindow, moment_utc: datetime) -> datetime | None:
     """When the window that is open at ``moment_utc`` closes (UTC, aware).
 
     Back-to-back occurrences (all-day windows on consecutive days) count as one. Returns
     ``moment_utc`` itself when the window is closed at that moment, and None when it does not
     close within the search horizon (an always-open window).
     """
+    if isinstance(window, CronWindow):
+        return window.closes_at(moment_utc)
     moment = _aware(moment_utc)
     if not is_open(window, moment):
         return moment
@@ -459,13 +467,18 @@ def window_from_aks(maintenance_window: Mapping[str, Any]) -> Window:
                   not_before=start_date, source="aks")
 
 
-def effective_window(values: Mapping[str, Any], aks: Mapping[str, Any] | None = None) -> Window:
+def effective_window(values: Mapping[str, Any], aks: Mapping[str, Any] | None = None) -> Window | CronWindow:
     """The window a cycle must respect, from the settings and (source "aks") the activity result.
 
     ``aks`` is what ``read_aks_maintenance_window`` returned. Raises WindowError with the reason
     to report when the cycle cannot know its window (safe default: do nothing), e.g. source
     "aks" but the cluster has no aksManagedNodeOSUpgradeSchedule, or its schedule is unsupported.
     """
+    if values.get("windowSource", "settings") == "cron":
+        try:
+            return CronWindow(str(values.get("windowSchedule", "")), float(values.get("windowDurationSeconds", 0)))
+        except ValueError as exc:
+            raise WindowError(str(exc)) from None
     if values.get("windowSource", "settings") != "aks":
         return window_from_settings(values)
     if aks is None:
@@ -477,3 +490,8 @@ def effective_window(values: Mapping[str, Any], aks: Mapping[str, Any] | None = 
     if not aks.get("window"):
         raise WindowError(f"cannot follow the cluster's {AKS_CONFIG_NAME}: {aks.get('error') or 'no maintenanceWindow'}")
     return Window.from_dict(aks["window"])
+
+
+def window_from_dict(data: Mapping[str, Any]) -> Window | CronWindow:
+    """Either kind of window back from its to_dict() form (orchestrator inputs)."""
+    return CronWindow.from_dict(dict(data)) if data.get("kind") == "cron" else Window.from_dict(data)

@@ -42,7 +42,8 @@ async def timer_start(client: Any) -> list[str]:
     app = settings.load()
     started = []
     for cluster_id in app["clusters"]:
-        job = requests.cycle_input(cluster_id, app, reason="scheduled", trigger="timer")
+        job = requests.cycle_input(cluster_id, settings.for_cluster(app, cluster_id), reason="scheduled",
+                                   trigger="timer")
         instance_id, was_started = await start_cycle(client, job)
         if was_started:
             started.append(instance_id)

@@ -14,6 +14,11 @@ BLOCKED = {
 }
 
 
+TWO_NODES = {**BLOCKED, "name": "two-nodes",
+             "workloads": {"deployments": [{"name": "web", "replicas": 2, "pools": ["user"],
+                                            "pdb": {"maxUnavailable": 1}}]}}
+
+
 def app_changes(timeline):
     """What a cycle changed in the cluster: node state changes, evictions, reboots, workload deletions.
 
@@ -43,7 +48,9 @@ def test_dry_run_plans_without_touching_the_cluster(stack_for):
 
 
 def test_cancel_mid_drain_uncordons_releases_and_marks_cancelled(stack_for):
-    stack = stack_for(BLOCKED, REBOOTER_DRAIN_TIMEOUT_SECONDS="120")
+    # The PDB allows no disruption: predicted undrainable. With policy "force" the app cordons and
+    # tries anyway (evictions first), so the drain sits blocked by 429s: cancel lands mid-drain.
+    stack = stack_for(BLOCKED, REBOOTER_DRAIN_TIMEOUT_SECONDS="120", REBOOTER_UNDRAINABLE_POLICY="force")
     cluster = stack.sandbox.cluster_resource_id
     instance = stack.api.start({"cluster": cluster}).json()["id"]
     status = stack.api.until(instance, lambda s: "drain" in {(c or {}).get("step") for c in
@@ -69,7 +76,7 @@ def test_cancel_mid_drain_uncordons_releases_and_marks_cancelled(stack_for):
 
 
 def test_pause_holds_before_the_next_node_and_resume_continues(stack_for):
-    stack = stack_for("scenarios/demo.yaml")
+    stack = stack_for(TWO_NODES)
     instance = stack.api.start({"cluster": stack.sandbox.cluster_resource_id}).json()["id"]
     stack.api.until(instance, lambda s: (s.get("customStatus") or {}).get("step") == "patch nodes")
     assert stack.api.command(instance, "pause", reason="watch the first node").status_code == 202

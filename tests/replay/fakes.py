@@ -71,6 +71,8 @@ class FakeCluster:
             "fetch_probe_result": self.fetch_probe_result, "list_nodes": self.list_nodes,
             "cordon_node": self.cordon_node, "uncordon_node": self.uncordon_node, "drain_node": self.drain_node,
             "reboot_node": self.reboot_node, "check_node_health": self.check_node_health,
+            "check_blockers": self.check_blockers, "preflight_node": self.preflight_node,
+            "mark_node": self.mark_node,
         }
         return {name: self._recorded(name, fn) for name, fn in handlers.items()}
 
@@ -115,6 +117,22 @@ class FakeCluster:
                   "packages": ["linux-image-azure"] if n.reboot_required else [], "bootId": n.boot_id,
                   "kernel": n.kernel} for n in self.nodes if n.pool == pool]
         return {"status": "done", "pool": pool, "nodes": facts, "errors": []}
+
+    # ---- safety and marks --------------------------------------------------------------------
+    def check_blockers(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"blocked": False, "verdict": "ok", "reasons": [], "alerts": [], "pods": [], "drain": None}
+
+    def preflight_node(self, payload: dict[str, Any]) -> dict[str, Any]:
+        out = [n for n in self.nodes if (n.unschedulable and not n.cordoned_by_us) or n.ready != "True"]
+        by_pool: dict[str, int] = {}
+        for node in out:
+            by_pool[node.pool] = by_pool.get(node.pool, 0) + 1
+        return {**self.check_blockers(payload), "unavailable": {"total": len(out), "byPool": by_pool,
+                                                                 "nodes": [n.name for n in out]}}
+
+    def mark_node(self, payload: dict[str, Any]) -> dict[str, Any]:
+        return {"node": payload["node"], "labels": payload.get("labels") or {},
+                "annotations": payload.get("annotations") or {}}
 
     # ---- Kubernetes --------------------------------------------------------------------------
     def list_nodes(self, payload: dict[str, Any]) -> list[dict[str, Any]]:

@@ -45,6 +45,15 @@ def test_a_failed_probe_next_to_a_slow_retried_one_is_reported_not_fatal():
 
 
 def test_a_node_left_alone_does_not_stop_the_rollout():
-    run = run_cycle(two_node_cluster(cordoned_after_planning={A}))
+    # Budget 2: the node someone else cordons uses one slot (it counts against the budget).
+    run = run_cycle(two_node_cluster(cordoned_after_planning={A}), overrides={"maxUnavailable": 2})
     assert run.cycle.output["outcome"] == "completed"
     assert [n["result"] for n in run.cycle.output["nodes"]] == ["skipped", "patched"]
+
+
+def test_a_node_cordoned_by_someone_else_uses_up_a_budget_of_one():
+    run = run_cycle(two_node_cluster(cordoned_after_planning={A}))
+    results = {n["node"]: n for n in run.cycle.output["nodes"]}
+    assert results[A]["result"] == "skipped"
+    assert results[B]["result"] == "skipped" and "budget 1 used" in results[B]["reason"]
+    assert run.cluster.called("cordon_node", B) == [], "no room in the budget: B is never taken out"

@@ -71,3 +71,22 @@ def test_progress_keeps_last_step_and_result_per_node():
     state, _ = progress.reduce(state, "cycle", {"instanceId": "i", "startedAt": NOW, "status": "running"})
     state, _ = progress.reduce(state, "cycle", {"instanceId": "i", "startedAt": NOW, "status": "completed"})
     assert [c["status"] for c in state["cycles"]] == ["completed"]
+
+
+def test_nodes_already_unavailable_count_against_the_budget():
+    state, got = lock.reduce(None, "acquire", {"holder": "a", "now": NOW, "ttlSeconds": 60, "limit": 2, "external": 1})
+    assert got["acquired"]
+    state, got = lock.reduce(state, "acquire", {"holder": "b", "now": NOW, "ttlSeconds": 60, "limit": 2,
+                                                "external": 1})
+    assert not got["acquired"] and "1 already unavailable" in got["reason"]
+
+
+def test_per_pool_budget():
+    state, _ = lock.reduce(None, "acquire", {"holder": "a", "pool": "p1", "now": NOW, "ttlSeconds": 60, "limit": 3,
+                                             "poolLimit": 1})
+    state, got = lock.reduce(state, "acquire", {"holder": "b", "pool": "p1", "now": NOW, "ttlSeconds": 60,
+                                                "limit": 3, "poolLimit": 1})
+    assert not got["acquired"] and "pool p1" in got["reason"]
+    state, got = lock.reduce(state, "acquire", {"holder": "c", "pool": "p2", "now": NOW, "ttlSeconds": 60,
+                                                "limit": 3, "poolLimit": 1})
+    assert got["acquired"]

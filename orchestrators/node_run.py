@@ -1,0 +1,104 @@
+"""NodeRun: the bookkeeping of one patch_node instance, so the runbook in patch_node.py reads
+as steps: step timings, custom status, the lock, retries, notifications, the result.
+
+Deterministic like the orchestrator that owns it: time comes from the context only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+from orchestrators import common
+from orchestrators.control import Control
+
+
+class NodeRun:
+    def __init__(self, context: Any, job: dict[str, Any], control: Control) -> None:
+        self.context = context
+        self.control = control
+        self.cluster = job["cluster"]
+        self.node = job["node"]["node"]
+        self.facts = job["node"]
+        self.cfg = job["settings"]
+        self.target = {"cluster": self.cluster, "node": self.node}
+        self.holder = context.instance_id
+        self.lock = common.lock_id(self.cluster)
+        self.retry = common.retry(self.cfg)
+        self.steps: list[dict[str, Any]] = []
+        self.started = context.current_utc_datetime
+        self.lock_renewed: datetime | None = None
+
+    # ---- steps and status ----------------------------------------------------------------
+    def _publish(self, step: str) -> None:
+        self.context.set_custom_status({"cluster": self.cluster, "node": self.node, "step": step,
+                                        "steps": self.steps})
+
+    def begin(self, step: str) -> None:
+        if self.steps and "seconds" not in self.steps[-1]:
+            self.end()
+        self.steps.append({"step": step, "startedAt": common.iso(self.context.current_utc_datetime)})
+        self._publish(step)
+
+    def end(self, **details: Any) -> None:
+        current = self.steps[-1]
+        start = datetime.fromisoformat(current["startedAt"])
+        current["seconds"] = common.seconds_between(start, self.context.current_utc_datetime)
+        current.update(details)
+
+    def note(self, **details: Any) -> None:
+        """Extra facts on the current step (why it is waiting), visible in the custom status."""
+        changed = any(self.steps[-1].get(k) != v for k, v in details.items())
+        self.steps[-1].update(details)
+        if changed:
+            self._publish(self.steps[-1]["step"])
+
+    def result(self, outcome: str, reason: str = "", **extra: Any) -> dict[str, Any]:
+        if self.steps and "seconds" not in self.steps[-1]:
+            self.end()
+        summary = {
+            "node": self.node,
+            "pool": self.facts.get("pool", ""),
+            "result": outcome,
+            "reason": reason,
+            "steps": self.steps,
+            "seconds": common.seconds_between(self.started, self.context.current_utc_datetime),
+            "before": {"bootId": self.facts.get("bootId", ""), "kernel": self.facts.get("kernel", "")},
+            **extra,
+        }
+        self._publish(outcome)
+        common.record_node(self.context, self.cluster, self.node, outcome,
+                           {"result": outcome, "reason": reason, "seconds": summary["seconds"]})
+        return summary
+
+    def cancel_text(self) -> str:
+        command = self.control.cancel or {}
+        return f"cancelled by {command.get('by') or 'an operator'}: {command.get('reason') or 'no reason given'}"
+
+    # ---- calls ---------------------------------------------------------------------------
+    def activity(self, name: str, **payload: Any):
+        """An idempotent node activity with the transient-error retry policy."""
+        return self.context.call_activity_with_retry(name, self.retry, {**self.target, **payload})
+
+    def release(self):
+        return self.context.call_entity(self.lock, "release", {
+            "holder": self.holder, "now": common.iso(self.context.current_utc_datetime)})
+
+    def renew_lock(self):
+        """Renew the lock's TTL while we hold it, at a third of the TTL, so a live holder never
+        expires and a dead one does (kured's lock-ttl, without its stuck locks)."""
+        ttl = float(self.cfg["lockTtlSeconds"])
+        now = self.context.current_utc_datetime
+        if self.lock_renewed is not None and now - self.lock_renewed >= timedelta(seconds=ttl / 3):
+            yield self.context.call_entity(self.lock, "renew", {"holder": self.holder, "now": common.iso(now),
+                                                                 "ttlSeconds": ttl})
+            self.lock_renewed = now
+
+    def notify(self, event: str, **fields: Any):
+        """A notification, only when notifications are configured (no invocation otherwise)."""
+        if not self.cfg.get("notifyUrls"):
+            return
+        yield self.context.call_activity("notify", {
+            "event": event, "eventId": f"{self.holder}:{event}", "cluster": self.cluster,
+            "instanceId": self.holder, "node": self.node, "pool": self.facts.get("pool", ""),
+            "bootIdBefore": self.facts.get("bootId", ""), "kernelBefore": self.facts.get("kernel", ""), **fields})
