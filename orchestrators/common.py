@@ -11,7 +11,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from rebooter import names
+from rebooter import names, notify_events
 
 LOCK_ENTITY = "cluster_lock"
 PROGRESS_ENTITY = "cluster_progress"
@@ -121,3 +121,13 @@ class CycleStatus:
             "upToDate": self.up_to_date,
             **extra,
         }
+
+
+def notify(context: Any, cfg: dict[str, Any], payload: dict[str, Any] | None):
+    """Send one notification when configured; a failure is never the cycle's failure."""
+    if payload is None or not notify_events.wants(cfg, payload["event"]):
+        return
+    try:
+        yield context.call_activity("notify", payload)
+    except Exception:  # noqa: BLE001 - the notify activity already logs and reports its failures
+        return

@@ -11,6 +11,7 @@ from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
+from rebooter import notify_events
 
 
 class NodeRun:
@@ -94,11 +95,8 @@ class NodeRun:
                                                                  "ttlSeconds": ttl})
             self.lock_renewed = now
 
-    def notify(self, event: str, **fields: Any):
-        """A notification, only when notifications are configured (no invocation otherwise)."""
-        if not self.cfg.get("notifyUrls"):
-            return
-        yield self.context.call_activity("notify", {
-            "event": event, "eventId": f"{self.holder}:{event}", "cluster": self.cluster,
-            "instanceId": self.holder, "node": self.node, "pool": self.facts.get("pool", ""),
-            "bootIdBefore": self.facts.get("bootId", ""), "kernelBefore": self.facts.get("kernel", ""), **fields})
+    def notify_draining(self):
+        return common.notify(self.context, self.cfg, notify_events.node_payload(
+            "node_draining", cluster=self.cluster, instance_id=self.holder, node=self.node,
+            pool=self.facts.get("pool", ""), step="drain", bootIdBefore=self.facts.get("bootId", ""),
+            kernelBefore=self.facts.get("kernel", "")))

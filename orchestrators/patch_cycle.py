@@ -19,7 +19,7 @@ from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
-from rebooter import plan, windows
+from rebooter import notify_events, plan, windows
 
 # Results that stop the rollout: something is wrong with a node we took out (failure policy).
 # "skipped" (left alone) and "undrainable" (our cordon undone) let the next node go.
@@ -39,7 +39,7 @@ def patch_cycle(context: Any):
     try:
         cluster = yield context.call_activity_with_retry("describe_cluster", retry, {"cluster": cluster_id})
     except Exception as exc:  # noqa: BLE001 - the cycle ends with the reason instead of a stack trace
-        return status.finish("failed", reason=f"cannot describe the cluster: {common.error_text(exc)}")
+        return (yield from _fail(context, cfg, status, f"cannot describe the cluster: {common.error_text(exc)}"))
     reason = plan.cluster_skip_reason(cluster)
     if cfg["paused"]:
         reason = "paused (REBOOTER_PAUSED or this cluster's override)"
@@ -60,7 +60,7 @@ def patch_cycle(context: Any):
     try:
         inventory = yield context.call_activity_with_retry("list_nodes", retry, {"cluster": cluster_id})
     except Exception as exc:  # noqa: BLE001
-        return status.finish("failed", reason=f"cannot list the cluster's nodes: {common.error_text(exc)}")
+        return (yield from _fail(context, cfg, status, f"cannot list the cluster's nodes: {common.error_text(exc)}"))
     planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"), cfg["zoneAware"])
     status.skipped = planned["skipped"] + probes["failedPools"]
     status.up_to_date = planned["upToDate"]
@@ -72,7 +72,9 @@ def patch_cycle(context: Any):
 
     common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
     if planned["nodes"]:
-        yield from _notify(context, cfg, cluster_id, "cycle_started", total=len(planned["nodes"]))
+        yield from common.notify(context, cfg, notify_events.cycle_payload(
+            "cycle_started", cluster=cluster_id, instance_id=context.instance_id, reason=status.reason,
+            counts=status.counts()))
     halted = yield from _patch_nodes(context, cfg, cluster_id, planned["nodes"], status, control, window)
 
     if control.cancel:
@@ -83,10 +85,18 @@ def patch_cycle(context: Any):
     summary = status.finish(outcome, reason=reason)
     common.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
                         nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
-    if status.results or halted:
-        yield from _notify(context, cfg, cluster_id, "cycle_halted" if halted else "cycle_finished", reason=reason,
-                           **status.counts())
+    if status.total or halted:
+        yield from common.notify(context, cfg, notify_events.cycle_payload(
+            "cycle_finished" if outcome == "completed" else "cycle_halted", cluster=cluster_id,
+            instance_id=context.instance_id, reason=reason, result=outcome, counts=status.counts(),
+            seconds=common.seconds_between(started, context.current_utc_datetime)))
     return summary
+
+
+def _fail(context: Any, cfg: dict[str, Any], status: common.CycleStatus, reason: str):
+    yield from common.notify(context, cfg, notify_events.cycle_payload(
+        "cycle_halted", cluster=status.cluster, instance_id=context.instance_id, reason=reason, result="failed"))
+    return status.finish("failed", reason=reason)
 
 
 def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
@@ -168,6 +178,8 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
         results = yield from control.wait_for(context.task_all(children))
         for result in results:
             status.add_result(result)
+            yield from common.notify(context, cfg, notify_events.node_result_payload(
+                result, cluster=cluster_id, instance_id=context.instance_id))
         halted = _halt_reason(status.results, cfg)
         if queue and not halted and not control.cancel and cfg["soakSeconds"] > 0:
             status.step("soak")
@@ -192,13 +204,6 @@ def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | No
     if blocked:
         return f"node {blocked[-1]['node']} blocked: {blocked[-1].get('reason', '')}"
     return None
-
-
-def _notify(context: Any, cfg: dict[str, Any], cluster_id: str, event: str, **fields: Any):
-    if not cfg.get("notifyUrls"):
-        return
-    yield context.call_activity("notify", {"event": event, "eventId": f"{context.instance_id}:{event}",
-                                           "cluster": cluster_id, "instanceId": context.instance_id, **fields})
 
 
 def _approval(context: Any, cfg: dict[str, Any], control: Control):

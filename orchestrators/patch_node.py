@@ -70,11 +70,9 @@ def patch_node(context: Any):
     health = yield from _wait_healthy(run)
     if not health.get("healthy"):
         reasons = "; ".join(health.get("reasons", [])) or "not healthy"
-        yield from run.notify("node_failed", reason=reasons)
         waited = "" if health.get("pending") is False else f" after {cfg['healthTimeoutSeconds']:.0f}s"
         return run.result("failed", f"not healthy{waited}: {reasons}", lockKept=True, cordoned=True)
     run.end(bootId=health.get("bootId"), kernel=health.get("kernel"))
-    yield from run.notify("node_healthy", bootIdAfter=health.get("bootId", ""), kernelAfter=health.get("kernel", ""))
 
     # 6. Marks, uncordon (only our own cordon) and unlock.
     run.begin("uncordon")
@@ -134,7 +132,7 @@ def _drain(run: NodeRun):
     """Drain passes until done; on an impossible drain apply the undrainable policy."""
     context, cfg = run.context, run.cfg
     run.begin("drain")
-    yield from run.notify("node_draining")
+    yield from run.notify_draining()
     options = {target: cfg[key] for key, target in DRAIN_OPTION_KEYS.items()}
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
     force_delete = False
