@@ -85,6 +85,8 @@ class ArmEmulator:
         response.headers.setdefault("x-ms-request-id", str(uuid.uuid4()))
         response.headers.setdefault("x-ms-correlation-request-id", str(uuid.uuid4()))
         self.requests.append((request.method, request.path_qs, response.status))
+        if len(self.requests) > 20000:  # keep the log bounded on long runs
+            del self.requests[:10000]
         return response
 
     async def _dispatch(self, request: web.Request) -> web.StreamResponse:

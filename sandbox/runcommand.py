@@ -131,6 +131,15 @@ class RunCommandExecutor:
 
     async def _run(self, cmd: Command, workdir: Path, cluster_token: str) -> None:
         try:
+            await self._steps(cmd, workdir, cluster_token)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # report, never leave a command Running because of a sandbox bug
+            cmd.state, cmd.reason, cmd.finished_at = "Failed", f"InternalError: {exc}", _now()
+            self._finished(cmd)
+
+    async def _steps(self, cmd: Command, workdir: Path, cluster_token: str) -> None:
+        try:
             delay = self.timings.run_command_latency_seconds
             slow = self.faults.match(["runCommandSlow"], command=cmd.command)
             if slow:

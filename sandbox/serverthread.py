@@ -72,7 +72,8 @@ class ServerThread:
         return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result(timeout)
 
     def stop(self) -> None:
-        if self.loop is None or self._stopped.is_set():
+        event = getattr(self, "_stop_event", None)
+        if self.loop is None or self._stopped.is_set() or event is None:
             return
-        self.loop.call_soon_threadsafe(self._stop_event.set)
+        self.loop.call_soon_threadsafe(event.set)
         self._stopped.wait(timeout=15)
