@@ -1,0 +1,130 @@
+"""The physical bound of a patch cycle, read from the sandbox's timeline.
+
+A node's own time is what no orchestrator can remove: its drain (the first eviction request
+for one of its pods until the last evicted pod is gone: pod termination and any
+PodDisruptionBudget wait), its reboot (down until up), and its way back to Ready (up until
+the Ready condition is True). At ``maxUnavailable`` 1 the cycle cannot be shorter than the
+sum over nodes; everything above it is the orchestrator's overhead.
+
+The timeline also shows where that overhead went: ``spans`` gives, per node, our cordon to our
+uncordon, so the report can split the overhead into discovery (start to the first cordon),
+inside a node (cordon to uncordon minus the physical time) and between nodes.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+
+@dataclass
+class NodeTimes:
+    node: str
+    drain: float
+    reboot: float
+    ready: float
+    cordon_at: float | None  # timeline seconds
+    uncordon_at: float | None
+    evictions: int
+    refused: int  # 429 answers (a PodDisruptionBudget said wait)
+
+    @property
+    def physical(self) -> float:
+        return self.drain + self.reboot + self.ready
+
+
+def read_timeline(path: str | Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def wall_seconds(event: dict[str, Any]) -> float:
+    """The event's wall-clock time as a POSIX timestamp (to align with the engine's clock)."""
+    return datetime.fromisoformat(event["wall"].replace("Z", "+00:00")).timestamp()
+
+
+def node_times(events: list[dict[str, Any]]) -> list[NodeTimes]:
+    """One entry per node that rebooted, in reboot order."""
+    rebooted: list[str] = []
+    down: dict[str, float] = {}
+    up: dict[str, float] = {}
+    for e in events:
+        if e["kind"] == "reboot" and e["data"].get("phase") == "down":
+            name = e["data"]["node"]
+            if name not in down:
+                rebooted.append(name)
+                down[name] = e["t"]
+        elif e["kind"] == "reboot" and e["data"].get("phase") == "up":
+            up.setdefault(e["data"]["node"], e["t"])
+    out = []
+    for name in rebooted:
+        evictions = [e for e in events if e["kind"] == "eviction" and e["data"].get("node") == name
+                     and e["t"] <= down[name]]
+        evicted = {(e["data"]["namespace"], e["data"]["pod"]) for e in evictions if e["data"].get("status") == 201}
+        gone = [e["t"] for e in events if e["kind"] == "pod_deleted"
+                and (e["data"].get("namespace"), e["data"].get("pod")) in evicted]
+        drain = (max(gone) - evictions[0]["t"]) if evictions and gone else 0.0
+        came_up = up.get(name)
+        # The kubelet writes Ready=True just before the timeline's "up" event when the node comes
+        # back healthy, later when it comes back NotReady: the first Ready=True after going down.
+        ready_at = next((e["t"] for e in events if e["kind"] == "node" and e["data"].get("node") == name
+                         and e["t"] > down[name] and e["data"].get("state", {}).get("ready") == "True"), None)
+        cordons = _unschedulable_changes(events, name)
+        out.append(NodeTimes(
+            node=name, drain=round(drain, 3),
+            reboot=round((came_up - down[name]) if came_up is not None else 0.0, 3),
+            ready=round(max(0.0, ready_at - came_up) if ready_at is not None and came_up is not None else 0.0, 3),
+            cordon_at=next((t for t, v in cordons if v), None),
+            uncordon_at=next((t for t, v in cordons if not v and t > down[name]), None),
+            evictions=len(evictions), refused=sum(1 for e in evictions if e["data"].get("status") == 429),
+        ))
+    return out
+
+
+def _unschedulable_changes(events: list[dict[str, Any]], node: str) -> list[tuple[float, bool]]:
+    """(time, new value) of each change of spec.unschedulable made through the API."""
+    out = []
+    for e in events:
+        if e["kind"] == "node" and e["data"].get("node") == node and not e["data"].get("initial"):
+            change = (e["data"].get("changes") or {}).get("unschedulable")
+            if change is not None:
+                out.append((e["t"], bool(change[1])))
+    return out
+
+
+def bound(events: list[dict[str, Any]]) -> dict[str, Any]:
+    """Sum of the physical times, with their parts and the per-node list."""
+    nodes = node_times(events)
+    return {
+        "nodes": len(nodes),
+        "physicalSeconds": round(sum(n.physical for n in nodes), 3),
+        "drainSeconds": round(sum(n.drain for n in nodes), 3),
+        "rebootSeconds": round(sum(n.reboot for n in nodes), 3),
+        "readySeconds": round(sum(n.ready for n in nodes), 3),
+        "evictions": sum(n.evictions for n in nodes),
+        "refusedEvictions": sum(n.refused for n in nodes),
+        "perNode": [n.__dict__ | {"physical": round(n.physical, 3)} for n in nodes],
+    }
+
+
+def overhead_split(events: list[dict[str, Any]], start_wall: float, end_wall: float) -> dict[str, float]:
+    """Where the time above the physical bound went, from the timeline and the cycle's start/end."""
+    nodes = node_times(events)
+    if not events or not nodes:
+        return {}
+    t0_wall = wall_seconds(events[0]) - events[0]["t"]  # wall time of the timeline's t = 0
+    start, end = start_wall - t0_wall, end_wall - t0_wall
+    first = min(n.cordon_at for n in nodes if n.cordon_at is not None)
+    last = max(n.uncordon_at for n in nodes if n.uncordon_at is not None)
+    inside = sum((n.uncordon_at - n.cordon_at - n.physical) for n in nodes
+                 if n.cordon_at is not None and n.uncordon_at is not None)
+    spans = sum((n.uncordon_at - n.cordon_at) for n in nodes if n.cordon_at is not None and n.uncordon_at is not None)
+    return {
+        "discoverySeconds": round(first - start, 3),  # start request to our first cordon
+        "insideNodesSeconds": round(inside, 3),  # cordon..uncordon minus drain+reboot+ready, summed
+        "betweenNodesSeconds": round((last - first) - spans, 3),  # uncordon of one node to cordon of the next
+        "tailSeconds": round(end - last, 3),  # last uncordon to the cycle seen finished
+    }
