@@ -21,7 +21,8 @@ def initial() -> State:
 
 def _live(state: State, now: str) -> dict[str, Any]:
     moment = datetime.fromisoformat(now)
-    return {h: v for h, v in state["holders"].items() if datetime.fromisoformat(v["expiresAt"]) > moment}
+    return {h: v for h, v in state["holders"].items()
+            if v.get("kept") or datetime.fromisoformat(v["expiresAt"]) > moment}
 
 
 def _expiry(now: str, ttl_seconds: float) -> str:
@@ -82,6 +83,14 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
             return {**state, "holders": holders}, {"renewed": False}
         holders[holder] = {**holders[holder], "expiresAt": _expiry(now, data["ttlSeconds"])}
         return {**state, "holders": holders}, {"renewed": True}
+    if operation == "keep":
+        # Failure policy: a node that did not come back keeps its slot until an operator breaks
+        # the lock; neither the TTL nor dead-holder cleanup frees it.
+        if holder not in holders:
+            return {**state, "holders": holders}, {"kept": False}
+        holders[holder] = {**holders[holder], "kept": data.get("reason", "kept by the failure policy")}
+        history = _log(state, "kept", holder, now, reason=holders[holder]["kept"])
+        return {"holders": holders, "history": history}, {"kept": True}
     if operation == "release":
         released = holder in holders
         holders.pop(holder, None)
@@ -91,4 +100,4 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
         history = _log(state, "broken", data.get("by", "operator"), now, reason=data.get("reason", ""),
                        holders=sorted(holders))
         return {"holders": {}, "history": history}, {"broken": sorted(holders)}
-    raise ValueError(f"lock: unknown operation {operation!r} (expected acquire, renew, release, break, inspect)")
+    raise ValueError(f"lock: unknown operation {operation!r} (expected acquire, renew, keep, release, break, inspect)")

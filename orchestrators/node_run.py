@@ -72,6 +72,13 @@ class NodeRun:
                            {"result": outcome, "reason": reason, "seconds": summary["seconds"]})
         return summary
 
+    def fail_keeping_lock(self, outcome: str, reason: str):
+        """Failure policy after the reboot: the node stays cordoned and keeps its lock slot, so
+        nothing else is taken out until an operator looks (POST .../lock/break frees it)."""
+        yield self.context.call_entity(self.lock, "keep", {
+            "holder": self.holder, "now": common.iso(self.context.current_utc_datetime), "reason": reason})
+        return self.result(outcome, reason, lockKept=True, cordoned=True)
+
     def cancel_text(self) -> str:
         command = self.control.cancel or {}
         return f"cancelled by {command.get('by') or 'an operator'}: {command.get('reason') or 'no reason given'}"

@@ -64,14 +64,14 @@ def patch_node(context: Any):
             yield from run.control.wait(cfg["rebootDelaySeconds"])
         yield run.activity("reboot_node", bootId=run.facts["bootId"], method=cfg["rebootMethod"])
     except Exception as exc:  # noqa: BLE001
-        return run.result("failed", f"reboot request failed: {common.error_text(exc)}", lockKept=True, cordoned=True)
+        return (yield from run.fail_keeping_lock("failed", f"reboot request failed: {common.error_text(exc)}"))
 
     # 5. Wait until healthy: Ready, a new boot ID, the sentinel gone.
     health = yield from _wait_healthy(run)
     if not health.get("healthy"):
         reasons = "; ".join(health.get("reasons", [])) or "not healthy"
         waited = "" if health.get("pending") is False else f" after {cfg['healthTimeoutSeconds']:.0f}s"
-        return run.result("failed", f"not healthy{waited}: {reasons}", lockKept=True, cordoned=True)
+        return (yield from run.fail_keeping_lock("failed", f"not healthy{waited}: {reasons}"))
     run.end(bootId=health.get("bootId"), kernel=health.get("kernel"))
 
     # 6. Marks, uncordon (only our own cordon) and unlock.
@@ -83,8 +83,9 @@ def patch_node(context: Any):
             yield run.activity("mark_node", labels=labels, annotations=annotations)
         yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001
-        return run.result("error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; "
-                                   "the node is still cordoned by us", lockKept=True, cordoned=True)
+        return (yield from run.fail_keeping_lock(
+            "error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; the node is still "
+                     "cordoned by us"))
     yield run.release()
     return run.result("patched", after={"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")})
 
@@ -154,7 +155,7 @@ def _drain(run: NodeRun):
             if policy == "force" and not force_delete:
                 # Delete what eviction could not move, then give the deletions one more drain timeout.
                 force_delete = True
-                options = {**options, "force": True, "deleteEmptydirData": True}
+                options = {**options, "force": True, "deleteEmptydirData": True, "drainGracePeriodSeconds": 0}
                 deadline = context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
                 run.note(forcing=why)
                 continue
@@ -199,8 +200,7 @@ def _give_back(run: NodeRun, outcome: str, reason: str):
     try:
         yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001 - say so: the node may still be cordoned by us
-        return run.result("error", f"{reason}; and uncordon failed: {common.error_text(exc)}", lockKept=True,
-                          cordoned=True)
+        return (yield from run.fail_keeping_lock("error", f"{reason}; and uncordon failed: {common.error_text(exc)}"))
     yield run.release()
     return run.result(outcome, reason)
 

@@ -2,7 +2,9 @@
 
 Lock hygiene: a holder is a patch_node instance. One whose orchestration has completed,
 failed or been terminated can no longer release the lock itself (kured's stuck-lock issues),
-so before every start, and whenever the lock is read, such holders are released.
+so before every start, and whenever the lock is read, such holders are released — except a
+slot the failure policy kept on purpose (a node that did not come back), which stays until an
+operator breaks the lock.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ async def release_dead_holders(client: Any, cluster_id: str) -> list[str]:
     """Release lock holders whose orchestration is over (or gone); return who was released."""
     state = await read_state(client, LOCK, cluster_id) or {}
     released = []
-    for holder in state.get("holders", {}):
+    for holder, entry in state.get("holders", {}).items():
+        if entry.get("kept"):
+            continue  # kept on purpose by the failure policy: only an operator's break frees it
         status = await client.get_status(holder)
         if status is None or runtime_status(status) in DEAD or runtime_status(status) is None:
             await client.signal_entity(_entity(LOCK, cluster_id), "release",

@@ -28,6 +28,9 @@ class Api:
     def command(self, instance_id: str, action: str, **body) -> requests.Response:
         return requests.post(f"{self.base}/api/patch-cycles/{instance_id}/{action}", json=body, timeout=30)
 
+    def session_post(self, path: str, body) -> requests.Response:
+        return requests.post(f"{self.base}/api/{path}", json=body, timeout=30)
+
     def get(self, path: str, **params) -> requests.Response:
         return requests.get(f"{self.base}/api/{path}", params=params, timeout=30)
 
@@ -39,6 +42,16 @@ class Api:
                 return status
             assert status["status"] not in TERMINAL, f"cycle ended first: {status}"
             assert time.monotonic() < deadline, f"condition not reached: {status.get('customStatus')}"
+            time.sleep(0.1)
+
+    def until_ok(self, fetch, predicate, timeout: float = 10):
+        """Poll any read until predicate(value) is truthy (entity signals settle asynchronously)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            value = fetch()
+            if predicate(value):
+                return value
+            assert time.monotonic() < deadline, f"condition not reached: {value}"
             time.sleep(0.1)
 
     def status(self, instance_id: str) -> dict:

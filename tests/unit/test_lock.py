@@ -90,3 +90,14 @@ def test_per_pool_budget():
     state, got = lock.reduce(state, "acquire", {"holder": "c", "pool": "p2", "now": NOW, "ttlSeconds": 60,
                                                 "limit": 3, "poolLimit": 1})
     assert got["acquired"]
+
+
+def test_a_kept_slot_survives_its_ttl_until_broken():
+    state, _ = acquire(None, "failed-node", ttl=60)
+    state, kept = lock.reduce(state, "keep", {"holder": "failed-node", "now": NOW, "reason": "not healthy"})
+    assert kept == {"kept": True}
+    state, got = acquire(state, "next", now=LATER)
+    assert not got["acquired"], "the TTL does not free a kept slot"
+    state, _ = lock.reduce(state, "break", {"by": "ops", "reason": "replaced", "now": LATER})
+    state, got = acquire(state, "next", now=LATER)
+    assert got["acquired"]
