@@ -6,12 +6,15 @@ the input, so it is safe to run on every replay.
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime
 from typing import Any
 
 import azure.durable_functions as df
 
-from rebooter import names, notify_events
+from rebooter import logs, names, notify_events
+
+log = logging.getLogger("rebooter.orchestrators")
 
 LOCK_ENTITY = "cluster_lock"
 PROGRESS_ENTITY = "cluster_progress"
@@ -107,6 +110,10 @@ class CycleStatus:
         self._publish()
 
     def finish(self, outcome: str, reason: str = "", **extra: Any) -> dict[str, Any]:
+        if not self.context.is_replaying:
+            logs.event(log, "cycle", logging.WARNING if outcome in ("failed", "halted", "blocked") else logging.INFO,
+                       cluster=self.cluster, instanceId=self.context.instance_id, result=outcome, reason=reason,
+                       **self.counts())
         self.current_step = outcome
         self.current = []
         self._publish()

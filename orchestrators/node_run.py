@@ -6,12 +6,15 @@ Deterministic like the orchestrator that owns it: time comes from the context on
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
-from rebooter import notify_events
+from rebooter import logs, notify_events
+
+log = logging.getLogger("rebooter.orchestrators")
 
 
 class NodeRun:
@@ -46,6 +49,9 @@ class NodeRun:
         start = datetime.fromisoformat(current["startedAt"])
         current["seconds"] = common.seconds_between(start, self.context.current_utc_datetime)
         current.update(details)
+        if not self.context.is_replaying:  # log once, not on every replay
+            logs.event(log, "step", cluster=self.cluster, node=self.node, step=current["step"],
+                       instanceId=self.holder, durationSeconds=current["seconds"])
 
     def note(self, **details: Any) -> None:
         """Extra facts on the current step (why it is waiting), visible in the custom status."""
@@ -68,6 +74,10 @@ class NodeRun:
             **extra,
         }
         self._publish(outcome)
+        if not self.context.is_replaying:
+            logs.event(log, "node", logging.WARNING if outcome in ("failed", "error", "quarantined") else logging.INFO,
+                       cluster=self.cluster, node=self.node, instanceId=self.holder, result=outcome, reason=reason,
+                       durationSeconds=summary["seconds"])
         common.record_node(self.context, self.cluster, self.node, outcome,
                            {"result": outcome, "reason": reason, "seconds": summary["seconds"]})
         return summary

@@ -71,3 +71,13 @@ def check_label_value(value: object) -> str:
     if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
         raise ValueError(f"expected a DNS-1123 label (a-z0-9 and '-', at most 63), got {value!r}")
     return value
+
+
+_INSTANCE_ID = re.compile(r"^[\w.:()\-]{1,300}$")
+
+
+def check_instance_id(value: object) -> str:
+    """Patch-cycle instance IDs as this app makes them (patch-cycle.<sub>.<group>.<name>[:<node>])."""
+    if not isinstance(value, str) or not _INSTANCE_ID.match(value):
+        raise ValueError(f"expected a patch-cycle instance id (letters, digits, . _ : ( ) -), got {value!r}")
+    return value

@@ -12,6 +12,7 @@ from typing import Any
 import azure.functions as func
 
 from orchestrators.control import ACTIONS, EVENT
+from rebooter import names
 from starters.http import body_object, error, json_response, runtime_status
 
 log = logging.getLogger("rebooter.starters")
@@ -23,6 +24,10 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     action = req.route_params.get("action", "")
     if action not in ACTIONS:
         return error(404, "unknown command", "action", f"expected one of {', '.join(ACTIONS)}")
+    try:
+        names.check_instance_id(instance_id)
+    except ValueError as exc:
+        return error(400, "invalid instance id", "instanceId", str(exc))
     try:
         body = body_object(req)
     except ValueError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 
 import azure.functions as func
 
-from rebooter import names, requests, settings
+from rebooter import logs, names, requests, settings
 from starters import clusters
 from starters.http import error, json_response, runtime_status
 
@@ -32,8 +32,8 @@ async def start_cycle(client: Any, job: dict[str, Any]) -> tuple[str, bool]:
         return instance_id, False
     await clusters.release_dead_holders(client, job["cluster"])
     await client.start_new("patch_cycle", instance_id, job)
-    log.info("patch cycle started", extra={"instanceId": instance_id, "cluster": job["cluster"],
-                                           "trigger": job["trigger"], "dryRun": job.get("dryRun", False)})
+    logs.event(log, "started", instanceId=instance_id, cluster=job["cluster"], trigger=job["trigger"],
+               dryRun=job.get("dryRun", False), reason=job.get("reason"))
     return instance_id, True
 
 
@@ -48,7 +48,7 @@ async def timer_start(client: Any) -> list[str]:
         if was_started:
             started.append(instance_id)
         else:
-            log.info("patch cycle already running", extra={"instanceId": instance_id, "cluster": cluster_id})
+            logs.event(log, "already running", instanceId=instance_id, cluster=cluster_id, trigger="timer")
     return started
 
 
@@ -70,6 +70,10 @@ async def http_start(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 
 async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     instance_id = req.route_params.get("instanceId", "")
+    try:
+        names.check_instance_id(instance_id)
+    except ValueError as exc:
+        return error(400, "invalid instance id", "instanceId", str(exc))
     status = await client.get_status(instance_id)
     if status is None or runtime_status(status) is None:
         return error(404, "no such patch cycle", "instanceId", instance_id)

@@ -26,7 +26,7 @@ def base_url():
 
 
 @schema.parametrize()
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=50, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck))
 def test_no_input_gets_a_server_error(case, base_url):
     response = case.call(base_url=base_url, timeout=30)
     case.validate_response(response, checks=(not_a_server_error,))
