@@ -1,7 +1,9 @@
-"""Command line: run the product locally against the sandbox.
+"""Command line: run the product locally against the sandbox, and read its history.
 
     python -m local demo [scenario.yaml]    one whole patch cycle, live progress, history, invariants
     python -m local serve [scenario.yaml]   sandbox + engine + HTTP API on 127.0.0.1:7071 until Ctrl-C
+    python -m local history [--cluster ID]  runs, newest first (from a running `serve`)
+    python -m local show <instance id>      one run: per node steps, durations, result (--follow: live)
 """
 
 from __future__ import annotations
@@ -52,6 +54,23 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def history(args: argparse.Namespace) -> int:
+    console = report.console()
+    params = {"cluster": args.cluster} if args.cluster else {}
+    report.print_runs(console, report.api_get(args.url, "patch-cycles", **params))
+    return 0
+
+
+def show(args: argparse.Namespace) -> int:
+    console = report.console()
+    if args.follow:
+        status = report.follow(console, args.url, args.instance_id, timeout=args.timeout)
+    else:
+        status = report.get_status(args.url, args.instance_id)
+    report.print_history(console, status)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m local", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -61,6 +80,14 @@ def main(argv: list[str] | None = None) -> int:
         sub.add_argument("scenario", nargs="?", default=DEFAULT_SCENARIO)
         sub.add_argument("--port", type=int, default=7071, help="HTTP port on 127.0.0.1 (default 7071)")
         sub.set_defaults(fn=fn)
+    for name, fn in (("history", history), ("show", show)):
+        sub = commands.add_parser(name)
+        sub.add_argument("--url", default="http://127.0.0.1:7071", help="the app's HTTP origin (make serve)")
+        sub.set_defaults(fn=fn)
+    commands.choices["history"].add_argument("--cluster", help="only this cluster's runs")
+    commands.choices["show"].add_argument("instance_id")
+    commands.choices["show"].add_argument("--follow", action="store_true", help="live progress until it ends")
+    commands.choices["show"].add_argument("--timeout", type=float, default=3600)
     commands.choices["demo"].add_argument("--timeout", type=float, default=300)
     commands.choices["demo"].add_argument("--timeline", help="write the sandbox timeline as JSON lines here")
     args = parser.parse_args(argv)

@@ -29,6 +29,24 @@ def start_cycle(base_url: str, cluster: str, reason: str, **body: Any) -> dict[s
     return response.json()
 
 
+def api_get(base_url: str, path: str, **params: Any) -> dict[str, Any]:
+    response = requests.get(f"{base_url}/api/{path}", params=params, timeout=30)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET /api/{path} answered {response.status_code}: {response.text}")
+    return response.json()
+
+
+def print_runs(out: Console, page: dict[str, Any]) -> None:
+    table = Table("started", "id", "status / outcome", "patched", "failed", "skipped")
+    for run in page.get("runs", []):
+        summary = run.get("summary") or {}
+        table.add_row(str(run.get("startedAt", ""))[:19], run.get("id", ""),
+                      " / ".join(x for x in (run.get("status"), run.get("outcome")) if x),
+                      str(summary.get("patched", "")), str(summary.get("failed", "")), str(summary.get("skipped", "")))
+    out.print(table)
+    out.print(f"{page.get('count', 0)} run(s)")
+
+
 def get_status(base_url: str, instance_id: str) -> dict[str, Any]:
     response = requests.get(f"{base_url}/api/patch-cycles/{instance_id}", timeout=30)
     response.raise_for_status()
