@@ -1,7 +1,7 @@
 """A tiny scheduler: which node an unbound pod may go to, and which one it goes to.
 
 It applies the filters that matter for draining: the node is schedulable (not cordoned),
-Ready, its kubelet is up, the pod's nodeSelector and required node affinity match the node's
+Ready, its kubelet is up, its OS is the pod's (Linux unless the pod selects Windows), the pod's nodeSelector and required node affinity match the node's
 labels (or fields), and every NoSchedule/NoExecute taint is tolerated. Among fitting nodes it
 spreads: fewest pods of the same owner first, then fewest pods overall, then name order.
 """
@@ -75,6 +75,10 @@ def taints_ok(pod: dict, node: dict) -> bool:
 
 def fits(pod: dict, node: dict, kubelet_up: bool) -> bool:
     if not kubelet_up or (node.get("spec") or {}).get("unschedulable") or ready_status(node) != "True":
+        return False
+    node_os = (node["metadata"].get("labels") or {}).get("kubernetes.io/os", "linux")
+    pod_os = ((pod.get("spec") or {}).get("nodeSelector") or {}).get("kubernetes.io/os", "linux")
+    if node_os != pod_os:  # pods are Linux unless they ask for Windows
         return False
     return affinity_ok(pod, node) and taints_ok(pod, node)
 
