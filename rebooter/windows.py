@@ -272,6 +272,11 @@ def validate_window_settings(values: Mapping[str, Any]) -> list[str]:
         errors.append(f"{SOURCE_SETTING}: is 'aks' (the AKS aksManagedNodeOSUpgradeSchedule decides), so "
                       f"{DAYS_SETTING}, {START_SETTING}, {END_SETTING}, {ZONE_SETTING} and {EXCLUDE_SETTING} "
                       "would be ignored; leave them unset or use 'settings'")
+    if values.get("windowSource") == "cron":
+        try:
+            CronWindow(str(values.get("windowSchedule", "")), float(values.get("windowDurationSeconds", 0)))
+        except ValueError as exc:
+            errors.append(f"{SOURCE_SETTING} is 'cron': {exc}")
     return errors
 
 

@@ -220,9 +220,36 @@ def test_window_module_is_pure():
     import ast
     from pathlib import Path
 
-    tree = ast.parse(Path(w.__file__).read_text())
-    imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
-        a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
-    assert imported <= {"__future__", "re", "collections.abc", "dataclasses", "datetime", "typing", "zoneinfo"}
-    calls = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
-    assert not calls & {"now", "utcnow", "today"}
+    from rebooter import cronwindow
+
+    pure = {"__future__", "re", "collections.abc", "dataclasses", "datetime", "typing", "zoneinfo",
+            "rebooter.cronwindow", "croniter"}  # croniter: schedule arithmetic only
+    for module in (w, cronwindow):
+        tree = ast.parse(Path(module.__file__).read_text())
+        imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
+            a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+        assert imported <= pure, module.__name__
+        calls = {n.func.attr for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)}
+        assert not calls & {"now", "utcnow", "today"}, module.__name__
+
+
+def test_cron_window_opens_for_its_duration_after_each_occurrence():
+    from datetime import UTC, datetime
+
+    from rebooter.cronwindow import CronWindow
+
+    window = CronWindow("0 0 2 * * sat", 4 * 3600)  # Saturdays 02:00-06:00 UTC
+    saturday = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
+    assert window.is_open(saturday)
+    assert window.closes_at(saturday) == datetime(2026, 11, 28, 6, 0, tzinfo=UTC)
+    assert not window.is_open(datetime(2026, 11, 28, 6, 0, tzinfo=UTC))
+    assert window.next_open(datetime(2026, 11, 28, 7, 0, tzinfo=UTC)) == datetime(2026, 12, 5, 2, 0, tzinfo=UTC)
+    assert window.is_open(datetime(2026, 11, 28, 2, 0, tzinfo=UTC)), "open at the exact occurrence"
+
+
+@pytest.mark.parametrize("schedule,duration,text", [("bad", 10, "NCRONTAB"), ("0 0 2 * * sat", 0, "positive")])
+def test_cron_window_errors_name_the_setting(schedule, duration, text):
+    from rebooter.cronwindow import CronWindow
+
+    with pytest.raises(ValueError, match=text):
+        CronWindow(schedule, duration)
