@@ -90,7 +90,10 @@ def generate(seed: int) -> RunPlan:
 
     pools = _pools(rng)
     nodes = _node_facts(rng, pools)
-    eligible = [ref for ref, facts in nodes.items() if _eligible(facts)]
+    # In the order the app patches them (pool name, then index), so a node fault hits the first one.
+    eligible = sorted((ref for ref, facts in nodes.items() if _eligible(facts)),
+                      key=lambda ref: (ref.split("/")[0], int(ref.split("/")[1])))
+    targeted = bool(NODE_TARGETED & set(kinds))
     scenario: dict[str, Any] = {
         "name": f"faultrun-{seed}",
         "description": "faultrun plan for seed " + str(seed) + ": " + ", ".join(kinds),
@@ -99,7 +102,7 @@ def generate(seed: int) -> RunPlan:
         "pools": [{"name": name, "mode": "System" if i == 0 else "User", "count": count}
                   for i, (name, count) in enumerate(pools)],
         "nodes": [{"node": ref, **facts} for ref, facts in nodes.items() if facts],
-        "workloads": _workloads(rng, pools, "controllerNeverRecreates" in kinds, len(eligible)),
+        "workloads": _workloads(rng, pools, "controllerNeverRecreates" in kinds, len(eligible), targeted),
         "timings": {key: round(rng.uniform(0.05, 0.3), 2) for key in (
             "podStartSeconds", "podTerminationSeconds", "rebootSeconds", "recreateDelaySeconds",
             "runCommandLatencySeconds", "probeCompletionSeconds", "armOperationSeconds")},
@@ -117,8 +120,8 @@ def generate(seed: int) -> RunPlan:
         "REBOOTER_REBOOT_METHOD": rng.choice(["pod", "pod", "pod", "vmss"]),
     }
     faults = []
-    for kind in kinds:
-        fault = {"kind": kind, **_fault_params(rng, kind, eligible)}
+    for i, kind in enumerate(kinds):
+        fault = {"kind": kind, **_fault_params(rng, kind, eligible, primary=i == 0)}
         faults.append(fault)
         if kind in FAULT_TYPES:
             scenario["faults"].append({"type": kind, **{k: v for k, v in fault.items() if k != "kind"}})
@@ -158,11 +161,15 @@ def _node_facts(rng: random.Random, pools: list[tuple[str, int]]) -> dict[str, d
     return nodes
 
 
-def _workloads(rng: random.Random, pools: list[tuple[str, int]], stalled: bool, eligible: int) -> dict[str, Any]:
+def _workloads(rng: random.Random, pools: list[tuple[str, int]], stalled: bool, eligible: int,
+               drainable: bool) -> dict[str, Any]:
+    """Deployments (replicas, PDBs), a DaemonSet and sometimes a bare pod. ``drainable``: no
+    single replica under a PDB (it cannot move), so a node fault's target gets as far as its reboot."""
     names = [p for p, _ in pools]
     deployments = []
     for name in ("web", "api")[: rng.randint(1, 2)]:
-        replicas = 1 if rng.random() < 0.15 else rng.randint(2, 4)  # one replica under a PDB cannot move
+        single = rng.random() < 0.15 and not drainable  # one replica under a PDB cannot move
+        replicas = 1 if single else rng.randint(2, 4)
         deployment: dict[str, Any] = {"name": name, "namespace": NAMESPACE, "replicas": replicas}
         pdb = rng.choice([None, {"minAvailable": 1}, {"maxUnavailable": 1}, {"minAvailable": "50%"}])
         if pdb:
@@ -178,29 +185,32 @@ def _workloads(rng: random.Random, pools: list[tuple[str, int]], stalled: bool, 
                             "pdb": {"maxUnavailable": 1}})
     workloads: dict[str, Any] = {"deployments": deployments,
                                  "daemonsets": [{"name": "node-agent", "namespace": NAMESPACE}]}
-    if rng.random() < 0.2:
+    if rng.random() < 0.2 and not drainable:  # a bare pod: drain needs REBOOTER_FORCE
         workloads["pods"] = [{"name": "debug-shell", "namespace": NAMESPACE, "pool": rng.choice(names)}]
     return workloads
 
 
-def _fault_params(rng: random.Random, kind: str, eligible: list[str]) -> dict[str, Any]:
-    """Parameters of one fault (sandbox ones are scenario ``faults:`` fields, docs/scenarios.md)."""
+def _fault_params(rng: random.Random, kind: str, eligible: list[str], primary: bool) -> dict[str, Any]:
+    """Parameters of one fault (sandbox ones are scenario ``faults:`` fields, docs/scenarios.md).
+    A primary request fault has a wide window and no path filter, so it very likely acts."""
     window = {"start": round(rng.uniform(0.0, 3.0), 2), "duration": round(rng.uniform(0.5, 3.0), 2)}
+    if primary:
+        window = {"start": round(rng.uniform(0.3, 2.0), 2), "duration": round(rng.uniform(3.0, 6.0), 2)}
     if kind == "kubeApiError":
         return {**window, "status": rng.choice([500, 502, 503]), "count": rng.randint(2, 8),
-                **_request_filter(rng, ["", "/api/v1/nodes", "/pods", "/eviction"])}
+                **_request_filter(rng, primary, ["", "/api/v1/nodes", "/pods", "/eviction"])}
     if kind == "kubeApiTimeout":
         return {"start": window["start"], "delay": round(rng.uniform(0.5, 2.5), 2), "count": rng.randint(1, 3),
-                **_request_filter(rng, ["", "/api/v1/nodes", "/pods"])}
+                **_request_filter(rng, primary, ["", "/api/v1/nodes", "/pods"])}
     if kind == "kubeApiThrottle":
         return {**window, "retryAfter": 1, "count": rng.randint(5, 20),
-                **_request_filter(rng, ["", "/api/v1/nodes", "/pods", "/eviction"])}
+                **_request_filter(rng, primary, ["", "/api/v1/nodes", "/pods", "/eviction"])}
     if kind == "armThrottle":
         return {"retryAfter": rng.choice([0, 1]), "count": rng.randint(1, 3),
-                **_request_filter(rng, ["", "runCommand", "commandResults", "agentPools"], methods=False)}
+                **_request_filter(rng, primary, ["", "runCommand", "commandResults", "agentPools"], methods=False)}
     if kind == "armError":
         return {"status": rng.choice([500, 503]), "count": rng.randint(1, 2),
-                **_request_filter(rng, ["", "runCommand", "commandResults", "agentPools"], methods=False)}
+                **_request_filter(rng, primary, ["", "runCommand", "commandResults", "agentPools"], methods=False)}
     if kind == "runCommandFailed":
         return {"reason": rng.choice(["ImagePullBackOff", "DeadlineExceeded", "Unschedulable"]), "count": 1}
     if kind == "runCommandNeverStarts":
@@ -208,7 +218,7 @@ def _fault_params(rng: random.Random, kind: str, eligible: list[str]) -> dict[st
     if kind == "runCommandSlow":
         return {"extraSeconds": round(rng.uniform(0.5, 2.0), 2), "count": rng.randint(1, 2)}
     if kind in ("nodeNeverReturns", "nodeReturnsNotReady"):
-        return {"node": rng.choice(eligible)}
+        return {"node": eligible[0] if primary else rng.choice(eligible)}
     if kind == "activityFailsAfterWork":
         return {"activity": rng.choice(FLAKY_ACTIVITIES), "count": rng.randint(1, 3)}
     if kind == "terminateHolder":
@@ -218,8 +228,11 @@ def _fault_params(rng: random.Random, kind: str, eligible: list[str]) -> dict[st
     raise ValueError(f"no generator for fault kind {kind!r}: add it to faultrun.generate._fault_params")
 
 
-def _request_filter(rng: random.Random, paths: list[str], methods: bool = True) -> dict[str, Any]:
+def _request_filter(rng: random.Random, primary: bool, paths: list[str], methods: bool = True) -> dict[str, Any]:
+    """Which requests a fault hits (a path part, a method); none for a primary fault."""
     out: dict[str, Any] = {}
+    if primary:
+        return out
     path = rng.choice(paths)
     if path:
         out["path"] = path
