@@ -22,6 +22,8 @@ def main(argv: list[str] | None = None) -> int:
     run.add_argument("--seed", type=int, required=True)
     run.add_argument("--json", action="store_true", help="print the report as JSON")
     run.add_argument("--timeline", help="write the sandbox timeline (JSON lines) to this file")
+    run.add_argument("--sabotage", action="store_true",
+                     help="self-test of the checks: a rogue actor breaks the rules during the run")
     soak = sub.add_parser("soak", help="many seeded runs and a summary table")
     soak.add_argument("--runs", type=int, default=200)
     soak.add_argument("--seed", type=int, default=1, help="first seed")
@@ -59,7 +61,7 @@ def _run(args: argparse.Namespace) -> int:
 
     engine = shared_engine()
     try:
-        report = run_seed(args.seed, timeline_path=args.timeline)
+        report = run_seed(args.seed, timeline_path=args.timeline, sabotage=args.sabotage)
     finally:
         engine.stop()
     if args.json:

@@ -18,6 +18,7 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from pathlib import Path
 from queue import Queue
+from typing import Any
 
 from faultrun.run import Report
 
@@ -32,15 +33,15 @@ class RunPool:
     def __init__(self, workers: int = 2, log_dir: str | Path | None = None) -> None:
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="faultrun-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._queue: Queue[tuple[int, Future[Report]] | None] = Queue()
+        self._queue: Queue[tuple[dict[str, Any], Future[Report]] | None] = Queue()
         self._threads = [threading.Thread(target=self._serve, args=(i,), daemon=True, name=f"faultrun-worker-{i}")
                          for i in range(max(1, workers))]
         for thread in self._threads:
             thread.start()
 
-    def submit(self, seed: int) -> Future[Report]:
+    def submit(self, seed: int, sabotage: bool = False) -> Future[Report]:
         future: Future[Report] = Future()
-        self._queue.put((seed, future))
+        self._queue.put(({"seed": seed, "sabotage": sabotage}, future))
         return future
 
     def submit_all(self, seeds: Iterable[int]) -> dict[int, Future[Report]]:
@@ -73,10 +74,11 @@ class RunPool:
                 item = self._queue.get()
                 if item is None:
                     return
-                seed, future = item
+                request, future = item
+                seed = request["seed"]
                 try:
                     assert proc.stdin is not None and proc.stdout is not None
-                    proc.stdin.write(json.dumps({"seed": seed}) + "\n")
+                    proc.stdin.write(json.dumps(request) + "\n")
                     proc.stdin.flush()
                     line = proc.stdout.readline()
                     if not line:
@@ -117,7 +119,7 @@ def serve_worker() -> None:
             if not line.strip():
                 continue
             request = json.loads(line)
-            report = run_seed(int(request["seed"]))
+            report = run_seed(int(request["seed"]), sabotage=bool(request.get("sabotage")))
             results.write(json.dumps(report.to_dict(), default=str) + "\n")
             results.flush()
     finally:

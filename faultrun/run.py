@@ -31,8 +31,8 @@ TERMINATED_NOTE = ("patch_cycle ended Failed with no summary when its patch_node
                    "sub-orchestration escapes task_all); the next cycle must clean up")
 
 
-def command(seed: int) -> str:
-    return f"python -m faultrun run --seed {seed}"
+def command(seed: int, sabotage: bool = False) -> str:
+    return f"python -m faultrun run --seed {seed}" + (" --sabotage" if sabotage else "")
 
 
 @dataclass
@@ -48,6 +48,7 @@ class Report:
     peak_ours: int = 0
     peak_foreign: int = 0
     terminated: str = ""  # the node whose patch_node the terminateHolder fault terminated
+    sabotage: bool = False  # a rogue actor broke the rules on purpose (the checks' self-test)
 
     @property
     def ok(self) -> bool:
@@ -66,7 +67,7 @@ class Report:
                 f"(+{self.peak_foreign} out by others); {len(self.violations)} violation(s); {self.seconds:.1f}s")
 
     def failure_text(self) -> str:
-        lines = [f"fault run failed: {self.summary()}", f"reproduce with: {command(self.seed)}"]
+        lines = [f"fault run failed: {self.summary()}", f"reproduce with: {command(self.seed, self.sabotage)}"]
         lines += [f"  - {v['check']}: {v['detail']}" for v in self.violations]
         for cycle in self.cycles:
             results = ", ".join(f"{n}={r}" for n, r in cycle.get("results", {}).items())
@@ -84,13 +85,17 @@ def cycle_bound(plan: RunPlan) -> float:
     return 30 + s["REBOOTER_PROBE_TIMEOUT_SECONDS"] + s["REBOOTER_PROBE_POD_TIMEOUT_SECONDS"] + nodes * per_node
 
 
-def run_seed(seed: int, timeline_path: str | None = None) -> Report:
-    return run_plan(generate(seed), timeline_path=timeline_path)
+def run_seed(seed: int, timeline_path: str | None = None, sabotage: bool = False) -> Report:
+    return run_plan(generate(seed), timeline_path=timeline_path, sabotage=sabotage)
 
 
-def run_plan(plan: RunPlan, engine: SharedEngine | None = None, timeline_path: str | None = None) -> Report:
+def run_plan(plan: RunPlan, engine: SharedEngine | None = None, timeline_path: str | None = None,
+             sabotage: bool = False) -> Report:
+    """Run the plan; with ``sabotage`` a rogue actor also breaks the rules through the Kubernetes
+    API while the cycle runs (uncordons a node someone else cordoned, deletes a workload pod), to
+    show that the checks catch it."""
     began = time.monotonic()
-    report = Report(plan.seed, plan.kinds, budget=int(plan.settings["REBOOTER_MAX_UNAVAILABLE"]))
+    report = Report(plan.seed, plan.kinds, budget=int(plan.settings["REBOOTER_MAX_UNAVAILABLE"]), sabotage=sabotage)
     engine = engine or shared_engine()
     fail = plan.harness("activityFailsAfterWork")
     behaviour = Behaviour(twice=plan.harness("activityTwice") is not None,
@@ -129,7 +134,11 @@ class _Run:
         elif self.plan.harness("terminateHolder"):
             self._terminate_holder()
         else:
-            self._start_http()
+            self._start_http(wait=not self.report.sabotage)
+        if self.report.sabotage:
+            self._rogue()
+            if not self.cycles:
+                self._wait_cycle()
         self._settle()
         self._observe(initial)
 
@@ -206,6 +215,25 @@ class _Run:
         self.report.notes.append(f"terminated {child.rsplit(':', 1)[-1]} mid-drain; lock holders then: "
                                  f"{[h.rsplit(':', 1)[-1] for h in held] or 'none'}")
         self._start_http()
+
+    def _rogue(self) -> None:
+        """Break the rules the app must keep, through the API, as a careless operator would."""
+        from kubernetes import client as k8s
+        from kubernetes import config as k8s_config
+
+        from rebooter.kubeapi import call
+
+        core = k8s.CoreV1Api(k8s_config.new_client_from_config(config_file=self.box.kubeconfig_path))
+        for node in [n.name for n in self.box.scenario.nodes if n.cordoned_by][:1]:
+            call(core.patch_node, node, {"spec": {"unschedulable": False}})
+            self.report.notes.append(f"sabotage: uncordoned {node}, which someone else had cordoned")
+        pods = [p for p in call(core.list_namespaced_pod, NAMESPACE).items
+                if p.status.phase == "Running" and (p.metadata.owner_references or [])
+                and p.metadata.owner_references[0].kind == "ReplicaSet"]
+        if pods:
+            time.sleep(0.3)  # let the pod count as healthy for the recorder
+            call(core.delete_namespaced_pod, pods[0].metadata.name, NAMESPACE)
+            self.report.notes.append(f"sabotage: deleted pod {pods[0].metadata.name} directly")
 
     # ---- waiting ------------------------------------------------------------------------
     def _status(self) -> dict[str, Any]:
