@@ -90,6 +90,8 @@ def generate(seed: int) -> RunPlan:
 
     pools = _pools(rng)
     nodes = _node_facts(rng, pools)
+    if NODE_TARGETED & set(kinds):
+        _leave_room(nodes)
     # In the order the app patches them (pool name, then index), so a node fault hits the first one.
     eligible = sorted((ref for ref, facts in nodes.items() if _eligible(facts)),
                       key=lambda ref: (ref.split("/")[0], int(ref.split("/")[1])))
@@ -159,6 +161,16 @@ def _node_facts(rng: random.Random, pools: list[tuple[str, int]]) -> dict[str, d
         ref = rng.choice(sorted(nodes))
         nodes[ref] = {"rebootRequired": True}
     return nodes
+
+
+def _leave_room(nodes: dict[str, dict[str, Any]]) -> None:
+    """At least two nodes in service, so the target's pods have somewhere to go and the drain
+    gets the node as far as the reboot the fault is about."""
+    out = [ref for ref, facts in nodes.items() if "cordonedBy" in facts or facts.get("ready") is False]
+    while len(nodes) - len(out) < 2 and out:
+        facts = nodes[out.pop()]
+        facts.pop("cordonedBy", None)
+        facts.pop("ready", None)
 
 
 def _workloads(rng: random.Random, pools: list[tuple[str, int]], stalled: bool, eligible: int,

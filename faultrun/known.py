@@ -35,7 +35,8 @@ KNOWN: tuple[KnownIssue, ...] = (
         fix=("fail the script when that kubectl fails (e.g. capture its output and `|| exit 5`), and in "
              "parse_result or plan.plan_nodes report every node of a probed pool that got no fact and no "
              "error as skipped (\"the probe returned nothing for this node\")."),
-        matches=lambda v, r: v["check"] == "unaccounted" and v.get("inOutput") is False,
+        matches=lambda v, r: v["check"] == "unaccounted" and v.get("inOutput") is False
+        and not any(x["check"] == "crash" for x in r.violations),
     ),
     KnownIssue(
         id="start-race",
