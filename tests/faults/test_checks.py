@@ -167,7 +167,9 @@ def test_known_bugs_explain_only_their_own_symptom():
     ])
     unknown, known = classify(report)
     assert [v["check"] for v in unknown] == ["budget"]
-    assert set(known) == {"probe-activity-failure-crashes-cycle", "probe-drops-nodes"}
+    assert set(known) == {"probe-activity-failure-crashes-cycle"}, "the crash explains the missing nodes"
+    silent = Report(2, ["kubeApiTimeout"], violations=[{"check": "unaccounted", "detail": "x", "inOutput": False}])
+    assert set(classify(silent)[1]) == {"probe-drops-nodes"}
 
 
 def test_middleware_runs_every_activity_twice_and_returns_the_second_result():
