@@ -118,7 +118,8 @@ def apply_create_defaults(kind: str, obj: dict) -> None:
         template = spec.get("template")
         if isinstance(template, dict) and isinstance(template.get("spec"), dict):
             default_pod_spec(template["spec"])
-        spec.setdefault("revisionHistoryLimit", 10)
+        if kind != "replicasets":  # ReplicaSets have no revision history of their own
+            spec.setdefault("revisionHistoryLimit", 10)
         status = obj.setdefault("status", {})
         for field in _ZERO_STATUS[kind]:  # int32 fields without omitempty: always serialised
             status.setdefault(field, 0)
