@@ -26,31 +26,6 @@ from bench.scenarios import app_settings, pools_cluster, reported
 STEP = "probe pools"
 
 
-def _commands(events: list[dict[str, Any]], start_epoch: float, discovered: float | None) -> dict[str, Any]:
-    """Run-command phases from the timeline, and our time before the first submit and after the last finish."""
-    by_id: dict[str, dict[str, float]] = {}
-    for e in events:
-        if e["kind"] == "run_command":
-            by_id.setdefault(e["data"]["id"], {})[e["data"]["phase"]] = e["t"]
-    runs = [v for v in by_id.values() if "submitted" in v and "finished" in v]
-    if not runs:
-        return {"commands": 0}
-    submitted = [r["submitted"] for r in runs]
-    t0 = physical.wall_seconds(events[0]) - events[0]["t"]  # wall clock of the timeline's t = 0
-    start = start_epoch - t0
-    last = max(r["finished"] for r in runs)
-    return {
-        "commands": len(runs),
-        "submitSpreadSeconds": round(max(submitted) - min(submitted), 3),
-        "firstSubmitToLastFinishSeconds": round(max(r["finished"] for r in runs) - min(submitted), 3),
-        "scriptSecondsMax": round(max(r["finished"] - r.get("started", r["finished"]) for r in runs), 3),
-        "scriptSecondsMean": round(sum(r["finished"] - r.get("started", r["finished"]) for r in runs) / len(runs), 3),
-        "commandSecondsMax": round(max(r["finished"] - r["submitted"] for r in runs), 3),
-        "startToFirstSubmitSeconds": round(min(submitted) - start, 3),
-        "lastFinishToDiscoveredSeconds": round(start + discovered - last, 3) if discovered is not None else None,
-    }
-
-
 def run(pools: int = 10, latency: float = 5.0, poll: float = 0.2) -> dict[str, Any]:
     one, many = pools_cluster("fanone", 1, latency=latency), pools_cluster("fanmany", pools, latency=latency, seed=2)
     host = SandboxHost([one, many], router=True)
@@ -70,7 +45,8 @@ def run(pools: int = 10, latency: float = 5.0, poll: float = 0.2) -> dict[str, A
     finally:
         usage = host.stop(timelines)
     single, fanned = (w.left(STEP) for w in results)
-    parts = [_commands(physical.read_timeline(Path(timelines) / f"{i}.jsonl"), w.started_epoch, w.left(STEP))
+    parts = [physical.run_commands(physical.read_timeline(Path(timelines) / f"{i}.jsonl"), w.started_epoch,
+                                   w.left(STEP))
              for i, w in enumerate(results)]
     slowest = parts[1].get("commandSecondsMax")
     return {

@@ -35,6 +35,7 @@ class Instruments:
         self.episode_samples: list[tuple[str, int, float]] = []  # (name, history length, cpu seconds)
         self.activities: Counter[str] = Counter()
         self.entity_operations: Counter[str] = Counter()
+        self.cpu: defaultdict[str, float] = defaultdict(float)  # "activities" / "entity_operations" -> thread CPU
 
     # -- recording ------------------------------------------------------------------
     def episode(self, instance_id: str, name: str, events: int, cpu: float, size: int = 0) -> None:
@@ -64,6 +65,8 @@ class Instruments:
                 "instances": {k: len(v) for k, v in by_name.items()},
                 "activities": dict(self.activities),
                 "entityOperations": dict(self.entity_operations),
+                "activityCpuSeconds": round(self.cpu["activities"], 3),
+                "entityCpuSeconds": round(self.cpu["entity_operations"], 3),
                 "invocations": sum(self.episodes.values()) + sum(self.activities.values())
                 + sum(self.entity_operations.values()),
             }
@@ -127,9 +130,14 @@ def _counted(fn: Any, instruments: Instruments, kind: str, name: str) -> Any:
         fn = fn._bench_inner
 
     def call(*args: Any, **kwargs: Any) -> Any:
-        with instruments._lock:
-            getattr(instruments, kind)[name] += 1
-        return fn(*args, **kwargs)
+        began = time.thread_time()
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            spent = time.thread_time() - began
+            with instruments._lock:
+                getattr(instruments, kind)[name] += 1
+                instruments.cpu[kind] += spent
 
     call._bench_counted = True  # type: ignore[attr-defined]
     call._bench_inner = fn  # type: ignore[attr-defined]

@@ -52,6 +52,7 @@ def run(nodes: int = 20, reboot: float = 8.0, termination: float = 2.0, poll: fl
     bound = physical.bound(events)
     wall = float(watch.finished or 0.0)
     split = physical.overhead_split(events, watch.started_epoch, watch.started_epoch + wall)
+    probe = physical.run_commands(events, watch.started_epoch, watch.left("probe pools"))
     patched = int(((watch.output or {}).get("counts") or {}).get("patched", 0))
     a_priori = nodes * (reboot + termination)
     per_node = bound.pop("perNode")
@@ -65,6 +66,7 @@ def run(nodes: int = 20, reboot: float = 8.0, termination: float = 2.0, poll: fl
         "ratioScenarioBound": round(wall / a_priori, 4),
         "bound": bound,
         "overheadSplit": split,
+        "discovery": {"leftProbePoolsSeconds": watch.left("probe pools"), "runCommands": probe},
         "stepMeans": step_means(watch.output),
         "perNodePhysical": [{k: n[k] for k in ("node", "drain", "reboot", "ready", "physical")} for n in per_node],
         "timings": scenario["timings"],

@@ -30,6 +30,23 @@ class NodeTimes:
     uncordon_at: float | None
     evictions: int
     refused: int  # 429 answers (a PodDisruptionBudget said wait)
+    evict_at: float | None = None  # first eviction request
+    drained_at: float | None = None  # last evicted pod gone
+    down_at: float | None = None
+    up_at: float | None = None
+
+    def gap(self, start: float | None, end: float | None) -> float | None:
+        return round(end - start, 3) if start is not None and end is not None else None
+
+    @property
+    def ours(self) -> dict[str, float | None]:
+        """The app's own time inside the node's span, between the physical phases."""
+        return {
+            "cordonToFirstEviction": self.gap(self.cordon_at, self.evict_at if self.evict_at is not None
+                                              else self.down_at),
+            "drainedToDown": self.gap(self.drained_at if self.drained_at is not None else self.evict_at, self.down_at),
+            "readyToUncordon": self.gap(self.up_at if self.up_at is not None else None, self.uncordon_at),
+        }
 
     @property
     def physical(self) -> float:
@@ -80,6 +97,8 @@ def node_times(events: list[dict[str, Any]]) -> list[NodeTimes]:
             cordon_at=next((t for t, v in cordons if v), None),
             uncordon_at=next((t for t, v in cordons if not v and t > down[name]), None),
             evictions=len(evictions), refused=sum(1 for e in evictions if e["data"].get("status") == 429),
+            evict_at=evictions[0]["t"] if evictions else None, drained_at=max(gone) if gone else None,
+            down_at=down[name], up_at=max(came_up, ready_at) if came_up is not None and ready_at is not None else came_up,
         ))
     return out
 
@@ -106,7 +125,7 @@ def bound(events: list[dict[str, Any]]) -> dict[str, Any]:
         "readySeconds": round(sum(n.ready for n in nodes), 3),
         "evictions": sum(n.evictions for n in nodes),
         "refusedEvictions": sum(n.refused for n in nodes),
-        "perNode": [n.__dict__ | {"physical": round(n.physical, 3)} for n in nodes],
+        "perNode": [n.__dict__ | {"physical": round(n.physical, 3), "ours": n.ours} for n in nodes],
     }
 
 
@@ -122,9 +141,44 @@ def overhead_split(events: list[dict[str, Any]], start_wall: float, end_wall: fl
     inside = sum((n.uncordon_at - n.cordon_at - n.physical) for n in nodes
                  if n.cordon_at is not None and n.uncordon_at is not None)
     spans = sum((n.uncordon_at - n.cordon_at) for n in nodes if n.cordon_at is not None and n.uncordon_at is not None)
+    gaps: dict[str, list[float]] = {}
+    for n in nodes:
+        for key, value in n.ours.items():
+            if value is not None:
+                gaps.setdefault(key, []).append(value)
     return {
+        **{f"meanPerNode.{k}": round(sum(v) / len(v), 3) for k, v in gaps.items()},
         "discoverySeconds": round(first - start, 3),  # start request to our first cordon
         "insideNodesSeconds": round(inside, 3),  # cordon..uncordon minus drain+reboot+ready, summed
         "betweenNodesSeconds": round((last - first) - spans, 3),  # uncordon of one node to cordon of the next
         "tailSeconds": round(end - last, 3),  # last uncordon to the cycle seen finished
+    }
+
+
+def run_commands(events: list[dict[str, Any]], start_epoch: float, discovered: float | None) -> dict[str, Any]:
+    """Run-command phases from the timeline, and our time before the first submit and after the last finish.
+
+    ``start_epoch`` is when the cycle was started (wall clock), ``discovered`` the seconds from
+    then until its custom status left "probe pools".
+    """
+    by_id: dict[str, dict[str, float]] = {}
+    for e in events:
+        if e["kind"] == "run_command":
+            by_id.setdefault(e["data"]["id"], {})[e["data"]["phase"]] = e["t"]
+    runs = [v for v in by_id.values() if "submitted" in v and "finished" in v]
+    if not runs:
+        return {"commands": 0}
+    submitted = [r["submitted"] for r in runs]
+    start = start_epoch - (wall_seconds(events[0]) - events[0]["t"])
+    last = max(r["finished"] for r in runs)
+    script = [r["finished"] - r.get("started", r["finished"]) for r in runs]
+    return {
+        "commands": len(runs),
+        "submitSpreadSeconds": round(max(submitted) - min(submitted), 3),
+        "firstSubmitToLastFinishSeconds": round(last - min(submitted), 3),
+        "scriptSecondsMax": round(max(script), 3),
+        "scriptSecondsMean": round(sum(script) / len(script), 3),
+        "commandSecondsMax": round(max(r["finished"] - r["submitted"] for r in runs), 3),
+        "startToFirstSubmitSeconds": round(min(submitted) - start, 3),
+        "lastFinishToDiscoveredSeconds": round(start + discovered - last, 3) if discovered is not None else None,
     }

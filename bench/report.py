@@ -66,10 +66,17 @@ def fits(rows: list[dict[str, Any]]) -> dict[str, float | None]:
     return out
 
 
-def per_episode(row: dict[str, Any]) -> dict[str, float]:
-    """patch_cycle's cost per episode against the history it replayed (unprofiled run)."""
-    points = [(float(x), float(y)) for x, y in row.get("parentEpisodes") or []]
-    slope, intercept, r2 = linear(points)
+def per_episode(row: dict[str, Any], buckets: int = 10) -> dict[str, float]:
+    """patch_cycle's cost per episode against the history it replayed (unprofiled run).
+
+    Fitted on the medians of ``buckets`` equal-count groups of episodes (by history length),
+    so a few episodes stretched by garbage collection or a busy machine do not tilt the line.
+    """
+    points = sorted((float(x), float(y)) for x, y in row.get("parentEpisodes") or [])
+    size = max(1, len(points) // buckets)
+    groups = [points[i:i + size] for i in range(0, len(points), size)]
+    medians = [(sum(x for x, _ in g) / len(g), sorted(y for _, y in g)[len(g) // 2]) for g in groups if g]
+    slope, intercept, r2 = linear(medians)
     return {"microsecondsPerEvent": round(slope * 1e6, 2), "interceptMs": round(intercept * 1e3, 3),
             "r2": round(r2, 3), "episodes": len(points)}
 
@@ -113,11 +120,12 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     jobs = results["jobs"]
     replay, local = _scaling_rows(jobs, "replay"), _scaling_rows(jobs, "local")
     results["fits"] = {"replay": fits(replay), "local": fits(local)}
+    results["perEpisode"] = {}
     if replay:
-        results["perEpisode"] = {"replay": per_episode(replay[-1])}
+        results["perEpisode"]["replay"] = per_episode(replay[-1])
     done_local = [r for r in local if r.get("patched") == r["nodes"]]
     if done_local:
-        results["perEpisode"]["local"] = per_episode(done_local[-1]) if "perEpisode" in results else None
+        results["perEpisode"]["local"] = per_episode(done_local[-1])
     results["kured"] = kured(jobs)
     rows = []
     over = jobs.get("overhead") or {}
@@ -128,7 +136,8 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
     rows.append({"measure": f"fan-out: discovery / L, {fan.get('pools', '?')} pools, L = {fan.get('latencySeconds')} s",
                  "engine": "local engine + sandbox", "result": fan.get("ratioToLatency"), "goal": 1.2,
                  "detail": f"{_fmt(fan.get('discoverySeconds'))} s; one pool {_fmt(fan.get('singlePoolDiscoverySeconds'))}"
-                           f" s; sequential {_fmt(fan.get('sequentialEstimateSeconds'))} s"})
+                           f" s; one after another {_fmt(fan.get('sequentialEstimateSeconds'))} s; against the slowest "
+                           f"command as the sandbox ran it {_fmt(fan.get('ratioToSlowestCommand'), 3)}"})
     for name, data in (("replay", replay), ("local", local)):
         fit = results["fits"][name]
         engine = "replay driver (production SDK)" if name == "replay" else "local engine, fake activities"
@@ -137,11 +146,14 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
                      "result": fit.get("orchestratorCpuSeconds"), "goal": 1.1,
                      "detail": f"patch_cycle alone k = {_fmt(fit.get('parentCpuSeconds'))}, patch_node k = "
                                f"{_fmt(fit.get('childCpuSeconds'))}, replayed events k = {_fmt(fit.get('replayedEvents'))}"})
-        biggest = data[-1] if data else {}
+        complete = [r for r in data if r.get("patched") == r["nodes"]]
+        biggest = complete[-1] if complete else {}
+        stuck = [r for r in data if r.get("failure")]
         rows.append({"measure": f"scaling: invocations per patched node ({biggest.get('nodes', '?')} nodes)",
                      "engine": engine, "result": (biggest.get("perNode") or {}).get("invocations"), "goal": 12,
-                     "detail": f"status {biggest.get('status')}; patched {biggest.get('patched')}"
-                               + (f"; {biggest['failure']}" if biggest.get("failure") else "")})
+                     "detail": ", ".join(f"{r['nodes']}: {_fmt(r['perNode']['invocations'], 1)}" for r in data)
+                               + "".join(f"; **{r['nodes']} nodes did not finish** ({r['nodesDoneAtFailure']} done): "
+                                         f"{r['failure'][:160]}" for r in stuck)})
     fleet = jobs.get("fleet") or {}
     rows.append({"measure": f"fleet: {fleet.get('clusters', '?')} x {fleet.get('nodesPerCluster', '?')} nodes at once"
                             " / one cluster alone", "engine": "local engine + sandboxes", "result": fleet.get("ratio"),
@@ -165,7 +177,10 @@ def markdown(results: dict[str, Any]) -> str:
     git = results.get("git") or {}
     out.append(f"App code: commit {git.get('commit', '?')}"
                + (f", with uncommitted changes in {', '.join(git['dirty'])}" if git.get("dirty") else "") + ".")
-    out.append(f"Total bench time {_fmt(results.get('seconds'), 0)} s; load average before/after each job is in the JSON.")
+    out.append(f"Total bench time {_fmt(results.get('seconds'), 0)} s. Jobs (seconds, 1-minute load average before -> after; "
+               "other work on this machine shows up here): " + "; ".join(
+                   f"{name} {v['job']['seconds']:.0f} s ({v['job']['loadBefore']} -> {v['job']['loadAfter']})"
+                   for name, v in jobs.items() if isinstance(v, dict) and "job" in v) + ".")
     out += ["", "## Summary", "", "| measure | engine | result | goal | verdict | detail |", "| --- | --- | --- | --- | --- | --- |"]
     for row in results["summary"]:
         goal = row["goal"]
@@ -196,10 +211,37 @@ def _overhead(o: dict[str, Any] | None) -> list[str]:
              f"| {_fmt(o['cycleSeconds'])} s | {_fmt(o['physicalSeconds'])} s | {_fmt(o['ratio'], 4)} | "
              f"{_fmt(split.get('discoverySeconds'))} s | {_fmt(split.get('insideNodesSeconds'))} s | "
              f"{_fmt(split.get('betweenNodesSeconds'))} s | {_fmt(split.get('tailSeconds'))} s |", "",
+             "Ours inside each node, mean seconds (timeline): "
+             + ", ".join(f"{k.split('.', 1)[1]} {v}" for k, v in split.items() if k.startswith("meanPerNode.")) + ".",
+             _discovery_text(o),
+             _invocations_text(o.get("invocations") or {}, o["nodes"]),
              "Mean seconds per patch_node step: " + ", ".join(f"{k} {v}" for k, v in o["stepMeans"].items()) + ".",
              "Scenario timings: " + ", ".join(f"{k} {v}" for k, v in o["timings"].items()) + ".",
              "App settings: " + ", ".join(f"{k}={v}" for k, v in o["settings"].items()) + "."]
     return lines
+
+
+def _discovery_text(o: dict[str, Any]) -> str:
+    d = o.get("discovery") or {}
+    rc = d.get("runCommands") or {}
+    if not rc.get("commands"):
+        return ""
+    return (f"Discovery: custom status left \"probe pools\" after {_fmt(d.get('leftProbePoolsSeconds'))} s; "
+            f"{rc['commands']} run-commands, slowest {_fmt(rc['commandSecondsMax'])} s submit to finish (script "
+            f"{_fmt(rc['scriptSecondsMax'])} s); ours {_fmt(rc['startToFirstSubmitSeconds'])} s before the first submit "
+            f"and {_fmt(rc['lastFinishToDiscoveredSeconds'])} s after the last finish.")
+
+
+def _invocations_text(counts: dict[str, Any], nodes: int) -> str:
+    if not counts:
+        return ""
+    per = {k: sum(counts.get(k, {}).values()) / max(1, nodes) for k in ("episodes", "activities", "entityOperations")}
+    top = sorted((counts.get("activities") or {}).items(), key=lambda kv: -kv[1])[:3]
+    return (f"Invocations per node: {per['episodes']:.1f} episodes + {per['activities']:.1f} activities + "
+            f"{per['entityOperations']:.1f} entity operations = {sum(per.values()):.1f} (most called: "
+            + ", ".join(f"{k} {v / max(1, nodes):.1f}" for k, v in top) + "); engine CPU "
+            f"orchestrators {_fmt(sum((counts.get('orchestratorCpuSeconds') or {}).values()))} s, activities "
+            f"{_fmt(counts.get('activityCpuSeconds'))} s, entities {_fmt(counts.get('entityCpuSeconds'))} s.")
 
 
 def _fanout(f: dict[str, Any] | None) -> list[str]:
@@ -283,7 +325,18 @@ def _fleet(f: dict[str, Any] | None) -> list[str]:
             f"{_fmt(r['totalSeconds'])} s | {_fmt(r['physicalSecondsMax'])} s | {_fmt(r['timerSeconds'])} s | "
             f"{_fmt(r['engineCpuSeconds'])} | {_fmt(r['enginePeakRssMb'], 0)} | {_fmt(r['sandbox'].get('cpuSeconds'))}"
             f" ({_fmt(r['sandbox'].get('childCpuSeconds'))}) | {_fmt(r['sandbox'].get('armCalls'))} |"
-            for label, r in (("one alone", a), ("fleet", b))]
+            for label, r in (("one alone", a), ("fleet", b))] + [""] + [
+            f"CPU of the {label} run: engine {_fmt(r['engineCpuSeconds'])} s (orchestrators "
+            f"{_fmt(sum((r['invocations'].get('orchestratorCpuSeconds') or {}).values()))} s, activities "
+            f"{_fmt(r['invocations'].get('activityCpuSeconds'))} s, entities {_fmt(r['invocations'].get('entityCpuSeconds'))}"
+            f" s, the rest gRPC, backend, HTTP), sandboxes {_fmt(r['sandbox'].get('cpuSeconds'))} s + kubectl "
+            f"{_fmt(r['sandbox'].get('childCpuSeconds'))} s: {_fmt(_cpu(r))} s in all, at least {_fmt(_cpu(r) / 2)} s "
+            f"on 2 CPUs. {_invocations_text(r['invocations'], r['patched'])}" for label, r in (("one alone", a), ("fleet", b))]
+
+
+def _cpu(r: dict[str, Any]) -> float:
+    return float(r["engineCpuSeconds"]) + float(r["sandbox"].get("cpuSeconds", 0)) + float(
+        r["sandbox"].get("childCpuSeconds", 0))
 
 
 def _profile(p: dict[str, Any] | None) -> list[str]:

@@ -136,7 +136,8 @@ def local(n: int, poll: float = 0.01) -> dict[str, Any]:
 
 
 def _totals(engine: str, n: int, patched: int, data: dict[str, Any]) -> dict[str, Any]:
-    per = max(1, patched)
+    """Totals and per-node figures (per node finished: patched, or done when the engine got stuck)."""
+    per = max(1, patched or data.get("nodesDoneAtFailure") or 0)
     data.update({
         "engine": engine, "nodes": n, "patched": patched,
         "invocations": data["episodes"] + data["activities"] + data["entityOperations"],
