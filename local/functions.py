@@ -52,12 +52,18 @@ class FunctionIndex:
 
 
 def index_app(app: Any) -> FunctionIndex:
-    """The app's functions by kind (``app.get_functions()`` is called once per app object)."""
+    """The app's functions by kind (``app.get_functions()`` is called once per app object).
+
+    Each caller gets its own copy of the tables, so an engine that swaps a function (a test's
+    fake, a benchmark's counter) never changes what the next engine on the same app runs.
+    """
     cached = _CACHE.get(app)
     if cached is None:
         cached = _build(app.get_functions())
         _CACHE[app] = cached
-    return cached
+    return FunctionIndex(orchestrators=dict(cached.orchestrators), activities=dict(cached.activities),
+                         entities=dict(cached.entities), starters=dict(cached.starters),
+                         unsupported=list(cached.unsupported))
 
 
 def _names(function: Any, alias: str | None) -> list[str]:
