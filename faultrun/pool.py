@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,8 @@ class WorkerDied(RuntimeError):
 
 class RunPool:
     def __init__(self, workers: int = 2, log_dir: str | Path | None = None) -> None:
+        self._own_logs = log_dir is None  # a temporary log directory is removed unless a worker died
+        self._died = False
         self.log_dir = Path(log_dir or tempfile.mkdtemp(prefix="faultrun-"))
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self._queue: Queue[tuple[dict[str, Any], Future[Report]] | None] = Queue()
@@ -52,6 +55,8 @@ class RunPool:
             self._queue.put(None)
         for thread in self._threads:
             thread.join(timeout=30)
+        if self._own_logs and not self._died:
+            shutil.rmtree(self.log_dir, ignore_errors=True)
 
     def __enter__(self) -> RunPool:
         return self
@@ -82,6 +87,7 @@ class RunPool:
                     proc.stdin.flush()
                     line = proc.stdout.readline()
                     if not line:
+                        self._died = True
                         raise WorkerDied(f"worker {index} ended while running seed {seed}:\n{_tail(log)}")
                     future.set_result(Report.from_dict(json.loads(line)))
                 except Exception as exc:  # noqa: BLE001 - the waiting test sees it; the pool goes on
