@@ -65,7 +65,10 @@ def test_servers_refuse_non_loopback_hosts() -> None:
 
 def test_function_index_is_built_once_per_app() -> None:
     index = index_app(toy_app.app)
-    assert index is index_app(toy_app.app)  # a second get_functions() would raise
+    again = index_app(toy_app.app)  # a second get_functions() would raise: the build is cached
+    assert again.orchestrators == index.orchestrators and again.activities == index.activities
+    again.activities["double"] = (lambda value: 0, "value")  # a copy per engine: a fake stays local
+    assert index_app(toy_app.app).activities["double"] == index.activities["double"]
     assert {"fan_out", "timers", "parent", "child", "entities", "dice"} <= set(index.orchestrators)
     assert index.activities["double"][1] == "value"
     assert set(index.entities) == {"counter"}
