@@ -24,7 +24,7 @@ from typing import Any
 
 import requests
 
-from bench.instrument import Instruments, install
+from bench.instrument import Instruments, install, uninstall
 from rebooter import clients
 
 TERMINAL = {"COMPLETED", "FAILED", "TERMINATED", "CANCELED"}
@@ -121,6 +121,7 @@ class BenchEngine:
                 except Exception:  # noqa: BLE001 - keep tearing down
                     pass
         self.front = self.engine = None
+        uninstall()
         for key, value in self._saved.items():
             if value is None:
                 os.environ.pop(key, None)

@@ -73,11 +73,11 @@ class Instruments:
 
 
 _ACTIVE: list[Instruments] = []
-_PATCHED: list[bool] = []
+_ORIGINAL: list[Any] = []  # durabletask's own execute while ours is installed
 
 
 def _patch_executor() -> None:
-    if _PATCHED:
+    if _ORIGINAL:
         return
     executor = getattr(dt_worker, "_OrchestrationExecutor", None)
     if executor is None or not hasattr(executor, "execute"):
@@ -95,8 +95,8 @@ def _patch_executor() -> None:
             for inst in _ACTIVE:
                 inst.episode(instance_id, name, len(old_events) + len(new_events), spent, size)
 
+    _ORIGINAL.append(original)
     executor.execute = execute
-    _PATCHED.append(True)
 
 
 _NAMES: dict[str, str] = {}
@@ -110,6 +110,13 @@ def _name(instance_id: str, old_events: Any, new_events: Any) -> str:
                      if e.HasField("executionStarted")), "<unknown>")
         _NAMES[instance_id] = name
     return name
+
+
+def uninstall() -> None:
+    """Put durabletask's executor back (other engines in this process are not measured)."""
+    _ACTIVE.clear()
+    if _ORIGINAL:
+        dt_worker._OrchestrationExecutor.execute = _ORIGINAL.pop()
 
 
 def install(index: Any, instruments: Instruments) -> Instruments:

@@ -14,7 +14,9 @@ from bench import kured_model
 from bench.fit import exponent, linear
 
 TYPICAL_NODE = {"drain": 60.0, "reboot": 180.0, "ready": 60.0}  # seconds, for the modelled kured rows
-DEFAULT_HEALTH_POLL = 10.0  # REBOOTER_HEALTH_POLL_SECONDS default
+# Defaults of REBOOTER_HEALTH_POLL_SECONDS, REBOOTER_DRAIN_RETRY_SECONDS, REBOOTER_PROBE_POLL_SECONDS: a poll
+# finds a change half an interval late on average.
+DEFAULT_HEALTH_POLL, DEFAULT_DRAIN_RETRY, DEFAULT_PROBE_POLL = 10.0, 5.0, 5.0
 
 
 def _ok(value: float | None, goal: float) -> str:
@@ -108,11 +110,13 @@ def kured(jobs: dict[str, Any]) -> list[dict[str, Any]]:
         model = kured_model.simulate([node] * n, runs=300 if n < 1000 else 40, seed=n)
         ours = None
         if per_node is not None and discovery is not None:
-            ours = discovery + n * (node + per_node + DEFAULT_HEALTH_POLL / 2)
+            ours = discovery + DEFAULT_PROBE_POLL / 2 + n * (node + per_node + DEFAULT_HEALTH_POLL / 2
+                                                             + DEFAULT_DRAIN_RETRY / 2)
         rows.append({"cluster": f"{n} nodes of {node:.0f} s (drain {TYPICAL_NODE['drain']:.0f} + reboot "
                                 f"{TYPICAL_NODE['reboot']:.0f} + Ready {TYPICAL_NODE['ready']:.0f})",
-                     "ours": ours, "oursHow": "modelled: discovery + n x (node + measured overhead per node + "
-                                              "half the default 10 s health poll)", "kured": model})
+                     "ours": ours, "oursHow": "modelled: measured discovery (10 pools, L 10 s) + n x (node + measured "
+                                              "overhead per node) + half of each default poll interval (probe 5 s, "
+                                              "drain 5 s per node, health 10 s per node)", "kured": model})
     return rows
 
 

@@ -3,6 +3,7 @@
     .venv/bin/python bench/run.py            # everything (about 15 minutes on 2 CPUs)
     .venv/bin/python bench/run.py --quick    # small sizes, a smoke run of the measurement code
     .venv/bin/python bench/run.py --only overhead,fanout
+    .venv/bin/python bench/run.py --render bench/results/latest.json   # the report again, from the JSON
 
 Each measurement runs in a subprocess of its own (``--job``), so its peak RSS is its own and a
 crash or timeout is reported instead of ending the run. The sandbox clusters run in a further
@@ -35,9 +36,9 @@ APP_PATHS = ("function_app.py", "orchestrators", "activities", "entities", "star
 # name -> (module.function, full parameters, quick parameters, timeout seconds)
 JOBS: dict[str, tuple[str, dict[str, Any], dict[str, Any], float]] = {
     "overhead": ("bench.overhead.run", {"nodes": 20, "reboot": 6.0, "termination": 2.0, "poll": 0.2},
-                 {"nodes": 3, "reboot": 1.0, "termination": 0.3, "poll": 0.2}, 900),
+                 {"nodes": 2, "reboot": 0.5, "termination": 0.2, "poll": 0.2}, 900),
     "fanout": ("bench.fanout.run", {"pools": 10, "latency": 10.0, "poll": 0.2},
-               {"pools": 3, "latency": 1.0, "poll": 0.2}, 600),
+               {"pools": 3, "latency": 0.5, "poll": 0.2}, 600),
     "scaling-replay-10": ("bench.scaling.replay", {"n": 10}, {"n": 5}, 600),
     "scaling-replay-100": ("bench.scaling.replay", {"n": 100}, {"n": 20}, 600),
     "scaling-replay-1000": ("bench.scaling.replay", {"n": 1000}, {}, 1200),
@@ -97,6 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="small sizes: checks the measurement code, not the app")
     parser.add_argument("--only", default="", help="comma-separated job names or prefixes (e.g. scaling-replay)")
     parser.add_argument("--out", default=str(ROOT / "bench" / "results"), help="directory for the results")
+    parser.add_argument("--render", metavar="RESULTS_JSON", help="print the report of an earlier run's JSON again")
     parser.add_argument("--job", help=argparse.SUPPRESS)
     parser.add_argument("--result", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -104,6 +106,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.job:  # inside a job subprocess
         spec = json.loads(args.job)
         Path(args.result).write_text(json.dumps(run_job(spec["target"], spec["params"]), default=str))
+        return 0
+
+    if args.render:
+        earlier = json.loads(Path(args.render).read_text())
+        for key in ("fits", "perEpisode", "kured", "summary"):
+            earlier.pop(key, None)
+        print(report.markdown(report.summarize(earlier)))
         return 0
 
     wanted = [w for w in args.only.split(",") if w]
