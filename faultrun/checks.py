@@ -76,10 +76,6 @@ def budget(o: Observed) -> list[dict[str, Any]]:
     return []
 
 
-def _ours(pod: str, namespace: str, o: Observed) -> bool:
-    return namespace == o.namespace
-
-
 def pdbs_and_deletions(o: Observed) -> list[dict[str, Any]]:
     """No PDB broken (by an eviction, a deletion or a node going down with the pod on it), and no
     workload pod deleted outside an eviction unless a force policy allowed it."""
@@ -92,7 +88,8 @@ def pdbs_and_deletions(o: Observed) -> list[dict[str, Any]]:
                              f"{hit['node']}: {hit['healthy']} healthy < {hit['desiredHealthy']} desired "
                              f"at t={hit['t']:.2f}s"))
     for event in o.timeline.events("pod_disrupted", cause="delete"):
-        if not _ours(event["pod"], event["namespace"], o) or event.get("actor") != "api":
+        # Workload pods only (the app's own probe and reboot pods live in kube-system).
+        if event["namespace"] != o.namespace or event.get("actor") != "api":
             continue
         allowed = o.force_policy or (o.force_bare_pods and event["pod"] in bare)
         if not allowed:
