@@ -20,6 +20,15 @@ LOCK_ENTITY = "cluster_lock"
 PROGRESS_ENTITY = "cluster_progress"
 
 
+# Settings only the cycle reads: left out of every patch_node input to keep histories small.
+CYCLE_ONLY_PREFIXES = ("notifyTemplate", "window", "approval", "estimated", "schedule", "taskHub", "arm",
+                       "credential", "kubeAuth", "probe", "nodesPerExecution", "soak", "paused", "zoneAware")
+
+
+def node_settings(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in cfg.items() if not k.startswith(CYCLE_ONLY_PREFIXES)}
+
+
 def retry(cfg: dict[str, Any]) -> df.RetryOptions:
     """Retries for transient ARM/Kubernetes errors in read-only or idempotent activities."""
     first_ms = max(100, int(float(cfg.get("activityRetrySeconds", 2)) * 1000))
@@ -99,6 +108,20 @@ class CycleStatus:
                 "reason": self.reason,
             }
         )
+
+    def snapshot(self) -> dict[str, Any]:
+        """What a continued execution needs to go on reporting (results without their steps:
+        each node's full steps stay in its patch_node instance and in the logs)."""
+        compact = [{k: v for k, v in r.items() if k != "steps"} for r in self.results]
+        return {"results": compact, "skipped": self.skipped, "notApplicable": self.not_applicable,
+                "upToDate": self.up_to_date, "total": self.total}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.results = list(state.get("results", []))
+        self.skipped = list(state.get("skipped", []))
+        self.not_applicable = list(state.get("notApplicable", []))
+        self.up_to_date = list(state.get("upToDate", []))
+        self.total = int(state.get("total", 0))
 
     def step(self, name: str, current: list[str] | None = None, **_: Any) -> None:
         self.current_step = name

@@ -23,6 +23,14 @@ class Control:
         self.cancel: dict[str, Any] | None = None
         self.paused: dict[str, Any] | None = None
 
+    def snapshot(self) -> dict[str, Any]:
+        """Commands already received, carried into a continued execution."""
+        return {"cancel": self.cancel, "paused": self.paused}
+
+    def restore(self, state: dict[str, Any]) -> None:
+        self.cancel = state.get("cancel")
+        self.paused = state.get("paused")
+
     def _pending(self) -> Any:
         if self._waiter is None:
             self._waiter = self.context.wait_for_external_event(EVENT)

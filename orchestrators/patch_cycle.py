@@ -14,7 +14,7 @@ activities. The input is {"cluster", "settings", "pools"?, "nodes"?, "reason", "
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from orchestrators import common
@@ -30,11 +30,49 @@ def patch_cycle(context: Any):
     job: dict[str, Any] = context.get_input()
     cluster_id = job["cluster"]
     cfg = job["settings"]
-    started = context.current_utc_datetime
     status = common.CycleStatus(context, cluster_id, job.get("reason", ""))
     control = Control(context)
-    retry = common.retry(cfg)
+    state = job.get("resume")
+    if state is None:  # first execution: look, plan, announce
+        state = yield from _prepare(context, job, status, control)
+        if "outcome" in state:
+            return state
+    else:  # a continued execution: pick up where the previous one stopped
+        status.restore(state)
+        control.restore(state["control"])
+    started = datetime.fromisoformat(state["startedAt"])
+    window = windows.window_from_dict(state["window"])
 
+    halted, remaining = yield from _patch_nodes(context, cfg, cluster_id, state["queue"], status, control, window)
+    if remaining and not halted and not control.cancel:
+        # Keep the history short: a new execution for the next batch, so replay cost stays
+        # linear in the cluster's size (Durable's continue-as-new).
+        context.continue_as_new({**job, "resume": {**state, "queue": remaining, **status.snapshot(),
+                                                   "control": control.snapshot()}})
+        return None
+
+    if control.cancel:
+        outcome, reason = "cancelled", f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
+                                       f"{control.cancel.get('reason') or 'no reason given'}"
+    else:
+        outcome, reason = ("halted", halted) if halted else ("completed", "")
+    summary = status.finish(outcome, reason=reason)
+    common.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
+                        nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
+    if status.total or halted:
+        yield from common.notify(context, cfg, notify_events.cycle_payload(
+            "cycle_finished" if outcome == "completed" else "cycle_halted", cluster=cluster_id,
+            instance_id=context.instance_id, reason=reason, result=outcome, counts=status.counts(),
+            seconds=common.seconds_between(started, context.current_utc_datetime)))
+    return summary
+
+
+def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, control: Control):
+    """Describe, window, blockers, probe, plan. Returns the state to patch from, or a finished
+    summary (it has an "outcome") when the cycle ends here."""
+    cluster_id, cfg = job["cluster"], job["settings"]
+    started = context.current_utc_datetime
+    retry = common.retry(cfg)
     status.step("describe cluster")
     try:
         cluster = yield context.call_activity_with_retry("describe_cluster", retry, {"cluster": cluster_id})
@@ -75,22 +113,8 @@ def patch_cycle(context: Any):
         yield from common.notify(context, cfg, notify_events.cycle_payload(
             "cycle_started", cluster=cluster_id, instance_id=context.instance_id, reason=status.reason,
             counts=status.counts()))
-    halted = yield from _patch_nodes(context, cfg, cluster_id, planned["nodes"], status, control, window)
-
-    if control.cancel:
-        outcome, reason = "cancelled", f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
-                                       f"{control.cancel.get('reason') or 'no reason given'}"
-    else:
-        outcome, reason = ("halted", halted) if halted else ("completed", "")
-    summary = status.finish(outcome, reason=reason)
-    common.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
-                        nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
-    if status.total or halted:
-        yield from common.notify(context, cfg, notify_events.cycle_payload(
-            "cycle_finished" if outcome == "completed" else "cycle_halted", cluster=cluster_id,
-            instance_id=context.instance_id, reason=reason, result=outcome, counts=status.counts(),
-            seconds=common.seconds_between(started, context.current_utc_datetime)))
-    return summary
+    return {"startedAt": common.iso(started), "window": window.to_dict(), "queue": planned["nodes"],
+            "control": control.snapshot()}
 
 
 def _fail(context: Any, cfg: dict[str, Any], status: common.CycleStatus, reason: str):
@@ -138,12 +162,17 @@ def _wait_for_blockers(context: Any, cfg: dict[str, Any], cluster_id: str, statu
 
 def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list[dict[str, Any]],
                  status: common.CycleStatus, control: Control, window: Any):
-    """Patch the planned nodes in waves of up to ``maxUnavailable``; return why the rollout halted, if it did."""
+    """Patch nodes in waves of up to ``maxUnavailable``, at most ``nodesPerExecution`` in this
+    execution; return (why the rollout halted or None, the nodes left for the next execution)."""
     queue = plan.waves(nodes, max(1, int(cfg["maxUnavailable"])), cfg["zoneAware"])
+    node_cfg = common.node_settings(cfg)
     halted = None
     approval = cfg.get("approval", "none")
-    first = True
+    first = not status.results
+    done_here = 0
     while queue and not halted:
+        if done_here >= cfg["nodesPerExecution"]:
+            return None, [n for wave in queue for n in wave]
         if control.paused:
             status.step("paused", current=[])
         yield from control.hold_while_paused()
@@ -170,12 +199,13 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
         children = [
             context.call_sub_orchestrator(
                 "patch_node",
-                {"cluster": cluster_id, "node": n, "settings": cfg, "parent": context.instance_id},
+                {"cluster": cluster_id, "node": n, "settings": node_cfg, "parent": context.instance_id},
                 f"{context.instance_id}:{n['node']}",
             )
             for n in wave
         ]
         results = yield from control.wait_for(context.task_all(children))
+        done_here += len(wave)
         for result in results:
             status.add_result(result)
             yield from common.notify(context, cfg, notify_events.node_result_payload(
@@ -187,7 +217,7 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
     why = "the cycle was cancelled" if control.cancel else f"the cycle halted ({halted})"
     for remaining in [n for wave in queue for n in wave]:
         status.skipped.append({"node": remaining["node"], "reason": f"not started: {why}"})
-    return halted
+    return halted, []
 
 
 def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | None:

@@ -45,7 +45,7 @@ def patch_node(context: Any):
         return (yield from _give_back(run, "error", f"cordon failed: {common.error_text(exc)}"))
     run.end(cordonedByUs=cordon["cordonedByUs"])
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
-        yield run.release()
+        run.release()
         return run.result("skipped", "cordoned by someone else after planning; left alone")
     if cfg["drainDelaySeconds"] > 0:
         yield from run.control.wait(cfg["drainDelaySeconds"])
@@ -86,7 +86,7 @@ def patch_node(context: Any):
         return (yield from run.fail_keeping_lock(
             "error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; the node is still "
                      "cordoned by us"))
-    yield run.release()
+    run.release()
     return run.result("patched", after={"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")})
 
 
@@ -201,7 +201,7 @@ def _give_back(run: NodeRun, outcome: str, reason: str):
         yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001 - say so: the node may still be cordoned by us
         return (yield from run.fail_keeping_lock("error", f"{reason}; and uncordon failed: {common.error_text(exc)}"))
-    yield run.release()
+    run.release()
     return run.result(outcome, reason)
 
 
@@ -213,7 +213,7 @@ def _quarantine(run: NodeRun, reason: str):
     except Exception as exc:  # noqa: BLE001 - without the label, do not leave it cordoned silently
         return (yield from _give_back(run, "undrainable", f"{reason}; quarantine label failed: "
                                                           f"{common.error_text(exc)}"))
-    yield run.release()
+    run.release()
     return run.result("quarantined", reason, cordoned=True)
 
 

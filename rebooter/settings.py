@@ -202,6 +202,8 @@ SETTINGS: dict[str, Setting] = {
           "What happens when nobody answers in time.", "", True),
         S("REBOOTER_ESTIMATED_NODE_SECONDS", "600", _seconds,
           "Dry-run estimate per node when no earlier cycle has measured one on this cluster."),
+        S("REBOOTER_NODES_PER_EXECUTION", "20", _int(1, 1000),
+          "Nodes patched per orchestration execution before continue-as-new (keeps replay cost linear)."),
         S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay", True),
         S("REBOOTER_DRAIN_DELAY_SECONDS", "0", _seconds, "Wait between cordon and drain.", "drain-delay", True),
         S("REBOOTER_REBOOT_DELAY_SECONDS", "0", _seconds, "Wait between drain and reboot.", "reboot-delay", True),

@@ -106,12 +106,12 @@ def test_two_node_cycle_actions():
             ("activity", "drain_node"), ("activity", "drain_node"),
             ("activity", "reboot_node"),
             ("activity", "check_node_health"), ("activity", "check_node_health"),
-            ("activity", "mark_node"), ("activity", "uncordon_node"), ("entity_call", "release"),
+            ("activity", "mark_node"), ("activity", "uncordon_node"),
         ]
         # Every wait is a durable timer (raced against the operator's control event).
         assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"], CFG["healthPollSeconds"]]
         assert len(child.decisions("activity", "reboot_node")) == 1
-        assert {s["operation"] for s in child.decisions("signal")} == {"node"}
+        assert [s["operation"] for s in child.decisions("signal")] == ["release", "node"]
     # The cluster saw exactly one reboot and one uncordon per node, nothing for the others.
     assert [p["node"] for p in run.cluster.called("reboot_node")] == [A, B]
     assert [p["node"] for p in run.cluster.called("uncordon_node")] == [A, B]
@@ -165,7 +165,8 @@ def test_node_cordoned_by_someone_else_is_not_drained_nor_uncordoned():
     assert run.cluster.called("uncordon_node", A) == []
     assert run.cluster.node(A).unschedulable and not run.cluster.node(A).cordoned_by_us
     # It gave the lock back before leaving.
-    assert [a.get("operation") for a in child.decisions("entity_call")] == ["acquire", "release"]
+    assert [a.get("operation") for a in child.decisions("entity_call")] == ["acquire"]
+    assert "release" in [s["operation"] for s in child.decisions("signal")]
     assert f"{CYCLE_ID}:{A}" not in run.lock["holders"]
     assert run.cycle.output["nodes"][0]["result"] == "skipped"
 
@@ -218,3 +219,17 @@ def test_a_lock_left_by_someone_else_is_waited_out_until_its_ttl_expires():
     lock_step = child.output["steps"][0]
     assert lock_step["step"] == "lock"
     assert lock_step["seconds"] >= (expires - datetime.fromisoformat(lock_step["startedAt"])).total_seconds()
+
+
+# ---- continue-as-new batches ------------------------------------------------------------------
+def test_a_long_cycle_continues_as_new_between_batches_and_reports_every_node():
+    run = run_cycle(two_node_cluster(), overrides={"nodesPerExecution": 1})
+    out = run.cycle.output
+    assert run.cycle.status == "Completed", run.cycle.error
+    assert any("continued as new" in w for w in run.cycle.warnings)
+    assert [(n["node"], n["result"]) for n in out["nodes"]] == [(A, "patched"), (B, "patched")]
+    assert out["counts"]["patched"] == 2 and out["outcome"] == "completed"
+    assert "steps" not in out["nodes"][0] and out["nodes"][1]["steps"], "earlier batches are compacted"
+    assert any(p["pool"] == "win" for p in out["notApplicable"])
+    assert run.lock["holders"] == {}
+    assert [(c["instanceId"], c["status"]) for c in run.progress["cycles"]] == [(CYCLE_ID, "completed")]
