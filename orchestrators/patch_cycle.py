@@ -204,7 +204,10 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
             )
             for n in wave
         ]
-        results = yield from control.wait_for(context.task_all(children))
+        try:
+            results = yield from control.wait_for(context.task_all(children))
+        except Exception as exc:  # noqa: BLE001 - a patch_node terminated or crashed: say so, do not vanish
+            results = [_lost_child(n, exc) for n in wave]
         done_here += len(wave)
         for result in results:
             status.add_result(result)
@@ -218,6 +221,14 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
     for remaining in [n for wave in queue for n in wave]:
         status.skipped.append({"node": remaining["node"], "reason": f"not started: {why}"})
     return halted, []
+
+
+def _lost_child(node: dict[str, Any], exc: BaseException) -> dict[str, Any]:
+    """The result of a patch_node that ended without one (terminated, or the worker crashed)."""
+    return {"node": node["node"], "pool": node.get("pool", ""), "result": "error", "steps": [], "seconds": 0,
+            "reason": f"patch_node ended without a result ({common.error_text(exc)}); the node may still be "
+                      "cordoned by us: the next cycle resumes it, or uncordon it by hand",
+            "cordoned": "unknown", "before": {"bootId": node.get("bootId", ""), "kernel": node.get("kernel", "")}}
 
 
 def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | None:
@@ -261,10 +272,14 @@ def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list
     pending: dict[str, str] = {}
     to_submit = list(pools)
     for attempt in (1, 2):  # one resubmission after a back-off for pools whose submit failed
-        submitted = yield context.task_all([
-            context.call_activity("probe_pool", {"cluster": cluster_id, "pool": p, "podTimeoutSeconds": pod_timeout})
-            for p in to_submit
-        ])
+        try:
+            submitted = yield context.task_all([
+                context.call_activity("probe_pool", {"cluster": cluster_id, "pool": p,
+                                                     "podTimeoutSeconds": pod_timeout})
+                for p in to_submit
+            ])
+        except Exception as exc:  # noqa: BLE001 - the activity itself crashed: treat as a failed submit
+            submitted = [{"pool": p, "error": common.error_text(exc)} for p in to_submit]
         to_submit = [s["pool"] for s in submitted if "error" in s]
         pending.update({s["pool"]: s["commandId"] for s in submitted if "error" not in s})
         if not to_submit:
@@ -280,10 +295,14 @@ def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list
     last_error: dict[str, str] = {}
     while pending:
         yield _wait(context, cfg["probePollSeconds"])
-        polled = yield context.task_all([
-            context.call_activity("fetch_probe_result", {"cluster": cluster_id, "pool": p, "commandId": pending[p]})
-            for p in sorted(pending)
-        ])
+        try:
+            polled = yield context.task_all([
+                context.call_activity("fetch_probe_result", {"cluster": cluster_id, "pool": p,
+                                                             "commandId": pending[p]})
+                for p in sorted(pending)
+            ])
+        except Exception as exc:  # noqa: BLE001 - the activity itself crashed: poll again until the deadline
+            polled = [{"pool": p, "status": "error", "error": common.error_text(exc)} for p in sorted(pending)]
         for result in polled:
             pool = result["pool"]
             if result["status"] == "done":

@@ -47,24 +47,10 @@ def patch_node(context: Any):
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
         run.release()
         return run.result("skipped", "cordoned by someone else after planning; left alone")
-    if cfg["drainDelaySeconds"] > 0:
-        yield from run.control.wait(cfg["drainDelaySeconds"])
-
-    # 3. Drain, with the undrainable policy when it cannot finish.
-    outcome = yield from _drain(run)
-    if outcome:
-        return outcome
-
-    # 4. Reboot. From here on a failure keeps the node cordoned and the lock held (failure policy).
-    run.begin("reboot")
-    try:
-        if cfg["preRebootNodeLabels"]:
-            yield run.activity("mark_node", labels=cfg["preRebootNodeLabels"])
-        if cfg["rebootDelaySeconds"] > 0:
-            yield from run.control.wait(cfg["rebootDelaySeconds"])
-        yield run.activity("reboot_node", bootId=run.facts["bootId"], method=cfg["rebootMethod"])
-    except Exception as exc:  # noqa: BLE001
-        return (yield from run.fail_keeping_lock("failed", f"reboot request failed: {common.error_text(exc)}"))
+    if not run.facts.get("rebooted"):  # a node an interrupted cycle already rebooted goes straight to 5
+        outcome = yield from _drain_and_reboot(run)
+        if outcome:
+            return outcome
 
     # 5. Wait until healthy: Ready, a new boot ID, the sentinel gone.
     health = yield from _wait_healthy(run)
@@ -88,6 +74,30 @@ def patch_node(context: Any):
                      "cordoned by us"))
     run.release()
     return run.result("patched", after={"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")})
+
+
+def _drain_and_reboot(run: NodeRun):
+    """Steps 3 and 4; a result dict when the node does not get as far as its reboot."""
+    cfg = run.cfg
+    if cfg["drainDelaySeconds"] > 0:
+        yield from run.control.wait(cfg["drainDelaySeconds"])
+
+    # 3. Drain, with the undrainable policy when it cannot finish.
+    outcome = yield from _drain(run)
+    if outcome:
+        return outcome
+
+    # 4. Reboot. From here on a failure keeps the node cordoned and the lock held (failure policy).
+    run.begin("reboot")
+    try:
+        if cfg["preRebootNodeLabels"]:
+            yield run.activity("mark_node", labels=cfg["preRebootNodeLabels"])
+        if cfg["rebootDelaySeconds"] > 0:
+            yield from run.control.wait(cfg["rebootDelaySeconds"])
+        yield run.activity("reboot_node", bootId=run.facts["bootId"], method=cfg["rebootMethod"])
+    except Exception as exc:  # noqa: BLE001
+        return (yield from run.fail_keeping_lock("failed", f"reboot request failed: {common.error_text(exc)}"))
+    return None
 
 
 def _take_lock(run: NodeRun):

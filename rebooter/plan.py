@@ -53,7 +53,7 @@ def plan_nodes(
     inventory: list[dict[str, Any]],
     node_filter: list[str] | None = None,
     zone_aware: bool = False,
-) -> dict[str, Any]:
+) -> dict[str, Any]:  # noqa: C901 - one pass over the probe answers, each rule a few lines
     """Order the nodes that need a reboot and say why each other one is left alone.
 
     Nodes we cordoned in an earlier, interrupted cycle come first, so a half-finished
@@ -63,7 +63,9 @@ def plan_nodes(
     planned: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     up_to_date: list[str] = []
+    answered: set[str] = set()
     for result in probes:
+        answered |= {f["node"] for f in result.get("nodes", [])} | {e.get("node", "") for e in result.get("errors", [])}
         for error in result.get("errors", []):
             if error.get("node") and (not node_filter or error["node"] in node_filter):
                 skipped.append({"node": error["node"], "reason": f"probe failed: {error['error']}"})
@@ -71,10 +73,15 @@ def plan_nodes(
             name = fact["node"]
             if node_filter and name not in node_filter:
                 continue
-            if not fact["rebootRequired"]:
-                up_to_date.append(name)
-                continue
             node = by_name.get(name)
+            if not fact["rebootRequired"]:
+                if node and node.get("cordonedByUs") and not node.get("quarantined"):
+                    # An interrupted cycle rebooted it and never gave its cordon back: finish the job.
+                    planned.append({"node": name, "pool": fact["pool"], "zone": node.get("zone", ""), "bootId": "",
+                                    "kernel": fact["kernel"], "packages": [], "resume": True, "rebooted": True})
+                else:
+                    up_to_date.append(name)
+                continue
             reason = _skip_reason(node)
             if reason:
                 skipped.append({"node": name, "reason": reason})
@@ -90,6 +97,11 @@ def plan_nodes(
                     "resume": bool(node.get("cordonedByUs")),
                 }
             )
+    probed_pools = {r["pool"] for r in probes}
+    for node in inventory:  # a node the probe said nothing about must not vanish from the report
+        if node["pool"] in probed_pools and node["name"] not in answered and node.get("os", "linux") == "linux" \
+                and (not node_filter or node["name"] in node_filter):
+            skipped.append({"node": node["name"], "reason": "the probe returned nothing for this node"})
     if zone_aware:
         planned.sort(key=lambda n: (not n["resume"], n["zone"], n["pool"], n["node"]))
     else:

@@ -40,11 +40,18 @@ done
 printf '%s' "$manifest" | kubectl create -f - -o name >/dev/null || { echo "cannot create probe pods" >&2; exit 4; }
 kubectl wait pod -n "$ns" -l "$selector" --for=jsonpath='{.status.phase}'=Succeeded \
   --timeout="${wait_seconds}s" >/dev/null 2>&1
-kubectl get pods -n "$ns" -l "$selector" \
-  -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase}{"\n"}{end}' |
-while read -r pod node phase; do
+pods="$(kubectl get pods -n "$ns" -l "$selector" \
+  -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase}{"\n"}{end}')" ||
+  { echo "cannot list the probe pods of pool $pool" >&2; kubectl delete pods -n "$ns" -l "$selector" --wait=false >/dev/null 2>&1; exit 5; }
+printf '%s\n' "$pods" | while read -r pod node phase; do
+  [ -n "$pod" ] || continue
+  line=""
   if [ "$phase" = "Succeeded" ]; then
-    kubectl logs -n "$ns" "$pod" | grep '^{' | head -n 1
+    line="$(kubectl logs -n "$ns" "$pod" 2>/dev/null | grep '^{' | head -n 1)"
+    [ -n "$line" ] || phase="Succeeded but its output could not be read"
+  fi
+  if [ -n "$line" ]; then
+    printf '%s\n' "$line"
   else
     printf '{"node":"%s","error":"probe pod did not finish within %ss (phase %s)"}\n' "$node" "$wait_seconds" "$phase"
   fi

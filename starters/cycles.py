@@ -31,7 +31,14 @@ async def start_cycle(client: Any, job: dict[str, Any]) -> tuple[str, bool]:
     if await running(client, instance_id):
         return instance_id, False
     await clusters.release_dead_holders(client, job["cluster"])
-    await client.start_new("patch_cycle", instance_id, job)
+    try:
+        await client.start_new("patch_cycle", instance_id, job)
+    except Exception:
+        # Two starts at the same moment (timer and HTTP) both passed the check above; the
+        # backend refuses the second one because the first is running: that is a 409, not a 500.
+        if await running(client, instance_id):
+            return instance_id, False
+        raise
     logs.event(log, "started", instanceId=instance_id, cluster=job["cluster"], trigger=job["trigger"],
                dryRun=job.get("dryRun", False), reason=job.get("reason"))
     return instance_id, True
