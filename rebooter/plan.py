@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
+# The "boot ID before" of a node an interrupted cycle already rebooted: any real boot ID differs.
+REBOOTED_EARLIER = "rebooted-by-an-earlier-cycle"
 # Channels where AKS reimages nodes and unattended-upgrades is off: no sentinel ever appears.
 NO_SENTINEL_CHANNELS = {"securitypatch", "nodeimage"}
 
@@ -77,7 +79,8 @@ def plan_nodes(
             if not fact["rebootRequired"]:
                 if node and node.get("cordonedByUs") and not node.get("quarantined"):
                     # An interrupted cycle rebooted it and never gave its cordon back: finish the job.
-                    planned.append({"node": name, "pool": fact["pool"], "zone": node.get("zone", ""), "bootId": "",
+                    planned.append({"node": name, "pool": fact["pool"], "zone": node.get("zone", ""),
+                                    "bootId": REBOOTED_EARLIER,
                                     "kernel": fact["kernel"], "packages": [], "resume": True, "rebooted": True})
                 else:
                     up_to_date.append(name)

@@ -57,3 +57,15 @@ def test_a_node_cordoned_by_someone_else_uses_up_a_budget_of_one():
     assert results[A]["result"] == "skipped"
     assert results[B]["result"] == "skipped" and "budget 1 used" in results[B]["reason"]
     assert run.cluster.called("cordon_node", B) == [], "no room in the budget: B is never taken out"
+
+
+def test_a_node_an_interrupted_cycle_rebooted_is_uncordoned_without_a_second_reboot():
+    cluster = two_node_cluster()
+    left = cluster.node("aks-user-1")  # up to date now, but still cordoned by us
+    left.unschedulable, left.cordoned_by_us, left.rebooted = True, True, True
+    run = run_cycle(cluster, overrides={"maxUnavailable": 3})
+    results = {n["node"]: n for n in run.cycle.output["nodes"]}
+    assert results["aks-user-1"]["result"] == "patched"
+    assert [s["step"] for s in results["aks-user-1"]["steps"]][-2:] == ["wait healthy", "uncordon"]
+    assert run.cluster.called("drain_node", "aks-user-1") == [] and run.cluster.called("reboot_node", "aks-user-1") == []
+    assert not left.unschedulable

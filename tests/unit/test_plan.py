@@ -51,3 +51,17 @@ def test_node_filter():
     probes = [{"pool": "user", "nodes": [fact("a"), fact("b")], "errors": []}]
     result = plan.plan_nodes(probes, [inv("a"), inv("b")], ["b"])
     assert [n["node"] for n in result["nodes"]] == ["b"]
+
+
+def test_a_node_we_cordoned_and_an_earlier_cycle_rebooted_is_resumed_not_forgotten():
+    probes = [{"pool": "user", "nodes": [fact("a", required=False)], "errors": []}]
+    result = plan.plan_nodes(probes, [inv("a", unschedulable=True, cordonedByUs=True)])
+    [node] = result["nodes"]
+    assert node["node"] == "a" and node["resume"] and node["rebooted"]
+    assert node["bootId"] == plan.REBOOTED_EARLIER and result["upToDate"] == []
+
+
+def test_a_node_the_probe_said_nothing_about_is_reported():
+    probes = [{"pool": "user", "nodes": [fact("a")], "errors": []}]
+    result = plan.plan_nodes(probes, [inv("a"), inv("b")])
+    assert {"node": "b", "reason": "the probe returned nothing for this node"} in result["skipped"]
