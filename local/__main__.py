@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 
@@ -24,7 +25,7 @@ DEMO_SETTINGS = {"REBOOTER_MAX_UNAVAILABLE": "2"}
 def demo(args: argparse.Namespace) -> int:
     console = report.console()
     with LocalStack(args.scenario, http_port=args.port, settings=DEMO_SETTINGS) as stack:
-        console.print(f"sandbox cluster [bold]{stack.sandbox.cluster_resource_id}[/]")
+        console.print(f"sandbox cluster [bold]{stack.sandbox.cluster_resource_id}[/]", soft_wrap=True)
         console.print("budget: 2 nodes out at once, counting nodes already out (one is cordoned by an operator)")
         console.print(f"app HTTP API on {stack.base_url}; ARM emulator {stack.sandbox.arm_url}")
         started = report.start_cycle(stack.base_url, stack.sandbox.cluster_resource_id, "make demo")
@@ -37,19 +38,28 @@ def demo(args: argparse.Namespace) -> int:
         return 0 if ok and status.get("status") == "Completed" else 1
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def serve(args: argparse.Namespace) -> int:
     console = report.console()
+    # Ctrl-C or a service manager's TERM stops cleanly, even when started in the background
+    # (where a shell leaves SIGINT ignored).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, _interrupt)
     with LocalStack(args.scenario, http_port=args.port, settings=DEMO_SETTINGS) as stack:
         cluster = stack.sandbox.cluster_resource_id
-        console.print(f"sandbox cluster: {cluster}")
-        console.print(f"kubeconfig:      {stack.sandbox.kubeconfig_path}")
-        console.print(f"HTTP API:        {stack.base_url}/api/patch-cycles")
-        console.print(f"try:  curl -s -X POST {stack.base_url}/api/patch-cycles -d '{{\"cluster\": \"{cluster}\"}}'")
-        console.print("Ctrl-C stops")
+        for line in (f"sandbox cluster: {cluster}", f"kubeconfig:      {stack.sandbox.kubeconfig_path}",
+                     f"HTTP API:        {stack.base_url}/api/patch-cycles",
+                     f"try:  curl -s -X POST {stack.base_url}/api/patch-cycles -d '{{\"cluster\": \"{cluster}\"}}'",
+                     "Ctrl-C stops"):
+            console.print(line, soft_wrap=True)  # never wrapped: these lines are copied and pasted
         try:
             while True:
                 time.sleep(1)
         except KeyboardInterrupt:
+            signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
             console.print("stopping")
     return 0
 
