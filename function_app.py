@@ -15,6 +15,8 @@ import entities
 import orchestrators
 from starters import clusters, commands, cycles, openapi
 
+cycles.check_settings_at_startup()
+
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
 app.register_functions(orchestrators.bp)
 app.register_functions(activities.bp)

@@ -21,6 +21,16 @@ STATUSES = ("Running", "Pending", "Completed", "Failed", "Terminated", "Suspende
 MAX_PAGE = 100
 
 
+def check_settings_at_startup() -> None:
+    """Fail fast and loudly: a bad app setting is logged when the app loads, naming the setting,
+    not first discovered by the next timer run. The app still loads, so the HTTP API can answer
+    500 with the same message instead of the host hiding every function."""
+    try:
+        settings.load()
+    except settings.SettingsError as exc:
+        logs.event(log, "invalid settings", logging.ERROR, reason=str(exc))
+
+
 async def running(client: Any, instance_id: str) -> bool:
     return runtime_status(await client.get_status(instance_id)) in ACTIVE
 

@@ -40,3 +40,12 @@ def test_cron_source_needs_a_schedule_and_a_duration():
         settings.load({"REBOOTER_WINDOW_SOURCE": "cron"})
     with pytest.raises(settings.SettingsError, match="REBOOTER_WINDOW_DURATION_SECONDS"):
         settings.load({"REBOOTER_WINDOW_SOURCE": "cron", "REBOOTER_WINDOW_SCHEDULE": "0 0 2 * * sat"})
+
+
+def test_invalid_settings_are_logged_when_the_app_loads(monkeypatch, caplog):
+    from starters import cycles
+
+    monkeypatch.setenv("REBOOTER_UNDRAINABLE_POLICY", "ignore")
+    with caplog.at_level("ERROR", logger="rebooter.starters"):
+        cycles.check_settings_at_startup()
+    assert "REBOOTER_UNDRAINABLE_POLICY" in caplog.text
