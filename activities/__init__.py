@@ -18,7 +18,6 @@ ACTIVITIES = [
     cluster.probe_pool,
     cluster.fetch_probe_result,
     cluster.list_nodes,
-    cluster.count_unavailable,
     cluster.preflight_node,
     safety.check_blockers,
     safety.read_aks_maintenance_window,

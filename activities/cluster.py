@@ -59,7 +59,7 @@ def list_nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
     return facts
 
 
-def count_unavailable(payload: dict[str, Any]) -> dict[str, Any]:
+def _count_unavailable(payload: dict[str, Any]) -> dict[str, Any]:
     """Nodes already out by someone else's hand, for the lock's budget check."""
     return inventory.unavailable(_facts(payload["cluster"]))
 
@@ -70,5 +70,5 @@ def preflight_node(payload: dict[str, Any]) -> dict[str, Any]:
     from activities.safety import check_blockers
 
     check = check_blockers(payload)
-    check["unavailable"] = count_unavailable(payload)
+    check["unavailable"] = _count_unavailable(payload)
     return check

@@ -123,7 +123,7 @@ class CycleStatus:
         self.up_to_date = list(state.get("upToDate", []))
         self.total = int(state.get("total", 0))
 
-    def step(self, name: str, current: list[str] | None = None, **_: Any) -> None:
+    def step(self, name: str, current: list[str] | None = None) -> None:
         self.current_step = name
         self.current = current or []
         self._publish()

@@ -15,7 +15,6 @@ EXPECTED = {
     "fetch_probe_result": {("activityTrigger", "payload")},
     "list_nodes": {("activityTrigger", "payload")},
     "describe_node": {("activityTrigger", "payload")},
-    "count_unavailable": {("activityTrigger", "payload")},
     "preflight_node": {("activityTrigger", "payload")},
     "check_blockers": {("activityTrigger", "payload")},
     "read_aks_maintenance_window": {("activityTrigger", "payload")},
