@@ -9,29 +9,41 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import time
 
 from local import report
-from local.stack import LocalStack
+from local.stack import LocalStack, differing_settings
 
 DEFAULT_SCENARIO = "scenarios/demo.yaml"
 # The demo cluster has a node an operator cordoned; it counts against the budget (like
 # OpenShift's maxUnavailable), so a budget of 2 leaves room for one node of ours at a time.
+# A lab default: REBOOTER_MAX_UNAVAILABLE exported by the caller wins.
 DEMO_SETTINGS = {"REBOOTER_MAX_UNAVAILABLE": "2"}
+
+
+def settings_lines() -> list[str]:
+    """One banner line per setting that differs from the app's defaults (the sandbox's address,
+    the lab's short timeouts, the demo budget, anything the caller exported)."""
+    return [f"setting:         {name}={value}" for name, value in sorted(differing_settings().items())]
 
 
 def demo(args: argparse.Namespace) -> int:
     console = report.console()
-    with LocalStack(args.scenario, http_port=args.port, settings=DEMO_SETTINGS) as stack:
+    with LocalStack(args.scenario, http_port=args.port, defaults=DEMO_SETTINGS) as stack:
+        budget = int(os.environ["REBOOTER_MAX_UNAVAILABLE"])
         console.print(f"sandbox cluster [bold]{stack.sandbox.cluster_resource_id}[/]", soft_wrap=True)
-        console.print("budget: 2 nodes out at once, counting nodes already out (one is cordoned by an operator)")
+        for line in settings_lines():
+            console.print(line, soft_wrap=True, highlight=False)
+        console.print(f"budget: {budget} node(s) out at once, counting nodes already out (the demo cluster has "
+                      "one cordoned by an operator)")
         console.print(f"app HTTP API on {stack.base_url}; ARM emulator {stack.sandbox.arm_url}")
         started = report.start_cycle(stack.base_url, stack.sandbox.cluster_resource_id, "make demo")
         status = report.follow(console, stack.base_url, started["id"], timeout=args.timeout)
         report.print_history(console, status)
-        ok = report.print_invariants(console, stack.sandbox, budget=2)
+        ok = report.print_invariants(console, stack.sandbox, budget=budget)
         if args.timeline:
             stack.sandbox.timeline.write_jsonl(args.timeline)
             console.print(f"timeline written to {args.timeline}")
@@ -48,11 +60,12 @@ def serve(args: argparse.Namespace) -> int:
     # (where a shell leaves SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    with LocalStack(args.scenario, http_port=args.port, settings=DEMO_SETTINGS) as stack:
+    with LocalStack(args.scenario, http_port=args.port, defaults=DEMO_SETTINGS) as stack:
         cluster = stack.sandbox.cluster_resource_id
         for line in (f"sandbox cluster: {cluster}", f"kubeconfig:      {stack.sandbox.kubeconfig_path}",
                      f"HTTP API:        {stack.base_url}/api/patch-cycles",
                      f"try:  curl -s -X POST {stack.base_url}/api/patch-cycles -d '{{\"cluster\": \"{cluster}\"}}'",
+                     *settings_lines(),
                      "Ctrl-C stops"):
             console.print(line, soft_wrap=True)  # never wrapped: these lines are copied and pasted
         try:

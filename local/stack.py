@@ -16,7 +16,8 @@ from typing import Any
 
 from rebooter import clients
 
-# Durations for the sandbox, where nodes reboot in seconds. Real clusters use the defaults.
+# Durations for the sandbox, where nodes reboot in seconds. Real clusters use the defaults. They
+# are the lab's defaults only: a REBOOTER_* variable in the caller's environment wins.
 FAST_SETTINGS = {
     "REBOOTER_PROBE_POLL_SECONDS": "0.5",
     "REBOOTER_PROBE_TIMEOUT_SECONDS": "60",
@@ -49,26 +50,46 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def sandbox_settings(sandbox: Any, overrides: Mapping[str, str] | None = None) -> dict[str, str]:
-    """App settings that point the production code at the sandbox (same code path as Azure)."""
+def sandbox_settings(sandbox: Any, overrides: Mapping[str, str] | None = None,
+                     defaults: Mapping[str, str] | None = None,
+                     caller_env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """App settings that point the production code at the sandbox (same code path as Azure).
+
+    Layers, weakest first: the lab's fast durations and ``defaults`` (e.g. the demo's budget),
+    then whatever the caller exported (REBOOTER_* in ``caller_env``), then ``overrides`` (what a
+    test asks for) and the sandbox's own address, which must win for the app to reach it."""
+    caller_env = os.environ if caller_env is None else caller_env
+    lab = {**FAST_SETTINGS, **(defaults or {})}
     return {
+        **{key: caller_env.get(key) or value for key, value in lab.items()},
+        **(overrides or {}),
         "REBOOTER_CLUSTERS": sandbox.cluster_resource_id,
         "REBOOTER_ARM_ENDPOINT": sandbox.arm_url,
         "REBOOTER_ARM_CA_BUNDLE": str(sandbox.ca_file),
         "REBOOTER_CREDENTIAL": "sandbox",
-        **FAST_SETTINGS,
-        **(overrides or {}),
     }
+
+
+def differing_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Every REBOOTER_* setting whose value differs from the app's default, for the banner: what
+    a user sees locally is the defaults except for these lines."""
+    from rebooter.settings import SETTINGS
+
+    env = os.environ if env is None else env
+    return {name: env[name] for name, setting in SETTINGS.items()
+            if env.get(name) not in (None, "", setting.default)}
 
 
 class LocalStack(AbstractContextManager):
     """Sandbox + settings + engine + HTTP front; ``stop()`` (or ``with``) tears all of it down."""
 
     def __init__(self, scenario: str | Path | Any, *, http_port: int | None = 7071,
-                 settings: Mapping[str, str] | None = None) -> None:
+                 settings: Mapping[str, str] | None = None, defaults: Mapping[str, str] | None = None) -> None:
+        """``settings`` are forced (a test's own); ``defaults`` give way to the caller's REBOOTER_*."""
         self.scenario = scenario
         self.http_port = http_port
         self.extra_settings = dict(settings or {})
+        self.lab_defaults = dict(defaults or {})
         self.sandbox: Any = None
         self.engine: Any = None
         self.front: Any = None
@@ -83,7 +104,7 @@ class LocalStack(AbstractContextManager):
         from sandbox.runtime import Sandbox
 
         self.sandbox = Sandbox(self.scenario).start()
-        env = sandbox_settings(self.sandbox, self.extra_settings)
+        env = sandbox_settings(self.sandbox, self.extra_settings, self.lab_defaults)
         self._saved_env = {key: os.environ.get(key) for key in env}
         os.environ.update(env)
         clients.reset()
