@@ -48,10 +48,14 @@ def run_cycle(cluster: FakeCluster, overrides: dict[str, Any] | None = None, act
 
 
 
-SCENARIOS: dict[str, dict[str, Any]] = {
-    "two nodes": {},
-    "never healthy": {"never_healthy": {"aks-system-0"}},
-    "cordoned by someone else": {"cordoned_after_planning": {"aks-system-0"}},
+# A node waiting for a full budget retries every lockRetrySeconds until lockTimeoutSeconds (120
+# replays of a growing history on the defaults): a wider retry keeps that wait, in fewer episodes.
+FEW_LOCK_RETRIES = {"lockRetrySeconds": 600.0}
+
+SCENARIOS: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {
+    "two nodes": ({}, {}),
+    "never healthy": ({"never_healthy": {"aks-system-0"}}, {}),
+    "cordoned by someone else": ({"cordoned_after_planning": {"aks-system-0"}}, FEW_LOCK_RETRIES),
 }
 _RUNS: dict[str, CycleRun] = {}
 
@@ -59,5 +63,6 @@ _RUNS: dict[str, CycleRun] = {}
 def scenario(name: str) -> CycleRun:
     """The named scenario of two_node_cluster(), run once per test session (tests only read it)."""
     if name not in _RUNS:
-        _RUNS[name] = run_cycle(two_node_cluster(**SCENARIOS[name]))
+        cluster, overrides = SCENARIOS[name]
+        _RUNS[name] = run_cycle(two_node_cluster(**cluster), overrides=overrides)
     return _RUNS[name]
