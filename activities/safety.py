@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rebooter import alerts, blockers, clients, names, windows
+from rebooter import aks_window, alerts, blockers, clients, names
 
 
 def _cluster(payload: Any) -> names.ClusterRef:
@@ -48,33 +48,5 @@ def check_blockers(payload: dict) -> dict:
 
 
 def read_aks_maintenance_window(payload: dict) -> dict:
-    from azure.core.exceptions import ResourceNotFoundError
-
     ref = _cluster(payload)
-    arm = clients.container_service(ref.subscription_id)
-    try:
-        config = arm.maintenance_configurations.get(ref.resource_group, ref.name, windows.AKS_CONFIG_NAME)
-    except ResourceNotFoundError:
-        return {"found": False}
-    raw = config.as_dict() if hasattr(config, "as_dict") else dict(config)
-    mw = (raw.get("properties") or {}).get("maintenanceWindow") or raw.get("maintenanceWindow")
-    if not mw:
-        return {"found": True, "window": None, "maintenanceWindow": None,
-                "error": f"{windows.AKS_CONFIG_NAME} has no maintenanceWindow"}
-    try:
-        window = windows.window_from_aks(mw).to_dict()
-        error = ""
-    except windows.WindowError as exc:
-        window, error = None, str(exc)
-    return {"found": True, "window": window, "error": error, "maintenanceWindow": _jsonable(mw)}
-
-
-def _jsonable(value: Any) -> Any:
-    """as_dict() keeps dates as strings already; make sure nothing else slips into the history."""
-    if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_jsonable(v) for v in value]
-    if isinstance(value, str | int | float | bool) or value is None:
-        return value
-    return str(value)
+    return aks_window.read_window(clients.container_service(ref.subscription_id), ref.resource_group, ref.name)

@@ -19,7 +19,7 @@ from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
-from rebooter import notify_events, plan, windows
+from rebooter import notify_events, plan, window_settings, windows
 
 # Results that stop the rollout: something is wrong with a node we took out (failure policy).
 # "skipped" (left alone) and "undrainable" (our cordon undone) let the next node go.
@@ -41,7 +41,7 @@ def patch_cycle(context: Any):
         status.restore(state)
         control.restore(state["control"])
     started = datetime.fromisoformat(state["startedAt"])
-    window = windows.window_from_dict(state["window"])
+    window = window_settings.window_from_dict(state["window"])
 
     halted, remaining = yield from _patch_nodes(context, cfg, cluster_id, state["queue"], status, control, window)
     if remaining and not halted and not control.cancel:
@@ -129,7 +129,7 @@ def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
     if cfg["windowSource"] == "aks":
         aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, {"cluster": cluster_id})
     try:
-        window = windows.effective_window(cfg, aks)
+        window = window_settings.effective_window(cfg, aks)
         now = context.current_utc_datetime
         if not windows.is_open(window, now):
             return (f"outside the maintenance window ({window.describe()}); it opens "

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rebooter import alerts, labelselector, names, notify, windows
+from rebooter import alerts, labelselector, names, notify, window_settings, windows
 
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
@@ -306,7 +306,7 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         except ValueError as exc:
             errors.append(f"{setting.name}: {exc}")
     if not errors:
-        errors = windows.validate_window_settings(values) + alerts.validate_alert_settings(values)
+        errors = window_settings.validate_window_settings(values) + alerts.validate_alert_settings(values)
     if errors:
         raise SettingsError("invalid app settings: " + "; ".join(errors))
     return values

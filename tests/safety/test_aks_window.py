@@ -10,7 +10,9 @@ from azure.mgmt.containerservice import models
 
 from activities import safety
 from rebooter import clients
-from rebooter.windows import WindowError, closes_at, effective_window, is_open, next_open, window_from_aks
+from rebooter.aks_window import window_from_aks
+from rebooter.window_settings import effective_window
+from rebooter.windows import WindowError, closes_at, is_open, next_open
 
 CLUSTER = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
 

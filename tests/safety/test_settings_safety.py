@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from rebooter import alerts, settings, windows
+from rebooter import alerts, settings, window_settings
 
 
 def load(**env: str) -> dict:
@@ -13,7 +13,7 @@ def load(**env: str) -> dict:
 
 def test_defaults_are_always_open_and_no_blockers():
     values = load()
-    assert windows.effective_window(values).always_open
+    assert window_settings.effective_window(values).always_open
     assert alerts.from_settings(values) is None
     assert values["blockingPodSelectors"] == []
     assert values["windowSource"] == "settings"
@@ -31,7 +31,7 @@ def test_values_are_json_friendly_and_round_trip():
     assert values["windowExcludeDates"] == ["2024-12-24", "2024-12-25"]
     assert values["blockingPodSelectors"] == ["app=backup", "team in (db, cache),!canary"]
     assert values["prometheusUrl"] == "https://ws.westeurope.prometheus.monitor.azure.com"
-    window = windows.window_from_settings(values)
+    window = window_settings.window_from_settings(values)
     assert window.describe() == "sat,sun 09:05-07:00 Europe/Berlin, except 2024-12-24, 2024-12-25"
     check = alerts.from_settings(values)
     assert check.query == 'ALERTS{alertstate="firing"}' and check.auth == "entra"

@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from rebooter import windows as w
-from rebooter.windows import Window, WindowError, closes_at, is_open, next_open, parse_window
+from rebooter.window_settings import parse_window
+from rebooter.windows import Window, WindowError, closes_at, is_open, next_open
 
 
 def utc(*args: int) -> datetime:
