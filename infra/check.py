@@ -3,6 +3,10 @@
 
     python infra/check.py                 # parse + settings + checkov (all)
     python infra/check.py parse [PATH...] # every .bicep file (or the given files/folders) parses
+    python infra/check.py types [PATH...] # resource bodies against Azure's type definitions
+                                          # (infra/checks/types, from Azure/bicep-types-az)
+    python infra/check.py types-sync GIT_DIR  # re-extract those definitions from a
+                                          # bicep-types-az git directory (its HEAD)
     python infra/check.py settings        # app settings read by the code == written by the Bicep
     python infra/check.py checkov [DIR]   # 0 parsing errors, 0 failed checks; skips listed
     python infra/check.py sync            # regenerate infra/app/rebooter-settings.json (from
@@ -18,6 +22,7 @@ file:line:column so an editor can jump to them.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -25,7 +30,15 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from infra.checks import INFRA, app_settings, bicep_files, bicep_parse, checkov_scan, package  # noqa: E402
+from infra.checks import (  # noqa: E402
+    INFRA,
+    app_settings,
+    bicep_files,
+    bicep_parse,
+    bicep_types,
+    checkov_scan,
+    package,
+)
 
 
 def _relative(path: Path) -> str:
@@ -47,6 +60,30 @@ def check_parse(targets: list[Path]) -> bool:
         print(f"{_relative(problem.path)}:{problem.line}:{problem.column}: {problem.parser}: {problem.message}")
     print(f"parse: {len(files)} file(s), {len(problems)} problem(s)")
     return not problems
+
+
+def _targets(targets: list[Path]) -> list[Path]:
+    files: list[Path] = []
+    for target in targets or [INFRA]:
+        files += bicep_files(target) if target.is_dir() else [target]
+    return files
+
+
+def check_types(targets: list[Path]) -> bool:
+    files = _targets(targets)
+    problems = bicep_types.check_files(files)
+    for problem in problems:
+        print(f"{_relative(problem.path)}:{problem.line}:{problem.column}: bicep-types: {problem.message}")
+    source = bicep_types.load_types()["source"]
+    print(f"types: {len(files)} file(s), {len(problems)} problem(s) (Azure/bicep-types-az {source['commit'][:12]})")
+    return not problems
+
+
+def sync_types(git_dir: Path) -> None:
+    data = bicep_types.extract(git_dir, bicep_types.used_types(bicep_files()))
+    bicep_types.TYPES_JSON.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
+    print(f"wrote {_relative(bicep_types.TYPES_JSON)}: {len(data['resources'])} resource types "
+          f"from Azure/bicep-types-az {data['source']['commit']}")
 
 
 def _generated() -> dict[Path, str]:
@@ -100,7 +137,8 @@ def check_checkov(directory: Path) -> bool:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("command", nargs="?", default="all",
-                        choices=["all", "parse", "settings", "checkov", "sync", "setup-checkov", "package"])
+                        choices=["all", "parse", "types", "types-sync", "settings", "checkov", "sync", "setup-checkov",
+                                 "package"])
     parser.add_argument("paths", nargs="*", type=Path, help="files or folders (parse, checkov); the zip (package)")
     args = parser.parse_args(argv)
 
@@ -115,6 +153,11 @@ def main(argv: list[str] | None = None) -> int:
         names = package.build_zip(args.paths[0])
         print(f"wrote {args.paths[0]}: {len(names)} files")
         return 0
+    if args.command == "types-sync":
+        if len(args.paths) != 1:
+            parser.error("types-sync needs the bicep-types-az git directory")
+        sync_types(args.paths[0])
+        return 0
     if args.command == "setup-checkov":
         print(f"checkov: {checkov_scan.setup_checkov()}")
         return 0
@@ -122,6 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     results = []
     if args.command in ("all", "parse"):
         results.append(check_parse(args.paths))
+    if args.command in ("all", "types"):
+        results.append(check_types(args.paths))
     if args.command in ("all", "settings"):
         results.append(check_settings())
     if args.command in ("all", "checkov"):
