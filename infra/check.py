@@ -10,8 +10,7 @@
     python infra/check.py settings        # app settings read by the code == written by the Bicep
     python infra/check.py checkov [DIR]   # 0 parsing errors, 0 failed checks; skips listed
     python infra/check.py sync            # regenerate infra/app/rebooter-settings.json (from
-                                          # rebooter/settings.py) and infra/host.azure-storage.json
-                                          # (from host.json)
+                                          # rebooter/settings.py)
     python infra/check.py setup-checkov   # create .venv-checkov from requirements-infra.txt
     python infra/check.py package ZIP     # the Function App package (repository minus .funcignore)
 
@@ -88,10 +87,7 @@ def sync_types(git_dir: Path) -> None:
 
 def _generated() -> dict[Path, str]:
     """Files derived from others, with the content they must have."""
-    files = {app_settings.REBOOTER_DEFAULTS_JSON: app_settings.render_rebooter_defaults()}
-    if app_settings.HOST_JSON["durableTaskScheduler"].exists():
-        files[app_settings.HOST_JSON["azureStorage"]] = app_settings.render_azure_storage_host_json()
-    return files
+    return {app_settings.REBOOTER_DEFAULTS_JSON: app_settings.render_rebooter_defaults()}
 
 
 def check_settings() -> bool:
@@ -100,21 +96,21 @@ def check_settings() -> bool:
         if not path.exists() or path.read_text(encoding="utf-8") != expected:
             print(f"{_relative(path)}: out of date; run: python infra/check.py sync")
             ok = False
+    host_json = app_settings.HOST_JSON
     for backend in app_settings.BACKENDS:
-        host_json = app_settings.HOST_JSON[backend]
         note = "" if host_json.exists() else f" ({_relative(host_json)} missing: its references not checked)"
         comparison = app_settings.compare_backend(backend)
         if comparison.missing:
             print(f"settings[{backend}]: read by the app but not set by the Bicep: {', '.join(sorted(comparison.missing))}")
         if comparison.unread:
             print(f"settings[{backend}]: set by the Bicep but read by nothing: {', '.join(sorted(comparison.unread))}")
+        effective = app_settings.host_json_with_overrides(app_settings.bicep_settings(backend)) if host_json.exists() else {}
+        if host_json.exists() and app_settings.host_json_backend(effective) != backend:
+            print(f"settings[{backend}]: host.json with the Bicep's AzureFunctionsJobHost__* settings configures "
+                  f"{app_settings.host_json_backend(effective)}, not {backend}")
+            ok = False
         print(f"settings[{backend}]: {'ok' if comparison.ok else 'MISMATCH'}{note}")
         ok = ok and comparison.ok
-    host_json = app_settings.HOST_JSON["durableTaskScheduler"]
-    if host_json.exists() and app_settings.host_json_backend(host_json) != "durableTaskScheduler":
-        print(f"{_relative(host_json)}: configures the Azure Storage backend, but the Bicep's default is the "
-              "Durable Task Scheduler (storageProvider.type azureManaged); see docs/deploy.md")
-        ok = False
     return ok
 
 

@@ -92,6 +92,16 @@ param durableBackend string = 'durableTaskScheduler'
 @description('Durable Task Scheduler SKU.')
 param durableTaskSchedulerSku string = 'Consumption'
 
+@minValue(0)
+@maxValue(90)
+@description('Durable Task Scheduler: days a finished patch cycle\'s history is kept before the scheduler purges it.')
+param historyRetentionDays int = 30
+
+@minValue(0)
+@maxValue(90)
+@description('Durable Task Scheduler: days a failed orchestration\'s history is kept before it is purged.')
+param failedHistoryRetentionDays int = 90
+
 @minLength(3)
 @maxLength(45)
 @description('Task hub name (REBOOTER_TASK_HUB, host.json\'s hubName %REBOOTER_TASK_HUB%). Letters and digits only, starting with a letter (the Azure Storage backend\'s rule).')
@@ -265,6 +275,8 @@ module durableTaskScheduler 'core/durable-task-scheduler.bicep' = if (useDurable
     principalId: identity.outputs.principalId
     dashboardPrincipalId: principalId
     dashboardPrincipalType: principalType
+    retentionDays: historyRetentionDays
+    failedRetentionDays: failedHistoryRetentionDays
   }
 }
 
@@ -335,6 +347,7 @@ output AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalI
 output AZURE_DURABLE_BACKEND string = durableBackend
 output AZURE_DURABLE_TASK_SCHEDULER_NAME string = useDurableTaskScheduler ? durableTaskScheduler.outputs.name : ''
 output AZURE_DURABLE_TASK_SCHEDULER_ENDPOINT string = useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''
+output AZURE_DURABLE_TASK_SCHEDULER_DASHBOARD_URL string = useDurableTaskScheduler ? durableTaskScheduler.outputs.dashboardUrl : ''
 output AZURE_TASK_HUB_NAME string = taskHubName
 output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_TARGET_CLUSTER_COUNT int = length(clusterIds)

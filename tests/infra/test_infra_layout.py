@@ -122,3 +122,30 @@ def test_funcignore_rules_match_like_gitignore():
     assert not package.is_excluded("docs", False, rules)  # a file named docs is not the folder
     with pytest.raises(ValueError):
         package.rules("!keep.txt\n")
+
+
+def test_local_settings_example_is_valid_and_names_only_known_settings():
+    """`cp local.settings.example.json local.settings.json && func start` with the Durable Task
+    Scheduler emulator and Azurite: no secrets, only settings the host, the backend or the app read."""
+    from infra.checks import app_settings
+    from rebooter import settings
+
+    example = json.loads((ROOT / "local.settings.example.json").read_text())
+    assert example["IsEncrypted"] is False and set(example) == {"IsEncrypted", "Values"}
+    values = example["Values"]
+    assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
+    assert values["AzureWebJobsStorage"] == "UseDevelopmentStorage=true"
+    assert values["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"] == (
+        "Endpoint=http://localhost:8080;TaskHub=default;Authentication=None")
+    # the task hub host.json names (%REBOOTER_TASK_HUB%) is the one the connection string opens
+    assert values["REBOOTER_TASK_HUB"] == "default"
+    host_reads = app_settings.host_json_reads(app_settings.HOST_JSON)
+    known = set(settings.SETTINGS) | host_reads | {"FUNCTIONS_WORKER_RUNTIME", "AzureWebJobsStorage"}
+    assert set(values) <= known, set(values) - known
+    assert all(isinstance(value, str) for value in values.values())
+    assert not [v for v in values.values() if re.search(r"(?i)(accountkey|sharedaccesssignature|password|sig=)", v)]
+    settings.load({name: value for name, value in values.items() if name.startswith("REBOOTER_")})
+    # the example is neither deployed nor in the way of the real local.settings.json
+    assert package.is_excluded("local.settings.json", False, package.rules())
+    assert package.is_excluded("local.settings.example.json", False, package.rules())
+    assert "local.settings.json" in (ROOT / ".gitignore").read_text().splitlines()
