@@ -149,3 +149,29 @@ def test_local_settings_example_is_valid_and_names_only_known_settings():
     assert package.is_excluded("local.settings.json", False, package.rules())
     assert package.is_excluded("local.settings.example.json", False, package.rules())
     assert "local.settings.json" in (ROOT / ".gitignore").read_text().splitlines()
+
+
+def test_deploy_doc_counts_the_functions_function_app_indexes():
+    import function_app
+
+    text = (ROOT / "docs" / "deploy.md").read_text()
+    stated = re.search(r"indexes: (\d+) \((\d+) HTTP, (\d+) timer, (\d+) orchestrators, (\d+) entities, (\d+) activities", text)
+    assert stated, "docs/deploy.md should say how many functions are indexed"
+    triggers = [next(b.type for b in f.get_bindings() if b.type.endswith("Trigger")) for f in function_app.app.get_functions()]
+    counts = [len(triggers)] + [triggers.count(kind) for kind in
+                                ("httpTrigger", "timerTrigger", "orchestrationTrigger", "entityTrigger", "activityTrigger")]
+    assert [int(n) for n in stated.groups()] == counts
+
+
+def test_role_names_are_deterministic_so_a_rerun_after_replication_delay_is_idempotent():
+    """A custom role can be unknown for a moment after creation; the documented remedy is to run
+    `azd provision` again, which only works if every role resource keeps its name across runs."""
+    for path in bicep_files():
+        text = path.read_text()
+        assert "newGuid(" not in text and "utcNow(" not in text, path
+        for match in re.finditer(r"'Microsoft\.Authorization/role(Assignments|Definitions)@[^']+' = [^{]*\{\n\s*name: (\S+)", text):
+            assert match.group(2).startswith("guid(") or match.group(2) == "roleDefinitionName", (path, match.group(0))
+    access = (INFRA / "app" / "aks-cluster-access.bicep").read_text()
+    assert "var roleDefinitionName = guid(cluster.id, principalId, 'aks-rebooter')" in access
+    assignment = access[access.index("resource rebooterRoleAssignment"):]
+    assert "dependsOn: [\n    rebooterRole\n  ]" in assignment[: assignment.index("properties:")]
