@@ -35,6 +35,7 @@ from infra.checks import (  # noqa: E402
     bicep_files,
     bicep_parse,
     bicep_types,
+    bicep_types_sync,
     checkov_scan,
     package,
 )
@@ -79,7 +80,7 @@ def check_types(targets: list[Path]) -> bool:
 
 
 def sync_types(git_dir: Path) -> None:
-    data = bicep_types.extract(git_dir, bicep_types.used_types(bicep_files()))
+    data = bicep_types_sync.extract(git_dir, bicep_types.used_types(bicep_files()))
     bicep_types.TYPES_JSON.write_text(json.dumps(data, separators=(",", ":")) + "\n", encoding="utf-8")
     print(f"wrote {_relative(bicep_types.TYPES_JSON)}: {len(data['resources'])} resource types "
           f"from Azure/bicep-types-az {data['source']['commit']}")
