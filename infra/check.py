@@ -4,7 +4,8 @@
     python infra/check.py                 # parse + settings + checkov (all)
     python infra/check.py parse [PATH...] # every .bicep file (or the given files/folders) parses
     python infra/check.py types [PATH...] # resource bodies against Azure's type definitions
-                                          # (infra/checks/types, from Azure/bicep-types-az)
+                                          # (infra/checks/types, from Azure/bicep-types-az),
+                                          # module params against the called file's parameters
     python infra/check.py types-sync GIT_DIR  # re-extract those definitions from a
                                           # bicep-types-az git directory (its HEAD)
     python infra/check.py settings        # app settings read by the code == written by the Bicep
@@ -33,6 +34,7 @@ from infra.checks import (  # noqa: E402
     INFRA,
     app_settings,
     bicep_files,
+    bicep_modules,
     bicep_parse,
     bicep_types,
     bicep_types_sync,
@@ -71,7 +73,7 @@ def _targets(targets: list[Path]) -> list[Path]:
 
 def check_types(targets: list[Path]) -> bool:
     files = _targets(targets)
-    problems = bicep_types.check_files(files)
+    problems = bicep_types.check_files(files) + [p for file in files for p in bicep_modules.check_file(file)]
     for problem in problems:
         print(f"{_relative(problem.path)}:{problem.line}:{problem.column}: bicep-types: {problem.message}")
     source = bicep_types.load_types()["source"]

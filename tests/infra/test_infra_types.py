@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.checks import INFRA, ROOT, bicep_files, bicep_types
+from infra.checks import INFRA, ROOT, bicep_files, bicep_modules, bicep_types
 
 CHECK = [sys.executable, str(INFRA / "check.py")]
 
@@ -87,3 +87,23 @@ def test_allowed_values_of_a_parameter_are_checked_against_the_enum(tmp_path):
     problems = [str(p) for p in bicep_types.check_file(path)]
     assert problems == [f'{path}:3:3: bicep-types: properties.sku.name: parameter skuName allows "Consumptio", which '
                         'is not allowed; expected "Dedicated" | "Consumption" | string'], problems
+
+
+def test_module_params_match_the_called_files_parameters(tmp_path):
+    assert [p for f in bicep_files() for p in bicep_modules.check_file(f)] == []
+    text = (INFRA / "main.bicep").read_text()
+    for directory in ("core", "app"):
+        (tmp_path / directory).mkdir()
+        for module in (INFRA / directory).glob("*.bicep"):
+            (tmp_path / directory / module.name).write_text(module.read_text())
+    (tmp_path / "abbreviations.json").write_text((INFRA / "abbreviations.json").read_text())
+    old = "    natGatewayId: (vnetEnabled"
+    assert text.count(old) == 1
+    broken = text.replace(old, "    natGatewayID: (vnetEnabled")
+    (tmp_path / "main.bicep").write_text(broken)
+    line = broken[: broken.index("natGatewayID")].count("\n") + 1
+    done = subprocess.run([*CHECK, "types", str(tmp_path / "main.bicep")], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+    assert done.returncode == 1
+    assert (f"{tmp_path / 'main.bicep'}:{line}:5: bicep-types: module network: network.bicep has no parameter "
+            "'natGatewayID'; did you mean 'natGatewayId'?") in done.stdout, done.stdout
