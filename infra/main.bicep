@@ -330,7 +330,8 @@ module clusterAccess 'app/aks-cluster-access.bicep' = [for (clusterId, i) in clu
 // subscription and resource group.
 module prometheusAccess 'app/prometheus-access.bicep' = if (!empty(prometheusWorkspaceId)) {
   name: take('rebooter-prometheus-${uniqueString(prometheusWorkspaceId, resourceToken)}', 64)
-  scope: resourceGroup(split(prometheusWorkspaceId, '/')[2], split(prometheusWorkspaceId, '/')[4])
+  // The scope stays a valid expression when the id is empty (the module is then skipped).
+  scope: resourceGroup(empty(prometheusWorkspaceId) ? subscription().subscriptionId : split(prometheusWorkspaceId, '/')[2], empty(prometheusWorkspaceId) ? rg.name : split(prometheusWorkspaceId, '/')[4])
   params: {
     workspaceName: last(split(prometheusWorkspaceId, '/'))
     principalId: identity.outputs.principalId
