@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Offline checks of the Bicep deployment; the same checks tests/infra runs.
 
-    python infra/check.py                 # parse + settings + checkov (all)
+    python infra/check.py                 # parse + types + settings + checkov (all)
     python infra/check.py parse [PATH...] # every .bicep file (or the given files/folders) parses
     python infra/check.py types [PATH...] # resource bodies against Azure's type definitions
                                           # (infra/checks/types, from Azure/bicep-types-az),

@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import ast
 import importlib
+import importlib.util
 import inspect
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from infra.checks import ROOT, package
@@ -67,6 +68,7 @@ def _operation_groups() -> dict[str, tuple[object, type]]:
     return groups
 
 
+@cache
 def _arm_request(module: object, cls: type, method: str, depth: int = 0) -> tuple[str, str]:
     """(HTTP method, URL template) the SDK sends for ``cls.method`` (following ``_x_initial``)."""
     source = inspect.getsource(getattr(cls, method))
@@ -134,23 +136,32 @@ _DISCOVERY = {"get_api_resources", "get_api_group", "get_api_versions", "get_cod
 
 
 @lru_cache(maxsize=1)
-def _kube_methods() -> dict[str, type]:
-    from kubernetes import client
+def _kube_method_index() -> dict[str, tuple[str, str]]:
+    """``{method: (module, class)}`` of every kubernetes client API method, read from the source
+    files (importing the whole client package would load hundreds of model modules)."""
+    spec = importlib.util.find_spec("kubernetes.client.api")
+    index: dict[str, tuple[str, str]] = {}
+    for file in sorted(Path(next(iter(spec.submodule_search_locations))).glob("*_api.py")):
+        source = file.read_text(encoding="utf-8")
+        owner = re.search(r"^class (\w+Api)\b", source, re.M)
+        if owner is None:
+            continue
+        for method in re.findall(r"^    def ([a-z]\w*)\(\s*self", source, re.M):
+            if not method.endswith("_with_http_info") and method not in _DISCOVERY \
+                    and f"def _{method}_serialize(" in source:
+                index.setdefault(method, (f"kubernetes.client.api.{file.stem}", owner.group(1)))
+    return index
 
-    methods: dict[str, type] = {}
-    for name in dir(client):
-        cls = getattr(client, name)
-        if isinstance(cls, type) and name.endswith("Api") and name != "ApiClient":
-            for method in dir(cls):
-                if not method.startswith("_") and not method.endswith("_with_http_info") and method not in _DISCOVERY \
-                        and hasattr(cls, f"_{method}_serialize"):
-                    methods.setdefault(method, cls)
-    return methods
+
+def _kube_class(method: str) -> type:
+    module, owner = _kube_method_index()[method]
+    return getattr(importlib.import_module(module), owner)
 
 
+@cache
 def kube_request(method: str) -> tuple[str, str]:
     """(HTTP method, path template) the kubernetes client sends for ``method``."""
-    cls = _kube_methods()[method]
+    cls = _kube_class(method)
     source = inspect.getsource(getattr(cls, f"_{method}_serialize"))
     match = re.search(r"method='(\w+)',\s*resource_path='([^']+)'", source)
     if match is None:
@@ -176,7 +187,7 @@ def kube_rule(http_method: str, path: str, watch: bool = False) -> tuple[str, st
 
 def kube_needs(files: Iterable[Path]) -> list[KubeNeed]:
     """What every Kubernetes client call in the files needs, with its namespace when constant."""
-    methods = _kube_methods()
+    methods = _kube_method_index()
     needs = []
     for file in files:
         tree = ast.parse(file.read_text(encoding="utf-8"))
@@ -190,7 +201,7 @@ def kube_needs(files: Iterable[Path]) -> list[KubeNeed]:
             group, resource, verb, namespaced = kube_rule(http_method, path, watch)
             namespace = None
             if namespaced:
-                expr = _argument(methods[node.attr], node.attr, "namespace", args, kwargs)
+                expr = _argument(_kube_class(node.attr), node.attr, "namespace", args, kwargs)
                 namespace = resolver.constant(expr, node) if expr is not None else None
             needs.append(KubeNeed(group, resource, verb, namespace, f"{_rel(file)}:{node.lineno}"))
     return needs

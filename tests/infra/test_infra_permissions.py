@@ -115,31 +115,28 @@ def test_kubernetes_requests_map_to_verbs_like_the_api_server():
 
 
 @pytest.mark.parametrize(
-    ("source", "rule", "namespace"),
+    ("source", "rule", "namespace", "granted_already"),
     [
-        # a namespace the code does not fix needs the rule everywhere
+        # a namespace the code does not fix needs the rule everywhere: the ClusterRole lacks it
         ("from kubernetes import client as k8s\n"
          "def f(api, pod):\n    k8s.CoreV1Api(api).create_namespaced_pod(pod['ns'], {})\n",
-         ("", "pods", "create"), None),
-        # a module constant followed through a helper's parameter
+         ("", "pods", "create"), None, False),
+        # a module constant followed through a helper's parameter: the kube-system Role has it
         ("from kubernetes import client as k8s\nfrom rebooter import contract\nfrom rebooter.kubeapi import call_json\n"
          "def _get(core, name, namespace):\n    return call_json(core.read_namespaced_pod, name, namespace)\n"
          "def g(api):\n    return _get(k8s.CoreV1Api(api), 'x', contract.PROBE_NAMESPACE)\n",
-         ("", "pods", "get"), "kube-system"),
-        # a watch is its own verb
-        ("def h(core):\n    return core.list_node(watch=True)\n", ("", "nodes", "watch"), None),
+         ("", "pods", "get"), "kube-system", True),
+        # a watch is its own verb, which the ClusterRole does not grant on nodes
+        ("def h(core):\n    return core.list_node(watch=True)\n", ("", "nodes", "watch"), None, False),
     ],
     ids=["unknown-namespace", "constant-through-helper", "watch"],
 )
-def test_new_kubernetes_calls_are_derived(tmp_path, source, rule, namespace):
+def test_new_kubernetes_calls_are_derived(tmp_path, source, rule, namespace, granted_already):
     code = tmp_path / "calls.py"
     code.write_text(textwrap.dedent(source))
     needs = permissions.kube_needs([code])
     assert [(n.rule, n.namespace) for n in needs] == [(rule, namespace)]
     cluster, namespaced = permissions.split_rules([*permissions.code_kube_needs(), *needs])
-    granted_cluster = permissions.granted(rbac()["ClusterRole"])
-    granted_role = permissions.granted(rbac()["Role"])
-    if namespace is None and rule not in granted_cluster:
-        assert cluster != granted_cluster, "a new cluster-wide need must fail the comparison"
-    if namespace is not None and rule not in granted_role and rule not in granted_cluster:
-        assert namespaced[namespace] != granted_role
+    matches = (cluster == permissions.granted(rbac()["ClusterRole"])
+               and namespaced.get(contract.PROBE_NAMESPACE) == permissions.granted(rbac()["Role"]))
+    assert matches == granted_already
