@@ -5,7 +5,8 @@
     python infra/check.py parse [PATH...] # every .bicep file (or the given files/folders) parses
     python infra/check.py types [PATH...] # resource bodies against Azure's type definitions
                                           # (infra/checks/types, from Azure/bicep-types-az),
-                                          # module params against the called file's parameters
+                                          # module params against the called file's parameters,
+                                          # property and module-output reads against their types
     python infra/check.py types-sync GIT_DIR  # re-extract those definitions from a
                                           # bicep-types-az git directory (its HEAD)
     python infra/check.py settings        # app settings read by the code == written by the Bicep
@@ -36,6 +37,7 @@ from infra.checks import (  # noqa: E402
     bicep_files,
     bicep_modules,
     bicep_parse,
+    bicep_reads,
     bicep_types,
     bicep_types_sync,
     checkov_scan,
@@ -73,7 +75,8 @@ def _targets(targets: list[Path]) -> list[Path]:
 
 def check_types(targets: list[Path]) -> bool:
     files = _targets(targets)
-    problems = bicep_types.check_files(files) + [p for file in files for p in bicep_modules.check_file(file)]
+    problems = bicep_types.check_files(files) + [
+        p for file in files for p in bicep_modules.check_file(file) + bicep_reads.check_file(file)]
     for problem in problems:
         print(f"{_relative(problem.path)}:{problem.line}:{problem.column}: bicep-types: {problem.message}")
     source = bicep_types.load_types()["source"]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.checks import INFRA, ROOT, bicep_files, bicep_modules, bicep_types
+from infra.checks import INFRA, ROOT, bicep_files, bicep_modules, bicep_reads, bicep_types
 
 CHECK = [sys.executable, str(INFRA / "check.py")]
 
@@ -107,3 +107,20 @@ def test_module_params_match_the_called_files_parameters(tmp_path):
     assert done.returncode == 1
     assert (f"{tmp_path / 'main.bicep'}:{line}:5: bicep-types: module network: network.bicep has no parameter "
             "'natGatewayID'; did you mean 'natGatewayId'?") in done.stdout, done.stdout
+
+
+def test_property_and_output_reads_exist(tmp_path):
+    assert [p for f in bicep_files() for p in bicep_reads.check_file(f)] == []
+    path, line = _broken_copy(tmp_path, "core/durable-task-scheduler.bicep", "taskHub.properties.dashboardUrl",
+                              "taskHub.properties.dashboardURL")
+    assert [str(p) for p in bicep_reads.check_file(path)] == [
+        f"{path}:{line}:30: bicep-types: properties.dashboardURL: property 'dashboardURL' does not exist when reading "
+        "Microsoft.DurableTask/schedulers/taskHubs; did you mean 'dashboardUrl'?"]
+    for directory in ("core", "app"):
+        (tmp_path / directory).mkdir(exist_ok=True)
+        for module in (INFRA / directory).glob("*.bicep"):
+            (tmp_path / directory / module.name).write_text(module.read_text())
+    main, line = _broken_copy(tmp_path, "main.bicep", "natGateway.outputs.ipAddress", "natGateway.outputs.ipAdress")
+    problems = [str(p) for p in bicep_reads.check_file(main)]
+    assert len(problems) == 1 and problems[0].startswith(f"{main}:{line}:") and (
+        "natGateway.outputs.ipAdress: nat-gateway.bicep has no output 'ipAdress'; did you mean 'ipAddress'?") in problems[0]
