@@ -68,6 +68,9 @@ param rebootMethod string = 'pod'
 @description('REBOOTER_SCHEDULE: 6-field NCRONTAB of the timer trigger.')
 param schedule string = '0 0 * * * *'
 
+@description('Resource id of the Azure Monitor workspace (Microsoft.Monitor/accounts) whose managed Prometheus the app queries with REBOOTER_PROMETHEUS_AUTH=entra. Set: the identity gets Monitoring Data Reader on it. Empty: no assignment.')
+param prometheusWorkspaceId string = ''
+
 @description('Any other REBOOTER_* app setting, values as strings, for example {"REBOOTER_SOAK_SECONDS": "600"}. Unset ones keep the defaults of rebooter/settings.py (infra/app/rebooter-settings.json).')
 param rebooterSettings object = {}
 
@@ -89,6 +92,16 @@ param durableBackend string = 'durableTaskScheduler'
 @description('Durable Task Scheduler SKU.')
 param durableTaskSchedulerSku string = 'Consumption'
 
+@minValue(0)
+@maxValue(90)
+@description('Durable Task Scheduler: days a finished patch cycle\'s history is kept before the scheduler purges it.')
+param historyRetentionDays int = 30
+
+@minValue(0)
+@maxValue(90)
+@description('Durable Task Scheduler: days a failed orchestration\'s history is kept before it is purged.')
+param failedHistoryRetentionDays int = 90
+
 @minLength(3)
 @maxLength(45)
 @description('Task hub name (REBOOTER_TASK_HUB, host.json\'s hubName %REBOOTER_TASK_HUB%). Letters and digits only, starting with a letter (the Azure Storage backend\'s rule).')
@@ -109,6 +122,9 @@ param appSubnetPrefix string = '10.60.0.0/24'
 
 @description('Subnet for the storage private endpoints (vnetEnabled).')
 param privateEndpointSubnetPrefix string = '10.60.1.0/24'
+
+@description('Send the app\'s outbound traffic through a NAT gateway with one static public IP (needs vnetEnabled). For clusters whose API server accepts only authorized IP ranges: add the output AZURE_OUTBOUND_IP to them.')
+param natGatewayEnabled bool = false
 
 // ----------------------------------------------------------------------------------------------
 // Sizing
@@ -177,6 +193,19 @@ module identity 'core/identity.bicep' = {
   }
 }
 
+// A static outbound address for API servers with authorized IP ranges (Flex Consumption's own
+// outbound addresses change).
+module natGateway 'core/nat-gateway.bicep' = if (vnetEnabled && natGatewayEnabled) {
+  name: 'rebooter-nat-gateway'
+  scope: rg
+  params: {
+    name: '${abbrs.networkNatGateways}rebooter-${resourceToken}'
+    publicIpName: '${abbrs.networkPublicIPAddresses}rebooter-nat-${resourceToken}'
+    location: location
+    tags: tags
+  }
+}
+
 module network 'core/network.bicep' = if (vnetEnabled) {
   name: 'rebooter-network'
   scope: rg
@@ -189,6 +218,7 @@ module network 'core/network.bicep' = if (vnetEnabled) {
     appSubnetPrefix: appSubnetPrefix
     privateEndpointSubnetPrefix: privateEndpointSubnetPrefix
     storageServices: storageServices
+    natGatewayId: (vnetEnabled && natGatewayEnabled) ? natGateway.outputs.id : ''
   }
 }
 
@@ -245,6 +275,8 @@ module durableTaskScheduler 'core/durable-task-scheduler.bicep' = if (useDurable
     principalId: identity.outputs.principalId
     dashboardPrincipalId: principalId
     dashboardPrincipalType: principalType
+    retentionDays: historyRetentionDays
+    failedRetentionDays: failedHistoryRetentionDays
   }
 }
 
@@ -294,6 +326,18 @@ module clusterAccess 'app/aks-cluster-access.bicep' = [for (clusterId, i) in clu
   }
 }]
 
+// REBOOTER_PROMETHEUS_AUTH=entra: Monitoring Data Reader on the Azure Monitor workspace, in its own
+// subscription and resource group.
+module prometheusAccess 'app/prometheus-access.bicep' = if (!empty(prometheusWorkspaceId)) {
+  name: take('rebooter-prometheus-${uniqueString(prometheusWorkspaceId, resourceToken)}', 64)
+  // The scope stays a valid expression when the id is empty (the module is then skipped).
+  scope: resourceGroup(empty(prometheusWorkspaceId) ? subscription().subscriptionId : split(prometheusWorkspaceId, '/')[2], empty(prometheusWorkspaceId) ? rg.name : split(prometheusWorkspaceId, '/')[4])
+  params: {
+    workspaceName: last(split(prometheusWorkspaceId, '/'))
+    principalId: identity.outputs.principalId
+  }
+}
+
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
@@ -304,6 +348,9 @@ output AZURE_FUNCTION_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalI
 output AZURE_DURABLE_BACKEND string = durableBackend
 output AZURE_DURABLE_TASK_SCHEDULER_NAME string = useDurableTaskScheduler ? durableTaskScheduler.outputs.name : ''
 output AZURE_DURABLE_TASK_SCHEDULER_ENDPOINT string = useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''
+output AZURE_DURABLE_TASK_SCHEDULER_DASHBOARD_URL string = useDurableTaskScheduler ? durableTaskScheduler.outputs.dashboardUrl : ''
 output AZURE_TASK_HUB_NAME string = taskHubName
 output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_TARGET_CLUSTER_COUNT int = length(clusterIds)
+// The app's one outbound address (natGatewayEnabled): add it to each cluster's API server authorized IP ranges.
+output AZURE_OUTBOUND_IP string = (vnetEnabled && natGatewayEnabled) ? natGateway.outputs.ipAddress : ''

@@ -3,6 +3,7 @@
 //
 // Azure side: a custom role with exactly the actions the app uses, assigned on the cluster:
 //   managedClusters/read, agentPools/read        describe the cluster and its node pools
+//   maintenanceConfigurations/read               the planned maintenance window (REBOOTER_WINDOW_SOURCE=aks)
 //   runCommand/action, commandResults/read       probe each pool for /var/run/reboot-required
 //   listClusterUserCredential/action             kubeconfig of an Entra ID cluster, or
 //   listClusterAdminCredential/action            admin kubeconfig of a local-account cluster
@@ -53,7 +54,7 @@ resource rebooterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
   properties: {
     // Role names are unique per tenant: one role per cluster and identity.
     roleName: 'AKS Rebooter ${clusterName} ${take(uniqueString(cluster.id, principalId), 8)}'
-    description: 'AKS rebooter on cluster ${clusterName}: read the cluster and its pools, probe nodes with run-command, get a kubeconfig.'
+    description: 'AKS rebooter on cluster ${clusterName}: read the cluster, its pools and maintenance window, probe nodes with run-command, get a kubeconfig.'
     type: 'customRole'
     assignableScopes: [
       resourceGroup().id
@@ -63,6 +64,7 @@ resource rebooterRole 'Microsoft.Authorization/roleDefinitions@2022-04-01' = {
         actions: [
           'Microsoft.ContainerService/managedClusters/read'
           'Microsoft.ContainerService/managedClusters/agentPools/read'
+          'Microsoft.ContainerService/managedClusters/maintenanceConfigurations/read'
           'Microsoft.ContainerService/managedClusters/runCommand/action'
           'Microsoft.ContainerService/managedClusters/commandResults/read'
           credentialAction

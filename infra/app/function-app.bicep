@@ -4,8 +4,9 @@
 // App settings are built from four named objects (tests/infra reads them to compare the names
 // the code reads with the names written here):
 //   hostSettings            the Functions host: storage and telemetry with the identity
-//   durableSettings         the Durable backend chosen by durableBackend (task hub name:
-//                           REBOOTER_TASK_HUB, referenced by host.json as %REBOOTER_TASK_HUB%)
+//   durableSettings         the Durable backend chosen by durableBackend: host.json's
+//                           storageProvider overridden through AzureFunctionsJobHost__* settings
+//                           (task hub name: REBOOTER_TASK_HUB, host.json's %REBOOTER_TASK_HUB%)
 //   rebooterDefaults        every REBOOTER_* setting with its default, generated from
 //                           rebooter/settings.py (python infra/check.py sync)
 //   rebooterFromDeployment  REBOOTER_* settings that role assignments depend on, or that must
@@ -75,12 +76,21 @@ var hostSettings = {
   AZURE_CLIENT_ID: identityClientId
 }
 
+// The Durable storage provider is chosen here, not by editing host.json: an app setting
+// AzureFunctionsJobHost__a__b overrides host.json's a.b ("Override host.json values",
+// learn.microsoft.com/azure/azure-functions/functions-host-json#override-hostjson-values), so the
+// one host.json of the repository deploys with either backend.
 var durableSettings = useDurableTaskScheduler ? {
-  // host.json: storageProvider.type azureManaged with this connectionStringName.
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'azureManaged'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
   DURABLE_TASK_SCHEDULER_CONNECTION_STRING: 'Endpoint=${durableTaskSchedulerEndpoint};Authentication=ManagedIdentity;ClientID=${identityClientId}'
 } : {
-  // host.json (infra/host.azure-storage.json): storageProvider AzureStorage, connectionName
-  // AzureWebJobsStorage; the task hub's queues and tables live in the host storage account.
+  // The task hub's queues and tables live in the host storage account, reached with the
+  // identity-based AzureWebJobsStorage__* settings. Older extension versions read the connection
+  // as connectionStringName, newer ones as connectionName: both name the same connection.
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__type: 'AzureStorage'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionName: 'AzureWebJobsStorage'
+  AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName: 'AzureWebJobsStorage'
 }
 
 var rebooterDefaults = loadJsonContent('rebooter-settings.json')

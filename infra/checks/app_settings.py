@@ -5,8 +5,10 @@ Code side, for one Durable backend:
   * names the deployed Python code (the package: the repository minus .funcignore) reads itself: ``os.environ[...]``, ``os.environ.get(...)``,
     ``os.getenv(...)``, binding expressions ``"%NAME%"`` and ``connection="NAME"`` arguments;
   * names host.json refers to: ``%NAME%`` expressions and ``connectionStringName`` /
-    ``connectionName`` values (the repository's host.json for the Durable Task Scheduler,
-    infra/host.azure-storage.json for the Azure Storage backend);
+    ``connectionName`` values, in the repository's one host.json as the Bicep's
+    ``AzureFunctionsJobHost__*`` app settings override it for that backend (the Functions host
+    reads such a setting as the host.json value at that path: "Override host.json values",
+    learn.microsoft.com/azure/azure-functions/functions-host-json#override-hostjson-values);
   * ``PLATFORM_SETTINGS``: what the Functions host and the Azure SDK read without the code
     naming them.
 A connection name ``X`` is met by ``X`` itself or by identity-based ``X__*`` settings.
@@ -32,8 +34,10 @@ from infra.checks.bicep_parse import tree_sitter_tree
 
 FUNCTION_APP_BICEP = INFRA / "app" / "function-app.bicep"
 REBOOTER_DEFAULTS_JSON = INFRA / "app" / "rebooter-settings.json"
-HOST_JSON = {"durableTaskScheduler": ROOT / "host.json", "azureStorage": INFRA / "host.azure-storage.json"}
-BACKENDS = tuple(HOST_JSON)
+HOST_JSON = ROOT / "host.json"
+BACKENDS = ("durableTaskScheduler", "azureStorage")
+# App settings named AzureFunctionsJobHost__a__b override host.json's a.b (read by the host).
+HOST_OVERRIDE_PREFIX = "AzureFunctionsJobHost__"
 
 # Read by the platform, not named by the app's code; each is written by the Bicep.
 PLATFORM_SETTINGS = {
@@ -108,19 +112,25 @@ def _is_environ(node: ast.AST) -> bool:
     )
 
 
-AZURE_STORAGE_PROVIDER = {"type": "AzureStorage", "connectionName": "AzureWebJobsStorage"}
-
-
-def render_azure_storage_host_json(host_json: Path = HOST_JSON["durableTaskScheduler"]) -> str:
-    """The repository's host.json with the Azure Storage Durable provider instead of its own."""
+def host_json_with_overrides(settings: Mapping[str, str | None], host_json: Path = HOST_JSON) -> dict:
+    """host.json as the host sees it with these app settings: each ``AzureFunctionsJobHost__a__b``
+    setting replaces the value at path a.b (a None value, not known before deployment, is kept as None)."""
     data = json.loads(host_json.read_text(encoding="utf-8"))
-    durable = data.setdefault("extensions", {}).setdefault("durableTask", {})
-    durable["storageProvider"] = dict(AZURE_STORAGE_PROVIDER)
-    return json.dumps(data, indent=2) + "\n"
+    for name, value in settings.items():
+        if not name.startswith(HOST_OVERRIDE_PREFIX):
+            continue
+        *parents, leaf = name[len(HOST_OVERRIDE_PREFIX):].split("__")
+        node = data
+        for part in parents:
+            key = next((k for k in node if k.lower() == part.lower()), part)  # configuration keys ignore case
+            node = node.setdefault(key, {})
+        key = next((k for k in node if k.lower() == leaf.lower()), leaf)
+        node[key] = value
+    return data
 
 
-def host_json_reads(host_json: Path) -> set[str]:
-    """Names a host.json refers to: %NAME% expressions and connection names."""
+def host_json_reads(host_json: Path | dict) -> set[str]:
+    """Names a host.json (a file, or its parsed content) refers to: %NAME% expressions and connection names."""
     names: set[str] = set()
 
     def visit(value: object, key: str = "") -> None:
@@ -135,28 +145,28 @@ def host_json_reads(host_json: Path) -> set[str]:
             if key in ("connectionStringName", "connectionName") and "%" not in value:
                 names.add(value)
 
-    visit(json.loads(host_json.read_text(encoding="utf-8")))
+    visit(host_json if isinstance(host_json, dict) else json.loads(host_json.read_text(encoding="utf-8")))
     return names
 
 
-def host_json_backend(host_json: Path) -> str:
+def host_json_backend(host_json: Path | dict) -> str:
     """Which Durable backend a host.json configures (azureManaged = Durable Task Scheduler)."""
-    data = json.loads(host_json.read_text(encoding="utf-8"))
+    data = host_json if isinstance(host_json, dict) else json.loads(host_json.read_text(encoding="utf-8"))
     provider = data.get("extensions", {}).get("durableTask", {}).get("storageProvider", {}) or {}
     kind = str(provider.get("type", "AzureStorage"))
     return "durableTaskScheduler" if kind.lower() == "azuremanaged" else "azureStorage"
 
 
-def code_reads(backend: str, host_json: Path | None = None) -> set[str]:
+def code_reads(backend: str, host_json: Path = HOST_JSON, bicep: Path | None = None) -> set[str]:
     """Every setting name the deployed app needs with this backend (see module docstring)."""
-    host_json = HOST_JSON[backend] if host_json is None else host_json
     names = set(rebooter_defaults()) | set(PLATFORM_SETTINGS)
     names |= {
         name for name in python_reads(package.deployed_files())
         if name not in PROVIDED_BY_PLATFORM and not name.startswith(PROVIDED_BY_PLATFORM_PREFIXES)
     }
     if host_json.exists():
-        names |= host_json_reads(host_json)
+        settings = bicep_settings(backend, FUNCTION_APP_BICEP if bicep is None else bicep)
+        names |= host_json_reads(host_json_with_overrides(settings, host_json))
     return names
 
 
@@ -179,6 +189,13 @@ class _Scope:
 
 def bicep_writes(backend: str, bicep: Path = FUNCTION_APP_BICEP, params: Mapping[str, str] | None = None) -> set[str]:
     """Names of the app settings ``bicep`` writes for the given Durable backend."""
+    return set(bicep_settings(backend, bicep, params))
+
+
+def bicep_settings(backend: str, bicep: Path = FUNCTION_APP_BICEP,
+                   params: Mapping[str, str] | None = None) -> dict[str, str | None]:
+    """``{name: value}`` of the app settings ``bicep`` writes for the given Durable backend; the
+    value is None where it is only known at deployment (an expression, not a literal)."""
     tree = tree_sitter_tree(bicep.read_bytes())
     scope = _Scope(bicep, {}, {}, {"durableBackend": backend, **(params or {})})
     app_settings = None
@@ -195,38 +212,57 @@ def bicep_writes(backend: str, bicep: Path = FUNCTION_APP_BICEP, params: Mapping
                 app_settings = _property(body, "properties")
     if app_settings is None:
         raise BicepEvaluationError(f"{bicep}: no Microsoft.Web/sites/config resource named 'appsettings'")
-    return _keys(app_settings, scope)
+    return _entries(app_settings, scope)
 
 
-def _keys(node, scope: _Scope) -> set[str]:
+def _merge(*parts: dict[str, str | None]) -> dict[str, str | None]:
+    """Like union(): later objects win."""
+    merged: dict[str, str | None] = {}
+    for part in parts:
+        merged.update(part)
+    return merged
+
+
+def _either(first: dict[str, str | None], second: dict[str, str | None]) -> dict[str, str | None]:
+    """Both branches of an undecidable condition: every key, a value only where both agree."""
+    return {key: first.get(key) if first.get(key) == second.get(key) and key in first and key in second else None
+            for key in {**first, **second}}
+
+
+def _entries(node, scope: _Scope) -> dict[str, str | None]:
     kind = node.type
     if kind == "object":
-        return {_property_name(prop) for prop in node.named_children if prop.type == "object_property"}
+        found = {}
+        for prop in node.named_children:
+            if prop.type == "object_property":
+                value = _value(prop.named_children[-1], scope)
+                found[_property_name(prop)] = value if isinstance(value, str) else None
+        return found
     if kind == "parenthesized_expression":
-        return _keys(node.named_children[0], scope)
+        return _entries(node.named_children[0], scope)
     if kind == "identifier":
         name = _text(node)
         if name in scope.variables:
-            return _keys(scope.variables[name], scope)
+            return _entries(scope.variables[name], scope)
         if name in scope.parameters:
             _, default = scope.parameters[name]
-            return _keys(default, scope) if default is not None else set()
+            return _entries(default, scope) if default is not None else {}
         raise BicepEvaluationError(f"{scope.path}: unknown name {name!r}")
     if kind == "ternary_expression":
         condition = _truth(node.child_by_field_name("condition"), scope)
         consequence = node.child_by_field_name("consequence")
         alternative = node.child_by_field_name("alternative")
         if condition is None:
-            return _keys(consequence, scope) | _keys(alternative, scope)
-        return _keys(consequence if condition else alternative, scope)
+            return _either(_entries(consequence, scope), _entries(alternative, scope))
+        return _entries(consequence if condition else alternative, scope)
     if kind == "call_expression":
         function = _text(node.child_by_field_name("function"))
         arguments = node.child_by_field_name("arguments").named_children
         if function == "union":
-            return set().union(*(_keys(argument, scope) for argument in arguments))
+            return _merge(*(_entries(argument, scope) for argument in arguments))
         if function == "loadJsonContent":
             data = json.loads((scope.path.parent / _string(arguments[0])).read_text(encoding="utf-8"))
-            return set(data)
+            return {key: value if isinstance(value, str) else None for key, value in data.items()}
     raise BicepEvaluationError(f"{scope.path}: cannot list the keys of {_text(node)[:80]!r}")
 
 
@@ -314,7 +350,7 @@ def compare(reads: set[str], writes: set[str], backend: str) -> Comparison:
         return name in writes or any(written.startswith(name + "__") for written in writes)
 
     def explained(name: str) -> bool:
-        return name in reads or name.split("__", 1)[0] in reads
+        return name in reads or name.split("__", 1)[0] in reads or name.startswith(HOST_OVERRIDE_PREFIX)
 
     return Comparison(
         backend,

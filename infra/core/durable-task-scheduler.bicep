@@ -30,6 +30,16 @@ param dashboardPrincipalId string = ''
 ])
 param dashboardPrincipalType string = 'User'
 
+@minValue(0)
+@maxValue(90)
+@description('Days the scheduler keeps a finished (completed, terminated, canceled) orchestration before purging it.')
+param retentionDays int = 30
+
+@minValue(0)
+@maxValue(90)
+@description('Days the scheduler keeps a failed orchestration before purging it (longer, to investigate).')
+param failedRetentionDays int = 90
+
 var durableTaskDataContributorRoleId = '0ad04412-c4d5-4796-b79c-f76d14c8d402'
 var durableTaskDataReaderRoleId = 'd6a5505f-6ebb-45a4-896e-ac8274cfc0ac'
 
@@ -56,6 +66,26 @@ resource scheduler 'Microsoft.DurableTask/schedulers@2025-11-01' = {
 resource taskHub 'Microsoft.DurableTask/schedulers/taskHubs@2025-11-01' = {
   parent: scheduler
   name: taskHubName
+}
+
+// Autopurge of old instances: without a policy of its own the scheduler purges terminal
+// instances after 30 days; a specific policy (orchestrationState) overrides the default one for
+// its state. Values 0-90 days; applies to every task hub of the scheduler
+// (learn.microsoft.com/azure/durable-task/scheduler/durable-task-scheduler-auto-purge).
+resource retention 'Microsoft.DurableTask/schedulers/retentionPolicies@2025-11-01' = {
+  parent: scheduler
+  name: 'default'
+  properties: {
+    retentionPolicies: [
+      {
+        retentionPeriodInDays: retentionDays
+      }
+      {
+        retentionPeriodInDays: failedRetentionDays
+        orchestrationState: 'Failed'
+      }
+    ]
+  }
 }
 
 // The app schedules, runs and queries orchestrations, activities and entities of its task hub.
@@ -85,3 +115,5 @@ resource dashboardReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = 
 output name string = scheduler.name
 output endpoint string = scheduler.properties.endpoint
 output taskHubName string = taskHub.name
+// Run history of the task hub (sign in as principalId, who has Durable Task Data Reader).
+output dashboardUrl string = taskHub.properties.dashboardUrl

@@ -15,6 +15,9 @@ param privateEndpointSubnetPrefix string
 @description('Storage services that get a private DNS zone: blob, plus queue and table for the Azure Storage Durable backend.')
 param storageServices array
 
+@description('NAT gateway the app subnet sends its outbound traffic through (core/nat-gateway.bicep); empty: none.')
+param natGatewayId string = ''
+
 // Only the platform's default rules: inbound from the internet is denied, traffic inside the
 // virtual network (and peered networks, such as a private cluster's) is allowed.
 resource nsg 'Microsoft.Network/networkSecurityGroups@2024-05-01' = {
@@ -43,6 +46,9 @@ resource vnet 'Microsoft.Network/virtualNetworks@2024-05-01' = {
           addressPrefix: appSubnetPrefix
           networkSecurityGroup: {
             id: nsg.id
+          }
+          natGateway: empty(natGatewayId) ? null : {
+            id: natGatewayId
           }
           delegations: [
             {

@@ -11,7 +11,7 @@ import pytest
 from infra.checks import INFRA, app_settings
 from rebooter.settings import SETTINGS
 
-HOST_JSON = app_settings.HOST_JSON["durableTaskScheduler"]
+HOST_JSON = app_settings.HOST_JSON
 needs_host_json = pytest.mark.skipif(not HOST_JSON.exists(), reason="host.json not written yet")
 
 
@@ -42,17 +42,44 @@ def test_repository_host_json_configures_the_default_backend():
     reads = app_settings.host_json_reads(HOST_JSON)
     assert "DURABLE_TASK_SCHEDULER_CONNECTION_STRING" in reads
     assert reads & set(SETTINGS), "hubName should come from a REBOOTER_* setting"
+    # Quiet the Durable Task Framework's own logs, as Microsoft's Durable Task Scheduler samples do.
+    assert json.loads(HOST_JSON.read_text())["logging"]["logLevel"]["DurableTask.Core"] == "Warning"
+
+
+PROVIDER = "AzureFunctionsJobHost__extensions__durableTask__storageProvider__"
 
 
 @needs_host_json
-def test_azure_storage_host_json_is_host_json_with_the_other_provider():
-    generated = app_settings.HOST_JSON["azureStorage"]
-    assert generated.read_text() == app_settings.render_azure_storage_host_json(), "run: python infra/check.py sync"
-    assert app_settings.host_json_backend(generated) == "azureStorage"
-    mine, theirs = json.loads(generated.read_text()), json.loads(HOST_JSON.read_text())
-    mine["extensions"]["durableTask"].pop("storageProvider")
-    theirs["extensions"]["durableTask"].pop("storageProvider")
-    assert mine == theirs
+@pytest.mark.parametrize(
+    ("backend", "provider", "connection"),
+    [("durableTaskScheduler", "azureManaged", "DURABLE_TASK_SCHEDULER_CONNECTION_STRING"),
+     ("azureStorage", "AzureStorage", "AzureWebJobsStorage")],
+)
+def test_the_bicep_chooses_the_durable_provider_through_app_settings(backend, provider, connection):
+    """One host.json: each backend's app settings override its storageProvider (no file to copy)."""
+    settings = app_settings.bicep_settings(backend)
+    assert settings[PROVIDER + "type"] == provider
+    effective = app_settings.host_json_with_overrides(settings)
+    assert app_settings.host_json_backend(effective) == backend
+    stored = effective["extensions"]["durableTask"]["storageProvider"]
+    assert {value for key, value in stored.items() if key.startswith("connection")} == {connection}
+    written = set(settings)
+    assert connection in written or any(name.startswith(connection + "__") for name in written)
+    # the rest of host.json is untouched
+    original = json.loads(HOST_JSON.read_text())
+    effective["extensions"]["durableTask"].pop("storageProvider")
+    original["extensions"]["durableTask"].pop("storageProvider")
+    assert effective == original
+    assert not (app_settings.INFRA / "host.azure-storage.json").exists()
+
+
+def test_overrides_follow_the_host_json_path_ignoring_case(tmp_path):
+    host = tmp_path / "host.json"
+    host.write_text(json.dumps({"extensions": {"durableTask": {"storageProvider": {"type": "azureManaged"}}}}))
+    data = app_settings.host_json_with_overrides(
+        {PROVIDER + "Type": "AzureStorage", "AzureFunctionsJobHost__functionTimeout": "00:10:00", "OTHER": "x"}, host)
+    assert data == {"extensions": {"durableTask": {"storageProvider": {"type": "AzureStorage"}}},
+                    "functionTimeout": "00:10:00"}
 
 
 def test_each_backend_gets_only_its_own_settings():
@@ -60,7 +87,7 @@ def test_each_backend_gets_only_its_own_settings():
     storage = app_settings.bicep_writes("azureStorage")
     assert "DURABLE_TASK_SCHEDULER_CONNECTION_STRING" in scheduler
     assert scheduler - storage == {"DURABLE_TASK_SCHEDULER_CONNECTION_STRING"}
-    assert storage <= scheduler
+    assert storage - scheduler == {PROVIDER + "connectionName"}
     assert {"AzureWebJobsStorage__accountName", "AzureWebJobsStorage__credential", "AzureWebJobsStorage__clientId",
             "APPLICATIONINSIGHTS_AUTHENTICATION_STRING", "AZURE_CLIENT_ID"} <= storage
     assert not any("ConnectionString" in name or name.endswith("__connectionString") for name in storage), storage
