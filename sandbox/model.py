@@ -20,7 +20,7 @@ TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 KUBE_FAULTS = ("kubeApiError", "kubeApiTimeout", "kubeApiThrottle")
 ARM_FAULTS = ("armThrottle", "armError")
-NODE_FAULTS = ("nodeNeverReturns", "nodeReturnsNotReady")
+NODE_FAULTS = ("nodeNeverReturns", "nodeReturnsNotReady", "nodeRerunsRebootPod")
 RUN_COMMAND_FAULTS = ("runCommandFailed", "runCommandNeverStarts", "runCommandSlow")
 FAULT_TYPES = KUBE_FAULTS + ARM_FAULTS + NODE_FAULTS + RUN_COMMAND_FAULTS
 
@@ -104,7 +104,9 @@ class NodeSpec:
     ready: bool
     taints: tuple[Taint, ...]
     labels: tuple[tuple[str, str], ...]
-    fault: str = ""  # "", "nodeNeverReturns" or "nodeReturnsNotReady"
+    fault: str = ""  # "" or the last of NODE_FAULTS the scenario puts on this node
+    sentinel_survives_reboot: bool = False  # the sentinel is there again after every good reboot
+    packages_after_reboot: tuple[str, ...] = ()  # the .pkgs then (empty: the same packages)
 
 
 @dataclass(frozen=True)

@@ -168,6 +168,7 @@ _FAULT_FIELDS = {
     "armError": _WINDOW + ("status", "methods", "path"),
     "nodeNeverReturns": ("type", "node"),
     "nodeReturnsNotReady": ("type", "node"),
+    "nodeRerunsRebootPod": ("type", "node"),
     "runCommandFailed": _WINDOW + ("reason", "commandContains"),
     "runCommandNeverStarts": _WINDOW + ("commandContains",),
     "runCommandSlow": _WINDOW + ("extraSeconds", "commandContains"),
