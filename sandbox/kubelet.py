@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import threading
 import uuid
-from datetime import UTC, datetime
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from rebooter import contract

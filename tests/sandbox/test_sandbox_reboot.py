@@ -111,9 +111,9 @@ def test_the_old_nsenter_command_cannot_start_in_busybox(sandbox) -> None:
     core = k8s.CoreV1Api(kube(sandbox))
     node = sandbox.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
     old = ["nsenter", "-m/proc/1/ns/mnt", "--", "/bin/systemctl", "reboot"]
+    name = contract.reboot_pod_name(node)
     for image in ("mcr.microsoft.com/cbl-mariner/busybox:2.0", contract.REBOOT_IMAGE):
         core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(sandbox, node, image=image, command=old))
-        name = contract.reboot_pod_name(node)
         assert wait_for(lambda: core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.phase == "Failed")
         state = core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.container_statuses[0].state
         assert state.terminated.reason == "StartError" and state.terminated.exit_code == 128
