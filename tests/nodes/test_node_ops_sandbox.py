@@ -256,11 +256,15 @@ def test_reboot_pod_created_twice_is_one_pod(kube):
     pods = kube.store.list("pods", contract.REBOOT_NAMESPACE, label_selector=f"{contract.ROLE_LABEL}={contract.ROLE_REBOOT}")
     assert [p["metadata"]["name"] for p in pods] == [contract.reboot_pod_name(NODE)]
     spec = pods[0]["spec"]
-    assert spec["nodeName"] == NODE and spec["hostPID"] is True and spec["restartPolicy"] == "Never"
+    assert spec["nodeName"] == NODE and spec["restartPolicy"] == "Never" and "hostPID" not in spec
+    assert spec["activeDeadlineSeconds"] == contract.REBOOT_ACTIVE_DEADLINE_SECONDS
     assert spec["tolerations"] == [{"operator": "Exists"}]
     container = spec["containers"][0]
     assert container["image"] == contract.REBOOT_IMAGE and container["command"] == contract.REBOOT_COMMAND
     assert container["securityContext"]["privileged"] is True
+    assert container["env"] == [{"name": contract.EXPECTED_BOOT_ID_ENV, "value": "boot-1"}]
+    assert container["volumeMounts"] == [{"name": "host-root", "mountPath": contract.HOST_ROOT}]
+    assert spec["volumes"] == [{"name": "host-root", "hostPath": {"path": "/", "type": "Directory"}}]
     assert kube.node(NODE)["metadata"]["annotations"][contract.REBOOT_STATE_ANNOTATION] == "rebooting"
 
 
