@@ -212,6 +212,21 @@ def test_reboot_through_the_vmss_restart(sandbox) -> None:
     assert run_probe(core, node.metadata.name, "r3")["rebootRequired"] is False
 
 
+def test_a_sentinel_that_survives_the_reboot_is_there_again_after_it(make_sandbox) -> None:
+    sb = make_sandbox(SMALL.replace("  - {node: user/2, cordonedBy: ops}",
+                                    "  - {node: user/1, sentinelSurvivesReboot: true, packagesAfterReboot: [kpatch]}"))
+    core = k8s.CoreV1Api(kube(sb))
+    node = sb.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    before = sb.cluster.host_facts(node)
+    sb.cluster.reboot_node(node, via="vmss")
+    assert wait_for(lambda: sb.timeline.events("reboot", node=node, phase="up"))
+    after = sb.cluster.host_facts(node)
+    assert after.boot_id != before.boot_id and after.kernel == "5.15.0-1075-azure"  # a good reboot ...
+    assert after.sentinel and after.packages == ["kpatch"]  # ... and the package asks again
+    probe = run_probe(core, node, "r4")
+    assert probe["rebootRequired"] is True and probe["packages"] == ["kpatch"] and probe["bootId"] == after.boot_id
+
+
 def test_a_second_reboot_while_down_is_ignored(sandbox) -> None:
     node = sandbox.scenario.nodes_of("user")[0].name
     sandbox.cluster.reboot_node(node, via="vmss")
