@@ -174,7 +174,8 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_KUBE_AUTH", "auto", _choice("auto", "entra", "admin"),
           "Kubernetes credentials: `entra` (Entra ID token, AAD clusters), `admin` (local admin kubeconfig), `auto` (from the cluster)."),
         S("REBOOTER_REBOOT_METHOD", "pod", _choice("pod", "vmss"),
-          "`pod`: a short-lived privileged pod runs systemctl reboot (kured's method); `vmss`: ARM VMSS VM restart.",
+          "`pod`: a short-lived privileged pod chroots into the host and runs systemctl reboot (kured's method, "
+          "guarded by the node's boot ID); `vmss`: ARM VMSS VM restart.",
           "reboot-method"),
         S("REBOOTER_MAX_UNAVAILABLE", "1", _int(1, 100), "Nodes out of service at once, cluster-wide.", "concurrency", True),
         S("REBOOTER_PROBE_POLL_SECONDS", "5", _seconds, "Interval between run-command result polls (durable timer)."),
