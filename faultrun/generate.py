@@ -229,7 +229,7 @@ def _fault_params(rng: random.Random, kind: str, eligible: list[str], primary: b
         return {"count": 1}
     if kind == "runCommandSlow":
         return {"extraSeconds": round(rng.uniform(0.5, 2.0), 2), "count": rng.randint(1, 2)}
-    if kind in ("nodeNeverReturns", "nodeReturnsNotReady", "nodeRerunsRebootPod"):
+    if kind in ("nodeNeverReturns", "nodeReturnsNotReady"):
         return {"node": eligible[0] if primary else rng.choice(eligible)}
     if kind == "activityFailsAfterWork":
         return {"activity": rng.choice(FLAKY_ACTIVITIES), "count": rng.randint(1, 3)}

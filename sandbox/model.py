@@ -20,9 +20,13 @@ TAINT_EFFECTS = ("NoSchedule", "PreferNoSchedule", "NoExecute")
 
 KUBE_FAULTS = ("kubeApiError", "kubeApiTimeout", "kubeApiThrottle")
 ARM_FAULTS = ("armThrottle", "armError")
-NODE_FAULTS = ("nodeNeverReturns", "nodeReturnsNotReady", "nodeRerunsRebootPod")
+NODE_FAULTS = ("nodeNeverReturns", "nodeReturnsNotReady")
 RUN_COMMAND_FAULTS = ("runCommandFailed", "runCommandNeverStarts", "runCommandSlow")
-FAULT_TYPES = KUBE_FAULTS + ARM_FAULTS + NODE_FAULTS + RUN_COMMAND_FAULTS
+FAULT_TYPES = KUBE_FAULTS + ARM_FAULTS + NODE_FAULTS + RUN_COMMAND_FAULTS  # what faultrun's random plans draw from
+# The kubelet starts a finished reboot pod again after the boot (kubernetes/kubernetes#83705). A node
+# fault like the two above, but not (yet) drawn by faultrun's generated plans.
+KUBELET_FAULTS = ("nodeRerunsRebootPod",)
+SCENARIO_FAULT_TYPES = FAULT_TYPES + KUBELET_FAULTS
 
 
 @dataclass(frozen=True)
