@@ -161,6 +161,8 @@ class Kubelet:
             pod = self._pod(namespace, name, uid)
             if pod is None or (pod.get("status") or {}).get("phase") in ("Succeeded", "Failed"):
                 return
+            if not self.cluster.hosts[pod["spec"]["nodeName"]].up:
+                return  # the kubelet is down; back up, it fails a pod past its deadline (_rerun_reboot_pods)
             self._set_status(pod, podstatus.deadline_exceeded(pod, self.cluster.node_ip(pod["spec"]["nodeName"])))
 
     def _start_pending(self, node: str) -> None:
