@@ -178,6 +178,21 @@ def test_without_the_boot_id_guard_the_rerun_reboots_the_node_again(make_sandbox
     assert sb.cluster.host_facts(node).reboots == ["pod", "pod"]
 
 
+def test_a_reboot_pod_past_its_deadline_is_not_run_again(make_sandbox) -> None:
+    sb = make_sandbox(RERUN, rebootSeconds=1.5)
+    core = k8s.CoreV1Api(kube(sb))
+    node = sb.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    pod = reboot_pod(sb, node)
+    pod["spec"]["activeDeadlineSeconds"] = 1
+    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, pod)
+    name = contract.reboot_pod_name(node)
+    assert wait_for(lambda: core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.reason
+                    == "DeadlineExceeded", timeout=10)
+    assert core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.phase == "Failed"
+    assert len(sb.timeline.events("reboot_pod", node=node, phase="ran")) == 1
+    assert not sb.timeline.events("reboot_pod", node=node, phase="rerun")
+
+
 def test_active_deadline_fails_a_pod_still_running(sandbox) -> None:
     core = k8s.CoreV1Api(kube(sandbox))
     node = sandbox.scenario.nodes_of("user")[0].name
