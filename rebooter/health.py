@@ -40,8 +40,6 @@ from rebooter.nodeinfo import (
 from rebooter.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
 
 VERIFY_RUN_ID = "verify"
-STILL_REQUIRED = "still-required"  # reboot-state annotation: rebooted, but the sentinel came back
-STILL_REQUIRED_PACKAGES_ANNOTATION = "rebooter.aks.io/still-required-packages"
 
 
 def verify_pod_name(node: str) -> str:
@@ -130,8 +128,8 @@ def check_health(
 
     notes = annotations(obj)
     if notes.get(VERIFIED_BOOT_ID_ANNOTATION) == current:
-        still = notes.get(contract.REBOOT_STATE_ANNOTATION) == STILL_REQUIRED
-        packages = [p for p in notes.get(STILL_REQUIRED_PACKAGES_ANNOTATION, "").split(",") if p] if still else []
+        still = notes.get(contract.REBOOT_STATE_ANNOTATION) == contract.REBOOT_STATE_STILL_REQUIRED
+        packages = [p for p in notes.get(contract.STILL_REQUIRED_PACKAGES_ANNOTATION, "").split(",") if p] if still else []
         result.update(healthy=True, pending=False, rebootRequired=still, packages=packages)
         return result
 
@@ -150,8 +148,8 @@ def check_health(
     _delete_pod(core, contract.reboot_pod_name(node), contract.REBOOT_NAMESPACE)
     patch = {"metadata": {"annotations": {
         contract.LAST_REBOOT_ANNOTATION: format_time(now),
-        contract.REBOOT_STATE_ANNOTATION: STILL_REQUIRED if still else "done",
-        STILL_REQUIRED_PACKAGES_ANNOTATION: ",".join(packages)[:1000] if still else None,
+        contract.REBOOT_STATE_ANNOTATION: contract.REBOOT_STATE_STILL_REQUIRED if still else "done",
+        contract.STILL_REQUIRED_PACKAGES_ANNOTATION: ",".join(packages)[:1000] if still else None,
         VERIFIED_BOOT_ID_ANNOTATION: current,
     }}}
     try:

@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from rebooter import contract
+
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
 # The "boot ID before" of a node an interrupted cycle already rebooted: any real boot ID differs.
 REBOOTED_EARLIER = "rebooted-by-an-earlier-cycle"
 # Channels where AKS reimages nodes and unattended-upgrades is off: no sentinel ever appears.
 NO_SENTINEL_CHANNELS = {"securitypatch", "nodeimage"}
-# The reboot-state a node gets when the sentinel is back right after our reboot (rebooter.health).
-STILL_REQUIRED = "still-required"
 
 
 def cluster_skip_reason(cluster: dict[str, Any]) -> str | None:
@@ -135,7 +135,7 @@ def plan_nodes(
 
 def _loop_cooldown(node: dict[str, Any], now: datetime | None, seconds: float) -> str:
     """When a node that asked again right after our reboot may be rebooted again ("" = it may now)."""
-    if node.get("rebootState") != STILL_REQUIRED or not seconds or now is None:
+    if node.get("rebootState") != contract.REBOOT_STATE_STILL_REQUIRED or not seconds or now is None:
         return ""
     try:
         last = datetime.fromisoformat(str(node.get("lastReboot", "")).replace("Z", "+00:00"))
