@@ -21,7 +21,9 @@ drain_node       {cluster, node, options?: {drainGracePeriodSeconds, deleteEmpty
 reboot_node      {cluster, node, bootId, method?: "pod"|"vmss" (default: the app setting)}
                  -> {status: "rebooted"|"requested", method, bootId, ...details}
 check_node_health {cluster, node, bootIdBefore}
-                 -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, reasons: [str]}
+                 -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
+                     reasons: [str]}   healthy with rebootRequired true: rebooted, but the sentinel
+                     is back (packages: its .pkgs); the node is marked "still-required"
 describe_node    {cluster, node}
                  -> {name, exists, unschedulable, cordonedByUs, cordonedBy, ready, bootId, kernel,
                      labels: {pool, zone, mode, os}, taints: [{key, value, effect}], providerId,

@@ -99,7 +99,8 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
         inventory = yield context.call_activity_with_retry("list_nodes", retry, {"cluster": cluster_id})
     except Exception as exc:  # noqa: BLE001
         return (yield from _fail(context, cfg, status, f"cannot list the cluster's nodes: {common.error_text(exc)}"))
-    planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"), cfg["zoneAware"])
+    planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"), cfg["zoneAware"],
+                              now=context.current_utc_datetime, loop_cooldown_seconds=cfg["rebootLoopCooldownSeconds"])
     status.skipped = planned["skipped"] + probes["failedPools"]
     status.up_to_date = planned["upToDate"]
     status.total = len(planned["nodes"])

@@ -59,12 +59,16 @@ def patch_node(context: Any):
         waited = "" if health.get("pending") is False else f" after {cfg['healthTimeoutSeconds']:.0f}s"
         return (yield from run.fail_keeping_lock("failed", f"not healthy{waited}: {reasons}"))
     run.end(bootId=health.get("bootId"), kernel=health.get("kernel"))
+    # Rebooted into a new boot, but a package set the sentinel again: back in service all the same,
+    # reported with its packages; planning leaves it alone for the reboot-loop cooldown.
+    still = {"packages": health.get("packages") or []} if health.get("rebootRequired") else None
 
     # 6. Marks, uncordon (only our own cordon) and unlock.
     run.begin("uncordon")
     try:
         labels = {**{k: None for k in cfg["preRebootNodeLabels"]}, **cfg["postRebootNodeLabels"]}
-        annotations = {LAST_RESULT_ANNOTATION: "patched"} if cfg["annotateNodes"] else {}
+        result = "patched-still-required" if still else "patched"
+        annotations = {LAST_RESULT_ANNOTATION: result} if cfg["annotateNodes"] else {}
         if labels or annotations:
             yield run.activity("mark_node", labels=labels, annotations=annotations)
         yield from _undo_cordon(run)
@@ -73,7 +77,12 @@ def patch_node(context: Any):
             "error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; the node is still "
                      "cordoned by us"))
     run.release()
-    return run.result("patched", after={"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")})
+    after = {"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")}
+    if still:
+        return run.result("patched", "rebooted and back in service, but it asks for a reboot again (packages: "
+                          f"{', '.join(still['packages']) or 'none listed'}); left alone for "
+                          f"{cfg.get('rebootLoopCooldownSeconds', 0):.0f}s", after=after, stillRequired=still)
+    return run.result("patched", after=after)
 
 
 def _drain_and_reboot(run: NodeRun):

@@ -23,12 +23,24 @@ Probe (asking a pool which nodes need a reboot)
 
 Reboot
     A *reboot pod* named :func:`reboot_pod_name` in ``REBOOT_NAMESPACE`` with label
-    ``ROLE_LABEL=ROLE_REBOOT``, ``spec.nodeName`` pinned, privileged, ``hostPID: true``,
-    tolerating every taint, running ``REBOOT_COMMAND`` (kured's method). A node that
+    ``ROLE_LABEL=ROLE_REBOOT``, ``spec.nodeName`` pinned, privileged, tolerating every taint,
+    ``restartPolicy: Never``, ``activeDeadlineSeconds``, the host's root (hostPath ``/``) at
+    ``HOST_ROOT``, and the boot ID the reboot was requested from in ``EXPECTED_BOOT_ID_ENV``.
+    It runs ``NODE_REBOOT_SCRIPT``: ``chroot`` into the host root and ``/bin/systemctl reboot``
+    there (what AKS's node-debugging docs do by hand), but only while the node's boot ID is
+    still the expected one. A bare pod with ``restartPolicy: Never`` is at least once: the
+    kubelet may start its container again after the node comes back
+    (kubernetes/kubernetes#83705), and then the new boot ID makes it a no-op. A node that
     runs it goes down: its Ready condition becomes Unknown, then True again with a new
-    ``status.nodeInfo.bootID``; the sentinel is gone and ``kernelVersion`` is the newly
-    installed kernel. The app deletes the pod once the node is healthy.
+    ``status.nodeInfo.bootID``; ``kernelVersion`` is the newly installed kernel and the
+    sentinel is normally gone (a package may set it again at boot: the health check reports
+    that, see rebooter.health). The app deletes the pod once the node is verified.
     The alternative path is the ARM VMSS VM restart call (setting ``REBOOTER_REBOOT_METHOD=vmss``).
+
+Images
+    Both pods run ``NODE_IMAGE``. Every executable they call is in ``NODE_EXECUTABLES``, checked
+    against that image's build config (see the comment there); the sandbox's kubelet refuses a
+    container whose command its image does not have (sandbox.images).
 
 Marks the app leaves on a node (so a restarted orchestration, or an operator, can tell
 what the app did): ``CORDONED_BY_US_ANNOTATION`` is set when *we* cordoned the node and
@@ -51,16 +63,27 @@ NODE_LABEL = "rebooter.aks.io/node"
 
 PROBE_NAMESPACE = "kube-system"
 REBOOT_NAMESPACE = "kube-system"
-PROBE_IMAGE = "mcr.microsoft.com/cbl-mariner/busybox:2.0"
-REBOOT_IMAGE = "mcr.microsoft.com/cbl-mariner/busybox:2.0"
+# Azure Linux 3.0's busybox (maintained; Azure Linux 2.0 and its cbl-mariner images are retired).
+# Built from microsoft/azurelinux branch 3.0: .pipelines/containerSourceData/busybox/Dockerfile-Busybox
+# installs busybox 1.36.1 (SPECS/busybox/busybox.spec, configured by SPECS/busybox/busybox-static.config)
+# and links every applet into /bin. The same image as AKS's "Connect to AKS cluster nodes" page
+# (kubectl debug node/... --image=mcr.microsoft.com/azurelinux/busybox:1.36, then chroot /host).
+NODE_IMAGE = "mcr.microsoft.com/azurelinux/busybox:1.36"
+PROBE_IMAGE = NODE_IMAGE
+REBOOT_IMAGE = NODE_IMAGE
 PROBE_RUNNER_FILE = "rebooter-probe.sh"
 
 SENTINEL = "/var/run/reboot-required"
 SENTINEL_PKGS = "/var/run/reboot-required.pkgs"
-REBOOT_COMMAND = ["nsenter", "-m/proc/1/ns/mnt", "--", "/bin/systemctl", "reboot"]
+HOST_ROOT = "/host"  # where the reboot pod mounts the host's / (hostPath), as kubectl debug node does
+EXPECTED_BOOT_ID_ENV = "EXPECTED_BOOT_ID"
+REBOOT_ACTIVE_DEADLINE_SECONDS = 300  # the kubelet kills a reboot pod still active after this (both runs)
 
 CORDONED_BY_US_ANNOTATION = "rebooter.aks.io/cordoned-by"
 REBOOT_STATE_ANNOTATION = "rebooter.aks.io/reboot-state"
+# Reboot state of a node whose sentinel was back right after our reboot, and its packages then.
+REBOOT_STATE_STILL_REQUIRED = "still-required"
+STILL_REQUIRED_PACKAGES_ANNOTATION = "rebooter.aks.io/still-required-packages"
 LAST_REBOOT_ANNOTATION = "rebooter.aks.io/last-reboot"
 
 # Runs on the node inside the probe pod. HOST_ROOT lets the test run it against a
@@ -78,6 +101,36 @@ fi
 printf '{"node":"%s","rebootRequired":%s,"packages":[%s],"bootId":"%s","kernel":"%s"}\n' \
   "$node" "$required" "$pkgs" "$boot" "$kernel"
 """.strip()
+
+
+# Runs in the reboot pod. The boot ID file is the kernel's (not namespaced), the same value the
+# kubelet reports as status.nodeInfo.bootID (cadvisor reads /proc/sys/kernel/random/boot_id). A run
+# after the node rebooted (kubernetes/kubernetes#83705) sees another boot ID and does nothing.
+# BOOT_ID_FILE and HOST_ROOT are overridable only so tests can run it against a fake root.
+NODE_REBOOT_SCRIPT = r"""
+expected="${EXPECTED_BOOT_ID:?}"
+current="$(cat "${BOOT_ID_FILE:-/proc/sys/kernel/random/boot_id}")"
+if [ "$current" != "$expected" ]; then
+  echo "boot ID is $current, the reboot was asked for boot $expected: this node has rebooted since; nothing to do"
+  exit 0
+fi
+echo "rebooting: boot ID $current"
+exec chroot "${HOST_ROOT:-/host}" /bin/systemctl reboot
+""".strip()
+REBOOT_COMMAND = ["sh", "-c", NODE_REBOOT_SCRIPT]
+
+# Every executable the probe, verification (the same probe pod) and reboot pods call inside
+# NODE_IMAGE, checked one by one against microsoft/azurelinux branch 3.0
+# SPECS/busybox/busybox-static.config (commit 2172d5cf45e4): CONFIG_SH_IS_ASH=y (sh), CONFIG_CAT=y,
+# CONFIG_UNAME=y, CONFIG_TEST=y + CONFIG_TEST1=y ([; also ash's builtin, CONFIG_ASH_TEST=y),
+# CONFIG_SORT=y, CONFIG_GREP=y (-E is grep's own option), CONFIG_SED=y, CONFIG_TR=y, CONFIG_PRINTF=y
+# (and CONFIG_ASH_PRINTF=y), CONFIG_ECHO=y (and CONFIG_ASH_ECHO=y), CONFIG_CHROOT=y;
+# "# CONFIG_NSENTER is not set". /bin/systemctl is the host's, run inside the chroot.
+# tests/unit/test_node_images.py checks these lists against the scripts and the sandbox's image data.
+NODE_EXECUTABLES = {
+    "probe": ("sh", "cat", "uname", "[", "sort", "grep", "sed", "tr", "printf"),
+    "reboot": ("sh", "cat", "[", "echo", "chroot"),
+}
 
 
 def probe_line(node: str, reboot_required: bool, packages: list[str], boot_id: str, kernel: str) -> str:

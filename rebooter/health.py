@@ -1,4 +1,4 @@
-"""Is the node healthy after its reboot? Ready, a new boot ID, and the sentinel gone.
+"""Is the node healthy after its reboot? Ready, a new boot ID, and what the sentinel says.
 
 kured releases its lock without checking any of this; we check all three. Ready and the boot
 ID come from the Node object. The sentinel file can only be seen from the node, so a probe pod
@@ -10,6 +10,12 @@ after a durable timer.
 When the node is healthy the reboot pod is deleted and the node annotated (last reboot time,
 state "done", and the boot ID that passed), so calling again answers "healthy" from the node's
 own marks without another probe.
+
+A node whose ``/var/run/reboot-required`` is there again right after a good reboot (a package
+that asks at every boot) is still healthy: it rebooted into its new boot and can go back into
+service. The answer says ``rebootRequired: true`` with the packages, and the node is annotated
+with state ``still-required`` and those packages, so planning leaves it alone for the reboot-loop
+cooldown instead of rebooting it again every cycle (what kured does: kured#976).
 """
 
 from __future__ import annotations
@@ -120,8 +126,11 @@ def check_health(
     if result["reasons"]:
         return result
 
-    if annotations(obj).get(VERIFIED_BOOT_ID_ANNOTATION) == current:
-        result.update(healthy=True, pending=False, rebootRequired=False)
+    notes = annotations(obj)
+    if notes.get(VERIFIED_BOOT_ID_ANNOTATION) == current:
+        still = notes.get(contract.REBOOT_STATE_ANNOTATION) == contract.REBOOT_STATE_STILL_REQUIRED
+        packages = [p for p in notes.get(contract.STILL_REQUIRED_PACKAGES_ANNOTATION, "").split(",") if p] if still else []
+        result.update(healthy=True, pending=False, rebootRequired=still, packages=packages)
         return result
 
     probe, why = _run_probe(core, node)
@@ -133,17 +142,14 @@ def check_health(
             f"probe answered for boot ID {probe.get('bootId')!r}, the node now has {current!r}; probing again"
         )
         return result
-    result["rebootRequired"] = bool(probe.get("rebootRequired"))
-    result["pending"] = False
-    if result["rebootRequired"]:
-        result["reasons"].append(f"{contract.SENTINEL} is still present after the reboot")
-        return result
-
-    result["healthy"] = True
+    still = bool(probe.get("rebootRequired"))
+    packages = [str(p) for p in probe.get("packages") or []] if still else []
+    result.update(healthy=True, pending=False, rebootRequired=still, packages=packages)
     _delete_pod(core, contract.reboot_pod_name(node), contract.REBOOT_NAMESPACE)
     patch = {"metadata": {"annotations": {
         contract.LAST_REBOOT_ANNOTATION: format_time(now),
-        contract.REBOOT_STATE_ANNOTATION: "done",
+        contract.REBOOT_STATE_ANNOTATION: contract.REBOOT_STATE_STILL_REQUIRED if still else "done",
+        contract.STILL_REQUIRED_PACKAGES_ANNOTATION: ",".join(packages)[:1000] if still else None,
         VERIFIED_BOOT_ID_ANNOTATION: current,
     }}}
     try:

@@ -36,6 +36,8 @@ def node_facts(node: Any, opt_out_label: str = "", pause_label: str = "") -> dic
         "optOut": bool(opt_out_label) and labels.get(opt_out_label, "").lower() == "true",
         "paused": bool(pause_label) and labels.get(pause_label, "").lower() == "true",
         "quarantined": labels.get(QUARANTINE_LABEL, "").lower() == "true",
+        "rebootState": annotations.get(contract.REBOOT_STATE_ANNOTATION, ""),
+        "lastReboot": annotations.get(contract.LAST_REBOOT_ANNOTATION, ""),
         "labels": labels,
     }
 

@@ -6,7 +6,10 @@ alone and why) are plain, unit-tested Python and read the same in a dry run.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from rebooter import contract
 
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
 # The "boot ID before" of a node an interrupted cycle already rebooted: any real boot ID differs.
@@ -55,11 +58,15 @@ def plan_nodes(
     inventory: list[dict[str, Any]],
     node_filter: list[str] | None = None,
     zone_aware: bool = False,
+    now: datetime | None = None,
+    loop_cooldown_seconds: float = 0,
 ) -> dict[str, Any]:  # noqa: C901 - one pass over the probe answers, each rule a few lines
     """Order the nodes that need a reboot and say why each other one is left alone.
 
     Nodes we cordoned in an earlier, interrupted cycle come first, so a half-finished
-    rollout is resumed before anything new is taken out.
+    rollout is resumed before anything new is taken out. A node that asked again right after
+    our reboot (reboot-state ``still-required``) is left alone until ``loop_cooldown_seconds``
+    after that reboot (``now`` is the orchestration's clock), so it is not rebooted in a loop.
     """
     by_name = {n["name"]: n for n in inventory}
     planned: list[dict[str, Any]] = []
@@ -89,6 +96,20 @@ def plan_nodes(
             if reason:
                 skipped.append({"node": name, "reason": reason})
                 continue
+            cooling = _loop_cooldown(node, now, loop_cooldown_seconds)
+            if cooling and node.get("cordonedByUs"):
+                # Verified after its reboot but its cordon was never given back: give it back, no reboot.
+                planned.append({"node": name, "pool": fact["pool"], "zone": node.get("zone", ""),
+                                "bootId": REBOOTED_EARLIER, "kernel": fact["kernel"], "packages": fact["packages"],
+                                "resume": True, "rebooted": True})
+                continue
+            if cooling:
+                packages = ", ".join(fact.get("packages") or []) or "none listed"
+                skipped.append({"node": name, "reason": (
+                    f"asked for a reboot again right after its reboot at {node['lastReboot']} (packages: {packages}); "
+                    f"left alone until {cooling} (REBOOTER_REBOOT_LOOP_COOLDOWN_SECONDS) so it is not rebooted in a "
+                    "loop")})
+                continue
             planned.append(
                 {
                     "node": name,
@@ -110,6 +131,19 @@ def plan_nodes(
     else:
         planned.sort(key=lambda n: (not n["resume"], n["pool"], n["node"]))
     return {"nodes": planned, "skipped": sorted(skipped, key=lambda s: s["node"]), "upToDate": sorted(up_to_date)}
+
+
+def _loop_cooldown(node: dict[str, Any], now: datetime | None, seconds: float) -> str:
+    """When a node that asked again right after our reboot may be rebooted again ("" = it may now)."""
+    if node.get("rebootState") != contract.REBOOT_STATE_STILL_REQUIRED or not seconds or now is None:
+        return ""
+    try:
+        last = datetime.fromisoformat(str(node.get("lastReboot", "")).replace("Z", "+00:00"))
+    except ValueError:
+        return ""
+    last = last if last.tzinfo else last.replace(tzinfo=UTC)
+    until = last + timedelta(seconds=float(seconds))
+    return until.strftime("%Y-%m-%dT%H:%M:%SZ") if (now if now.tzinfo else now.replace(tzinfo=UTC)) < until else ""
 
 
 def _skip_reason(node: dict[str, Any] | None) -> str | None:

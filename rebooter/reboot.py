@@ -80,8 +80,10 @@ def reboot_pod_manifest(node: str, from_boot_id: str) -> dict[str, Any]:
         },
         "spec": {
             "nodeName": node,
-            "hostPID": True,
             "restartPolicy": "Never",
+            # restartPolicy Never is at least once (kubernetes/kubernetes#83705): the script's boot ID
+            # check makes a second run a no-op, and the deadline bounds any run.
+            "activeDeadlineSeconds": contract.REBOOT_ACTIVE_DEADLINE_SECONDS,
             "terminationGracePeriodSeconds": 0,
             "automountServiceAccountToken": False,
             "tolerations": [{"operator": "Exists"}],
@@ -90,10 +92,13 @@ def reboot_pod_manifest(node: str, from_boot_id: str) -> dict[str, Any]:
                     "name": "reboot",
                     "image": contract.REBOOT_IMAGE,
                     "command": list(contract.REBOOT_COMMAND),
+                    "env": [{"name": contract.EXPECTED_BOOT_ID_ENV, "value": from_boot_id}],
                     "securityContext": {"privileged": True},
                     "resources": {"requests": {"cpu": "10m", "memory": "16Mi"}},
+                    "volumeMounts": [{"name": "host-root", "mountPath": contract.HOST_ROOT}],
                 }
             ],
+            "volumes": [{"name": "host-root", "hostPath": {"path": "/", "type": "Directory"}}],
         },
     }
 

@@ -174,7 +174,8 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_KUBE_AUTH", "auto", _choice("auto", "entra", "admin"),
           "Kubernetes credentials: `entra` (Entra ID token, AAD clusters), `admin` (local admin kubeconfig), `auto` (from the cluster)."),
         S("REBOOTER_REBOOT_METHOD", "pod", _choice("pod", "vmss"),
-          "`pod`: a short-lived privileged pod runs systemctl reboot (kured's method); `vmss`: ARM VMSS VM restart.",
+          "`pod`: a short-lived privileged pod chroots into the host and runs systemctl reboot (kured's method, "
+          "guarded by the node's boot ID); `vmss`: ARM VMSS VM restart.",
           "reboot-method"),
         S("REBOOTER_MAX_UNAVAILABLE", "1", _int(1, 100), "Nodes out of service at once, cluster-wide.", "concurrency", True),
         S("REBOOTER_PROBE_POLL_SECONDS", "5", _seconds, "Interval between run-command result polls (durable timer)."),
@@ -193,6 +194,10 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_FORCE", "false", _bool, "Delete pods that have no controller (they are not recreated).", "", True),
         S("REBOOTER_HEALTH_POLL_SECONDS", "10", _seconds, "Interval between health checks after a reboot."),
         S("REBOOTER_HEALTH_TIMEOUT_SECONDS", "900", _seconds, "A node not healthy after this long fails the cycle."),
+        S("REBOOTER_REBOOT_LOOP_COOLDOWN_SECONDS", "86400", _int(0, 30 * 86400),
+          "A node that asked for a reboot again right after its reboot (the sentinel came back at boot) is put back "
+          "in service and left alone this long after that reboot, so it is not rebooted at every cycle (kured's "
+          "reboot loop, kured#976); 0 reboots it again at the next cycle."),
         S("REBOOTER_ACTIVITY_RETRY_SECONDS", "2", _seconds,
           "First back-off when an activity fails on a transient ARM or Kubernetes error (3 attempts)."),
         S("REBOOTER_APPROVAL", "none", _choice("none", "first", "each"),

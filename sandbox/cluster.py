@@ -62,7 +62,8 @@ class SandboxCluster:
     def host_facts(self, name: str) -> HostFacts:
         """A copy of what is true on the node's host right now."""
         host = self.hosts[name]
-        return dataclasses.replace(host, packages=list(host.packages), reboots=list(host.reboots))
+        return dataclasses.replace(host, packages=list(host.packages), reboots=list(host.reboots),
+                                   packages_after_reboot=list(host.packages_after_reboot))
 
     def node_ready(self, name: str) -> bool:
         host = self.hosts.get(name)
@@ -127,7 +128,9 @@ class SandboxCluster:
             host = HostFacts(name=spec.name, pool=spec.pool, os_type=spec.os_type, sentinel=spec.reboot_required,
                              packages=list(spec.packages), boot_id=str(uuid.UUID(int=self._rng.getrandbits(128),
                                                                                       version=4)),
-                             kernel=spec.kernel, pending_kernel=spec.pending_kernel if spec.reboot_required else "")
+                             kernel=spec.kernel, pending_kernel=spec.pending_kernel if spec.reboot_required else "",
+                             sentinel_survives=spec.sentinel_survives_reboot,
+                             packages_after_reboot=list(spec.packages_after_reboot))
             self.hosts[spec.name] = host
             self._vmss[(spec.vmss.lower(), str(spec.instance_id))] = spec.name
             node = self.store.create("nodes", build_node(s.cluster, s.pool(spec.pool), spec, host, index))

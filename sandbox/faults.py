@@ -85,9 +85,14 @@ class FaultPlan:
         return None
 
     def node_fault(self, node: str) -> str:
-        """"nodeNeverReturns", "nodeReturnsNotReady" or "" for this node (scenario or added)."""
+        """The last node fault (NODE_FAULTS) put on this node (scenario or added), or ""."""
         with self._lock:
             for fault, _, _ in reversed(self._faults):
                 if fault.type.startswith("node") and node in fault.nodes:
                     return fault.type
         return ""
+
+    def node_faults(self, node: str) -> set[str]:
+        """Every node fault on this node (a node may both re-run its reboot pod and come back NotReady)."""
+        with self._lock:
+            return {fault.type for fault, _, _ in self._faults if fault.type.startswith("node") and node in fault.nodes}

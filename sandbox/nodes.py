@@ -32,6 +32,8 @@ class HostFacts:
     boot_id: str
     kernel: str
     pending_kernel: str
+    sentinel_survives: bool = False  # a package sets the sentinel again at every boot (scenario sentinelSurvivesReboot)
+    packages_after_reboot: list[str] = field(default_factory=list)  # its .pkgs then (empty: the same packages)
     up: bool = True  # the kubelet is running (False during a reboot or when it never came back)
     reboots: list[str] = field(default_factory=list)  # "pod" / "vmss" per completed reboot
     rebooting: bool = False

@@ -59,11 +59,36 @@ def pending_on_node(pod: dict, host_ip: str) -> dict:
     return status
 
 
-def image_pull_backoff(pod: dict, host_ip: str, message: str) -> dict:
-    """A container image the node cannot run (a Linux image on a Windows node)."""
+def image_pull_backoff(pod: dict, host_ip: str, message: str, reason: str = "ImagePullBackOff") -> dict:
+    """A container image the node cannot run (a Linux image on a Windows node, or one no registry has):
+    the container waits (ErrImagePull, then ImagePullBackOff) and the pod stays Pending."""
     status = pending_on_node(pod, host_ip)
     for cs in status["containerStatuses"]:
-        cs["state"] = {"waiting": {"reason": "ImagePullBackOff", "message": message}}
+        cs["state"] = {"waiting": {"reason": reason, "message": message}}
+    return status
+
+
+def start_error(pod: dict, host_ip: str, message: str) -> dict:
+    """A container that could not start (its command is not in its image): containerd marks it exited
+    with reason StartError and exit code 128 (containerd internal/cri/server/container_start.go,
+    errorStartReason / errorStartExitCode); with restartPolicy Never the pod is Failed."""
+    status = terminated(pod, host_ip, 128, "StartError")
+    for cs in status["containerStatuses"]:
+        cs["state"]["terminated"]["message"] = message
+    if (pod.get("spec") or {}).get("restartPolicy", "Always") != "Never":
+        status["phase"] = "Pending"
+        for cs in status["containerStatuses"]:
+            cs["lastState"], cs["state"] = cs["state"], {"waiting": {
+                "reason": "CrashLoopBackOff", "message": "back-off restarting failed container"}}
+    return status
+
+
+def deadline_exceeded(pod: dict, host_ip: str) -> dict:
+    """The kubelet's active deadline handler: the pod ran longer than spec.activeDeadlineSeconds
+    (kubernetes pkg/kubelet/active_deadline.go: reason DeadlineExceeded)."""
+    status = terminated(pod, host_ip, 137, "Error")
+    status.update(reason="DeadlineExceeded", message="Pod was active on the node longer than the specified deadline")
+    status["phase"] = "Failed"
     return status
 
 

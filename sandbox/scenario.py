@@ -198,7 +198,7 @@ class NodeResolver:
 
 
 _NODE_FIELDS = ("node", "rebootRequired", "packages", "kernel", "pendingKernel", "cordonedBy", "ready", "taints",
-                "labels")
+                "labels", "sentinelSurvivesReboot", "packagesAfterReboot")
 
 
 def _read_nodes(errors: Errors, top: Reader, cluster: ClusterSpec, pools: list[PoolSpec]) -> list[NodeSpec]:
@@ -237,15 +237,23 @@ def _read_nodes(errors: Errors, top: Reader, cluster: ClusterSpec, pools: list[P
             updates["taints"] = tuple(read_taints(errors, r, "taints"))
         if r.has("labels"):
             updates["labels"] = tuple(r.string_map("labels", label_key_ok).items())
+        if r.has("sentinelSurvivesReboot"):
+            updates["sentinel_survives_reboot"] = r.boolean("sentinelSurvivesReboot")
+        if r.has("packagesAfterReboot"):
+            updates["packages_after_reboot"] = tuple(r.strings("packagesAfterReboot", PACKAGE, "a Debian package name"))
         for name in targets:
             if updates.get("reboot_required") and resolver.os[name] == "Windows":
                 errors.add(r.at("rebootRequired"), f"{name} is a Windows node; the reboot sentinel is Linux-only")
+            if updates.get("sentinel_survives_reboot") and resolver.os[name] == "Windows":
+                errors.add(r.at("sentinelSurvivesReboot"), f"{name} is a Windows node; the reboot sentinel is Linux-only")
             merged = base[name]
             if "labels" in updates:
                 updates = {**updates, "labels": tuple({**dict(merged["labels"]), **dict(updates["labels"])}.items())}
             merged.update(updates)
     nodes = []
     for spec in base.values():
+        spec.setdefault("sentinel_survives_reboot", False)
+        spec.setdefault("packages_after_reboot", ())
         if spec["reboot_required"]:
             if not spec["pending_kernel"]:
                 spec["pending_kernel"] = _next_kernel(spec["kernel"])

@@ -6,8 +6,9 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from sandbox.model import (
-    FAULT_TYPES,
+    KUBELET_FAULTS,
     NODE_FAULTS,
+    SCENARIO_FAULT_TYPES,
     TAINT_EFFECTS,
     Budget,
     FaultSpec,
@@ -168,6 +169,7 @@ _FAULT_FIELDS = {
     "armError": _WINDOW + ("status", "methods", "path"),
     "nodeNeverReturns": ("type", "node"),
     "nodeReturnsNotReady": ("type", "node"),
+    "nodeRerunsRebootPod": ("type", "node"),
     "runCommandFailed": _WINDOW + ("reason", "commandContains"),
     "runCommandNeverStarts": _WINDOW + ("commandContains",),
     "runCommandSlow": _WINDOW + ("extraSeconds", "commandContains"),
@@ -182,12 +184,12 @@ def read_faults(errors: Errors, top: Reader, resolver: NodeResolver) -> list[Fau
         if not isinstance(item, dict):
             errors.add(path, "a mapping", item)
             continue
-        if kind not in FAULT_TYPES:
-            errors.add(f"{path}.type", "one of " + ", ".join(FAULT_TYPES), kind)
+        if kind not in SCENARIO_FAULT_TYPES:
+            errors.add(f"{path}.type", "one of " + ", ".join(SCENARIO_FAULT_TYPES), kind)
             continue
         r = Reader(errors, item, path, _FAULT_FIELDS[kind])
         nodes: list[str] = []
-        if kind in NODE_FAULTS:
+        if kind in NODE_FAULTS + KUBELET_FAULTS:
             if not r.has("node"):
                 errors.add(r.at("node"), "required field is missing")
             else:

@@ -256,11 +256,15 @@ def test_reboot_pod_created_twice_is_one_pod(kube):
     pods = kube.store.list("pods", contract.REBOOT_NAMESPACE, label_selector=f"{contract.ROLE_LABEL}={contract.ROLE_REBOOT}")
     assert [p["metadata"]["name"] for p in pods] == [contract.reboot_pod_name(NODE)]
     spec = pods[0]["spec"]
-    assert spec["nodeName"] == NODE and spec["hostPID"] is True and spec["restartPolicy"] == "Never"
+    assert spec["nodeName"] == NODE and spec["restartPolicy"] == "Never" and "hostPID" not in spec
+    assert spec["activeDeadlineSeconds"] == contract.REBOOT_ACTIVE_DEADLINE_SECONDS
     assert spec["tolerations"] == [{"operator": "Exists"}]
     container = spec["containers"][0]
     assert container["image"] == contract.REBOOT_IMAGE and container["command"] == contract.REBOOT_COMMAND
     assert container["securityContext"]["privileged"] is True
+    assert container["env"] == [{"name": contract.EXPECTED_BOOT_ID_ENV, "value": "boot-1"}]
+    assert container["volumeMounts"] == [{"name": "host-root", "mountPath": contract.HOST_ROOT}]
+    assert spec["volumes"] == [{"name": "host-root", "hostPath": {"path": "/", "type": "Directory"}}]
     assert kube.node(NODE)["metadata"]["annotations"][contract.REBOOT_STATE_ANNOTATION] == "rebooting"
 
 
@@ -318,11 +322,11 @@ def test_vmss_restart_is_requested_once(kube):
 
 # -- health --------------------------------------------------------------------------------
 
-def finish_probe(kube, node, boot_id, kernel, reboot_required=False):
+def finish_probe(kube, node, boot_id, kernel, reboot_required=False, packages=()):
     """What the simulated kubelet does for a probe pod: run it, leave its one-line output."""
     name = verify_pod_name(node)
     kube.store.set_pod_log(contract.PROBE_NAMESPACE, name,
-                           contract.probe_line(node, reboot_required, [], boot_id, kernel) + "\n")
+                           contract.probe_line(node, reboot_required, list(packages), boot_id, kernel) + "\n")
     kube.store.patch("pods", name, {"status": {"phase": "Succeeded"}}, "application/merge-patch+json",
                      contract.PROBE_NAMESPACE, subresource="status")
 
@@ -354,7 +358,7 @@ def test_health_pending_then_healthy(kube):
     finish_probe(kube, NODE, "boot-2", "5.15.0-1080-azure")
     healthy = check_health(kube.api, NODE, "boot-1")
     assert healthy == {"healthy": True, "pending": False, "ready": True, "bootId": "boot-2",
-                       "kernel": "5.15.0-1080-azure", "rebootRequired": False, "reasons": []}
+                       "kernel": "5.15.0-1080-azure", "rebootRequired": False, "packages": [], "reasons": []}
     notes = kube.node(NODE)["metadata"]["annotations"]
     assert notes[contract.REBOOT_STATE_ANNOTATION] == "done" and notes[contract.LAST_REBOOT_ANNOTATION]
     assert eventually(lambda: kube.store.list("pods", contract.PROBE_NAMESPACE) == [])  # probe and reboot pod gone
@@ -363,13 +367,20 @@ def test_health_pending_then_healthy(kube):
     assert kube.store.list("pods", contract.PROBE_NAMESPACE) == []
 
 
-def test_health_sentinel_still_present_is_a_final_failure(kube):
+def test_health_sentinel_back_after_the_reboot_is_healthy_but_still_asking(kube):
+    """A package that sets the sentinel again at boot: the node rebooted into a new boot and goes back
+    into service; the answer and the node's marks say it still asks, with the packages."""
     kube.add_node(NODE, boot_id="boot-2")
     assert check_health(kube.api, NODE, "boot-1")["pending"]
-    finish_probe(kube, NODE, "boot-2", "5.15.0-1080-azure", reboot_required=True)
+    finish_probe(kube, NODE, "boot-2", "5.15.0-1080-azure", reboot_required=True, packages=["kpatch-loop"])
     result = check_health(kube.api, NODE, "boot-1")
-    assert result["healthy"] is False and result["pending"] is False and result["rebootRequired"] is True
-    assert result["reasons"] == [f"{contract.SENTINEL} is still present after the reboot"]
+    assert result["healthy"] is True and result["pending"] is False and result["rebootRequired"] is True
+    assert result["packages"] == ["kpatch-loop"] and result["reasons"] == []
+    notes = kube.node(NODE)["metadata"]["annotations"]
+    assert notes[contract.REBOOT_STATE_ANNOTATION] == "still-required" and notes[contract.LAST_REBOOT_ANNOTATION]
+    assert notes["rebooter.aks.io/still-required-packages"] == "kpatch-loop"
+    assert check_health(kube.api, NODE, "boot-1") == result  # again, from the node's marks: no second probe
+    assert eventually(lambda: kube.store.list("pods", contract.PROBE_NAMESPACE) == [])
 
 
 def test_health_ignores_a_probe_answer_from_another_boot(kube):

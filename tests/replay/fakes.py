@@ -54,6 +54,7 @@ class FakeCluster:
     drain_pending_passes: int = 1  # drain_node answers "pending" (a PDB refuses) this many times per node
     health_pending_checks: int = 1  # check_node_health answers "pending" this many times per node
     never_healthy: set[str] = field(default_factory=set)
+    still_required: set[str] = field(default_factory=set)  # the sentinel is back after their reboot
     cordoned_after_planning: set[str] = field(default_factory=set)  # someone else cordons these
     failing: dict[str, Callable[[dict[str, Any]], Exception | None]] = field(default_factory=dict)
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
@@ -188,8 +189,9 @@ class FakeCluster:
         if self.counters[f"health/{node.name}"] <= self.health_pending_checks:
             return waiting
         after = f"{node.boot_id[:-12]}beef0000{node.boot_id[-4:]}"
+        still = node.name in self.still_required
         return {"healthy": True, "pending": False, "ready": "True", "bootId": after, "kernel": node.new_kernel,
-                "rebootRequired": False, "reasons": []}
+                "rebootRequired": still, "packages": ["kpatch-loop"] if still else [], "reasons": []}
 
 
 def two_node_cluster(**knobs: Any) -> FakeCluster:

@@ -69,3 +69,13 @@ def test_a_node_an_interrupted_cycle_rebooted_is_uncordoned_without_a_second_reb
     assert [s["step"] for s in results["aks-user-1"]["steps"]][-2:] == ["wait healthy", "uncordon"]
     assert run.cluster.called("drain_node", "aks-user-1") == [] and run.cluster.called("reboot_node", "aks-user-1") == []
     assert not left.unschedulable
+
+
+def test_a_node_whose_sentinel_is_back_after_its_reboot_is_put_back_and_the_rollout_goes_on():
+    run = run_cycle(two_node_cluster(still_required={A}))
+    assert run.cycle.status == "Completed", run.cycle.error
+    results = {n["node"]: n for n in run.cycle.output["nodes"]}
+    assert results[A]["result"] == "patched" and results[A]["stillRequired"] == {"packages": ["kpatch-loop"]}
+    assert results[B]["result"] == "patched" and "stillRequired" not in results[B]
+    assert not run.cluster.node(A).unschedulable and len(run.cluster.called("reboot_node", A)) == 1
+    assert f"{CYCLE_ID}:{A}" not in run.lock["holders"]

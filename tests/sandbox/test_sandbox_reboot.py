@@ -8,6 +8,7 @@ from kubernetes import client as k8s
 from sandbox_testkit import SMALL, compute, kube, wait_for
 
 from rebooter import contract
+from rebooter.reboot import reboot_pod_manifest
 
 REBOOT_NODE_INDEX = 1  # user/1 needs a reboot in the SMALL scenario
 SMALL_WITH_WINDOWS = SMALL.replace("  - {name: spot, count: 1}", "  - {name: spot, count: 1}\n  - {name: win, osType: Windows, count: 1}")
@@ -23,14 +24,11 @@ def probe_pod(node: str, run: str) -> dict:
                                      "env": [{"name": "NODE_NAME", "value": node}]}]}}
 
 
-def reboot_pod(node: str, privileged: bool = True) -> dict:
-    return {"apiVersion": "v1", "kind": "Pod",
-            "metadata": {"name": contract.reboot_pod_name(node), "namespace": contract.REBOOT_NAMESPACE,
-                         "labels": {contract.ROLE_LABEL: contract.ROLE_REBOOT, contract.NODE_LABEL: node}},
-            "spec": {"nodeName": node, "hostPID": privileged, "restartPolicy": "Never",
-                     "tolerations": [{"operator": "Exists"}],
-                     "containers": [{"name": "reboot", "image": contract.REBOOT_IMAGE, "command": contract.REBOOT_COMMAND,
-                                     "securityContext": {"privileged": privileged}}]}}
+def reboot_pod(sb, node: str, **container: object) -> dict:
+    """The app's reboot pod for the node's current boot ID, with container fields replaced."""
+    pod = reboot_pod_manifest(node, sb.cluster.host_facts(node).boot_id)
+    pod["spec"]["containers"][0].update(container)
+    return pod
 
 
 def run_probe(core: k8s.CoreV1Api, node: str, run: str) -> dict:
@@ -70,7 +68,7 @@ def test_reboot_through_the_reboot_pod(sandbox) -> None:
     core = k8s.CoreV1Api(api)
     node = sandbox.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
     before = core.read_node(node)
-    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(node))
+    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(sandbox, node))
     came_back = wait_for(lambda: sandbox.timeline.events("reboot", node=node, phase="up"), timeout=5)
     assert came_back and came_back[0]["via"] == "pod"
     pod = core.read_namespaced_pod(contract.reboot_pod_name(node), contract.REBOOT_NAMESPACE)
@@ -96,14 +94,114 @@ def test_reboot_through_the_reboot_pod(sandbox) -> None:
     assert core.read_namespaced_pod(agent[0].metadata.name, "kube-system").status.container_statuses[0].restart_count == 1
 
 
-def test_unprivileged_reboot_pod_fails_and_nothing_reboots(sandbox) -> None:
+def test_a_reboot_pod_without_the_host_root_fails_and_nothing_reboots(sandbox) -> None:
     core = k8s.CoreV1Api(kube(sandbox))
     node = sandbox.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
-    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(node, privileged=False))
+    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(sandbox, node, volumeMounts=[]))
     name = contract.reboot_pod_name(node)
     assert wait_for(lambda: core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.phase == "Failed")
-    assert "Operation not permitted" in core.read_namespaced_pod_log(name, contract.REBOOT_NAMESPACE)
+    assert "chroot: can't change root directory to '/host'" in core.read_namespaced_pod_log(
+        name, contract.REBOOT_NAMESPACE)
     assert not sandbox.timeline.events("reboot") and sandbox.cluster.host_facts(node).sentinel
+
+
+def test_the_old_nsenter_command_cannot_start_in_busybox(sandbox) -> None:
+    """The command the app used before: busybox is built without nsenter (CONFIG_NSENTER is not set),
+    so containerd cannot start the container: StartError, exit code 128, the pod Failed, no reboot."""
+    core = k8s.CoreV1Api(kube(sandbox))
+    node = sandbox.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    old = ["nsenter", "-m/proc/1/ns/mnt", "--", "/bin/systemctl", "reboot"]
+    name = contract.reboot_pod_name(node)
+    for image in ("mcr.microsoft.com/cbl-mariner/busybox:2.0", contract.REBOOT_IMAGE):
+        core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(sandbox, node, image=image, command=old))
+        assert wait_for(lambda: core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.phase == "Failed")
+        state = core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.container_statuses[0].state
+        assert state.terminated.reason == "StartError" and state.terminated.exit_code == 128
+        assert 'exec: "nsenter": executable file not found in $PATH' in state.terminated.message
+        core.delete_namespaced_pod(name, contract.REBOOT_NAMESPACE, grace_period_seconds=0)
+        assert wait_for(lambda: not core.list_namespaced_pod(contract.REBOOT_NAMESPACE,
+                                                             field_selector=f"metadata.name={name}").items)
+    assert not sandbox.timeline.events("reboot") and sandbox.cluster.host_facts(node).reboots == []
+
+
+def test_an_unknown_image_is_never_run(sandbox) -> None:
+    core = k8s.CoreV1Api(kube(sandbox))
+    node = sandbox.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(sandbox, node, image="busybox:1.36"))
+    name = contract.reboot_pod_name(node)
+    waiting = wait_for(lambda: ((core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.container_statuses
+                                 or [None])[0]))
+    assert waiting.state.waiting.reason == "ErrImagePull"
+    assert 'failed to pull and unpack image "docker.io/library/busybox:1.36"' in waiting.state.waiting.message
+    assert core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.phase == "Pending"
+    assert not sandbox.timeline.events("reboot")
+
+
+def test_a_reboot_pod_for_another_boot_does_nothing(sandbox) -> None:
+    core = k8s.CoreV1Api(kube(sandbox))
+    node = sandbox.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    pod = reboot_pod_manifest(node, "0c0ffee0-0000-4000-8000-000000000000")
+    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, pod)
+    name = pod["metadata"]["name"]
+    assert wait_for(lambda: core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.phase == "Succeeded")
+    assert "nothing to do" in core.read_namespaced_pod_log(name, contract.REBOOT_NAMESPACE)
+    assert not sandbox.timeline.events("reboot")
+
+
+RERUN = SMALL + "faults:\n  - {type: nodeRerunsRebootPod, node: user/1}\n"
+
+
+def test_a_reboot_pod_run_again_after_the_boot_does_not_reboot_twice(make_sandbox) -> None:
+    sb = make_sandbox(RERUN)
+    core = k8s.CoreV1Api(kube(sb))
+    node = sb.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(sb, node))
+    runs = wait_for(lambda: sb.timeline.events("reboot_pod", node=node, phase="ran")[1:], timeout=10)
+    assert runs, "the fault should start the reboot pod's container a second time after the boot"
+    assert len(sb.timeline.events("reboot_pod", node=node, phase="rerun")) == 1
+    first, second = sb.timeline.events("reboot_pod", node=node, phase="ran")
+    assert first["reboot"] is True and second["reboot"] is False and second["restarts"] == 1
+    assert second["bootID"] == sb.cluster.host_facts(node).boot_id != first["bootID"]
+    assert "nothing to do" in core.read_namespaced_pod_log(contract.reboot_pod_name(node), contract.REBOOT_NAMESPACE)
+    assert len(sb.timeline.events("reboot", node=node, phase="down")) == 1
+    assert sb.cluster.host_facts(node).reboots == ["pod"]
+
+
+def test_without_the_boot_id_guard_the_rerun_reboots_the_node_again(make_sandbox) -> None:
+    """What the fault is for: a reboot pod that does not check the boot ID reboots the node twice."""
+    sb = make_sandbox(RERUN)
+    core = k8s.CoreV1Api(kube(sb))
+    node = sb.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    unguarded = ["chroot", contract.HOST_ROOT, "/bin/systemctl", "reboot"]
+    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, reboot_pod(sb, node, command=unguarded))
+    assert wait_for(lambda: len(sb.timeline.events("reboot", node=node, phase="up")) >= 2, timeout=10)
+    assert sb.cluster.host_facts(node).reboots == ["pod", "pod"]
+
+
+def test_a_reboot_pod_past_its_deadline_is_not_run_again(make_sandbox) -> None:
+    sb = make_sandbox(RERUN, rebootSeconds=1.5)
+    core = k8s.CoreV1Api(kube(sb))
+    node = sb.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    pod = reboot_pod(sb, node)
+    pod["spec"]["activeDeadlineSeconds"] = 1
+    core.create_namespaced_pod(contract.REBOOT_NAMESPACE, pod)
+    name = contract.reboot_pod_name(node)
+    assert wait_for(lambda: core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.reason
+                    == "DeadlineExceeded", timeout=10)
+    assert core.read_namespaced_pod(name, contract.REBOOT_NAMESPACE).status.phase == "Failed"
+    assert len(sb.timeline.events("reboot_pod", node=node, phase="ran")) == 1
+    assert not sb.timeline.events("reboot_pod", node=node, phase="rerun")
+
+
+def test_active_deadline_fails_a_pod_still_running(sandbox) -> None:
+    core = k8s.CoreV1Api(kube(sandbox))
+    node = sandbox.scenario.nodes_of("user")[0].name
+    core.create_namespaced_pod("default", {"metadata": {"name": "slow"}, "spec": {
+        "nodeName": node, "restartPolicy": "Never", "activeDeadlineSeconds": 1,
+        "containers": [{"name": "c", "image": "mcr.microsoft.com/azurelinux/base/nginx:1.25"}]}})
+    assert wait_for(lambda: core.read_namespaced_pod("slow", "default").status.phase == "Running")
+    assert wait_for(lambda: core.read_namespaced_pod("slow", "default").status.phase == "Failed", timeout=10)
+    assert core.read_namespaced_pod("slow", "default").status.reason == "DeadlineExceeded"
 
 
 def test_reboot_through_the_vmss_restart(sandbox) -> None:
@@ -127,6 +225,21 @@ def test_reboot_through_the_vmss_restart(sandbox) -> None:
     assert ready_values(sandbox, node.metadata.name) == ["True", "Unknown", "True"]
     assert wait_for(lambda: core.read_node(node.metadata.name).status.node_info.boot_id == facts.boot_id)
     assert run_probe(core, node.metadata.name, "r3")["rebootRequired"] is False
+
+
+def test_a_sentinel_that_survives_the_reboot_is_there_again_after_it(make_sandbox) -> None:
+    sb = make_sandbox(SMALL.replace("  - {node: user/2, cordonedBy: ops}",
+                                    "  - {node: user/1, sentinelSurvivesReboot: true, packagesAfterReboot: [kpatch]}"))
+    core = k8s.CoreV1Api(kube(sb))
+    node = sb.scenario.nodes_of("user")[REBOOT_NODE_INDEX].name
+    before = sb.cluster.host_facts(node)
+    sb.cluster.reboot_node(node, via="vmss")
+    assert wait_for(lambda: sb.timeline.events("reboot", node=node, phase="up"))
+    after = sb.cluster.host_facts(node)
+    assert after.boot_id != before.boot_id and after.kernel == "5.15.0-1075-azure"  # a good reboot ...
+    assert after.sentinel and after.packages == ["kpatch"]  # ... and the package asks again
+    probe = run_probe(core, node, "r4")
+    assert probe["rebootRequired"] is True and probe["packages"] == ["kpatch"] and probe["bootId"] == after.boot_id
 
 
 def test_a_second_reboot_while_down_is_ignored(sandbox) -> None:

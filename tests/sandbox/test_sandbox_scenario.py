@@ -127,6 +127,13 @@ pools:
     ("pools: [{name: s, mode: System, count: 1}]\nfaults: [{type: kubeApiError, status: 404}]",
      "faults[0].status: expected an integer between 500 and 599, got 404"),
     ("pools: [{name: s, mode: System, count: 1}]\nfaults: [{type: nodeNeverReturns}]", "faults[0].node: required field"),
+    ("pools: [{name: s, mode: System, count: 1}]\nfaults: [{type: nodeRerunsRebootPod}]", "faults[0].node: required field"),
+    ("pools: [{name: s, mode: System, count: 1}]\nnodes: [{node: s/0, sentinelSurvivesReboot: often}]",
+     'nodes[0].sentinelSurvivesReboot: expected true or false, got "often"'),
+    ("pools: [{name: s, mode: System, count: 1}]\nnodes: [{node: s/0, packagesAfterReboot: [\"a b\"]}]",
+     'nodes[0].packagesAfterReboot[0]: expected a Debian package name, got "a b"'),
+    ("pools: [{name: s, mode: System, count: 1}, {name: w, osType: Windows, count: 1}]\n"
+     "nodes: [{node: w/0, sentinelSurvivesReboot: true}]", "nodes[0].sentinelSurvivesReboot: aksw000000 is a Windows node"),
     ("pools: [{name: s, mode: System, count: 1}]\nfaults: [{type: armThrottle, reason: x}]", "faults[0].reason: unknown field"),
 ])
 def test_invalid_scenarios_name_the_field(snippet: str, expected: str) -> None:

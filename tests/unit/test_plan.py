@@ -65,3 +65,36 @@ def test_a_node_the_probe_said_nothing_about_is_reported():
     probes = [{"pool": "user", "nodes": [fact("a")], "errors": []}]
     result = plan.plan_nodes(probes, [inv("a"), inv("b")])
     assert {"node": "b", "reason": "the probe returned nothing for this node"} in result["skipped"]
+
+
+def test_a_node_that_asked_again_right_after_our_reboot_is_left_alone_for_the_cooldown():
+    from datetime import UTC, datetime, timedelta
+
+    rebooted = datetime(2026, 12, 5, 3, 0, tzinfo=UTC)
+    probes = [{"pool": "user", "nodes": [fact("a"), fact("b")], "errors": []}]
+    inventory = [inv("a", rebootState="still-required", lastReboot="2026-12-05T03:00:00Z"),
+                 inv("b", rebootState="done", lastReboot="2026-12-05T03:00:00Z")]
+
+    soon = plan.plan_nodes(probes, inventory, now=rebooted + timedelta(hours=1), loop_cooldown_seconds=86400)
+    assert [n["node"] for n in soon["nodes"]] == ["b"]  # a new request after a clean reboot is a new request
+    [skip] = soon["skipped"]
+    assert skip["node"] == "a" and "linux-image" in skip["reason"] and "2026-12-06T03:00:00Z" in skip["reason"]
+    assert "REBOOTER_REBOOT_LOOP_COOLDOWN_SECONDS" in skip["reason"]
+
+    naive = plan.plan_nodes(probes, inventory, now=datetime(2026, 12, 5, 4, 0), loop_cooldown_seconds=86400)
+    assert [n["node"] for n in naive["nodes"]] == ["b"]  # the local engine's clock is naive UTC
+    later = plan.plan_nodes(probes, inventory, now=rebooted + timedelta(days=1), loop_cooldown_seconds=86400)
+    assert [n["node"] for n in later["nodes"]] == ["a", "b"]
+    off = plan.plan_nodes(probes, inventory, now=rebooted + timedelta(hours=1), loop_cooldown_seconds=0)
+    assert [n["node"] for n in off["nodes"]] == ["a", "b"]
+
+
+def test_a_still_asking_node_left_cordoned_by_us_gets_its_cordon_back_without_a_reboot():
+    from datetime import UTC, datetime
+
+    probes = [{"pool": "user", "nodes": [fact("a")], "errors": []}]
+    inventory = [inv("a", unschedulable=True, cordonedByUs=True, rebootState="still-required",
+                     lastReboot="2026-12-05T03:00:00Z")]
+    [node] = plan.plan_nodes(probes, inventory, now=datetime(2026, 12, 5, 3, 5, tzinfo=UTC),
+                             loop_cooldown_seconds=3600)["nodes"]
+    assert node["resume"] and node["rebooted"] and node["bootId"] == plan.REBOOTED_EARLIER
