@@ -106,7 +106,7 @@ def test_two_node_cycle_actions():
             ("activity", "drain_node"), ("activity", "drain_node"),
             ("activity", "reboot_node"),
             ("activity", "check_node_health"), ("activity", "check_node_health"),
-            ("activity", "mark_node"), ("activity", "uncordon_node"),
+            ("activity", "mark_node"), ("activity", "uncordon_node"), ("activity", "set_pending_taint"),
         ]
         # Every wait is a durable timer (raced against the operator's control event).
         assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"], CFG["healthPollSeconds"]]
