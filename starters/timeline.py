@@ -16,7 +16,8 @@ FAILED = {"failed", "error", "undrainable", "quarantined", "blocked"}
 STOPPED = {"cancelled", "skipped"}
 # A skipped node counted as out for the whole cycle (it uses up the budget: README "Budget").
 ALREADY_OUT = ("cordoned by someone else", "node is not Ready", "quarantined")
-ROW, LEFT, WIDTH, LANE = 26, 170, 860, 60
+ROW, LEFT, WIDTH, LANE = 26, 190, 860, 60
+PLOT = WIDTH - LEFT - 40  # width of the time axis; the rest is labels and margin
 REFRESH_SECONDS = 3
 
 
@@ -95,7 +96,7 @@ def out_lane(rows: list[dict[str, Any]], already_out: int, t0: datetime, t1: dat
 
 def _x(model: dict[str, Any], moment: datetime) -> float:
     span = max((model["t1"] - model["t0"]).total_seconds(), 1.0)
-    return LEFT + (moment - model["t0"]).total_seconds() / span * (WIDTH - LEFT - 10)
+    return LEFT + (moment - model["t0"]).total_seconds() / span * PLOT
 
 
 def _ticks(model: dict[str, Any]) -> list[float]:
@@ -112,7 +113,7 @@ def _svg(model: dict[str, Any]) -> str:
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" role="img" '
              f'aria-label="steps per node over time">']
     for offset in _ticks(model):
-        x = LEFT + offset / max((model["t1"] - model["t0"]).total_seconds(), 1.0) * (WIDTH - LEFT - 10)
+        x = LEFT + offset / max((model["t1"] - model["t0"]).total_seconds(), 1.0) * PLOT
         parts.append(f'<line class="tick" x1="{x:.1f}" y1="{top - 6}" x2="{x:.1f}" y2="{height - 20}"/>'
                      f'<text class="axis" x="{x:.1f}" y="{top - 10}">+{offset:g}s</text>')
     for i, row in enumerate(rows):
@@ -140,8 +141,8 @@ def _svg(model: dict[str, Any]) -> str:
         parts.append(f'<rect class="out{over}" data-count="{seg["count"]}" x="{x1:.1f}" '
                      f'y="{lane_top + LANE - seg["count"] * scale:.1f}" width="{max(x2 - x1, 0.5):.1f}" '
                      f'height="{seg["count"] * scale:.1f}"><title>{seg["count"]} out</title></rect>')
-    parts.append(f'<line class="budget" x1="{LEFT}" y1="{budget_y:.1f}" x2="{WIDTH - 10}" y2="{budget_y:.1f}"/>'
-                 f'<text class="axis" x="{WIDTH - 80}" y="{budget_y - 3:.1f}">budget {model["budget"]}</text></g>')
+    parts.append(f'<line class="budget" x1="{LEFT}" y1="{budget_y:.1f}" x2="{LEFT + PLOT}" y2="{budget_y:.1f}"/>'
+                 f'<text class="axis" x="{LEFT + PLOT - 50}" y="{budget_y - 3:.1f}">budget {model["budget"]}</text></g>')
     parts.append("</svg>")
     return "".join(parts)
 
