@@ -135,6 +135,17 @@ param zoneRedundant bool = false
 @description('Days the Log Analytics workspace keeps logs.')
 param logRetentionInDays int = 30
 
+@description('Alert when a node has reported a pending reboot on every probe for longer than pendingRebootAlertHours (off by default).')
+param pendingRebootAlertEnabled bool = false
+
+@minValue(1)
+@maxValue(36)
+@description('Hours a node may stay pending a reboot before the alert fires.')
+param pendingRebootAlertHours int = 24
+
+@description('Action group resource ID for the pending-reboot alert; empty: the alert shows in the portal only.')
+param pendingRebootAlertActionGroupId string = ''
+
 // ----------------------------------------------------------------------------------------------
 // Names
 // ----------------------------------------------------------------------------------------------
@@ -233,6 +244,20 @@ module monitoring 'core/monitoring.bicep' = {
   }
 }
 
+// The workbook (run history, pending reboots, lock) and the pending-reboot alert rule.
+module monitoringViews 'app/monitoring-views.bicep' = {
+  name: 'rebooter-monitoring-views'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    pendingRebootAlertEnabled: pendingRebootAlertEnabled
+    pendingRebootAlertHours: pendingRebootAlertHours
+    actionGroupId: pendingRebootAlertActionGroupId
+  }
+}
+
 module durableTaskScheduler 'core/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
   name: 'rebooter-durable-task-scheduler'
   scope: rg
@@ -307,3 +332,4 @@ output AZURE_DURABLE_TASK_SCHEDULER_ENDPOINT string = useDurableTaskScheduler ? 
 output AZURE_TASK_HUB_NAME string = taskHubName
 output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_TARGET_CLUSTER_COUNT int = length(clusterIds)
+output AZURE_WORKBOOK_URL string = monitoringViews.outputs.workbookPortalUrl

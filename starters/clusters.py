@@ -105,7 +105,8 @@ async def http_break_lock(req: func.HttpRequest, client: Any) -> func.HttpRespon
     state = await read_state(client, LOCK, cluster_id) or {}
     await client.signal_entity(_entity(LOCK, cluster_id), "break",
                                {"by": by, "reason": reason, "now": datetime.now(UTC).isoformat()})
+    holders = state.get("holders", {})
     logs.event(log, "lock", logging.WARNING, action="broken", cluster=cluster_id, by=by, reason=reason,
-               holder=",".join(sorted(state.get("holders", {}))))
+               holder=",".join(sorted(holders)), node=",".join(sorted(h.get("node", "") for h in holders.values())))
     return json_response(202, {"cluster": cluster_id, "broken": sorted(state.get("holders", {})), "by": by,
                                "reason": reason})
