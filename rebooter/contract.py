@@ -63,10 +63,12 @@ CORDONED_BY_US_ANNOTATION = "rebooter.aks.io/cordoned-by"
 REBOOT_STATE_ANNOTATION = "rebooter.aks.io/reboot-state"
 LAST_REBOOT_ANNOTATION = "rebooter.aks.io/last-reboot"
 
-# kured's --prefer-no-schedule-taint (kured cmd/kured/main.go, default key
-# "weave.works/kured-node-reboot"): while a reboot is pending the node carries a PreferNoSchedule
-# taint, so the scheduler prefers other nodes for new pods and the drain has less to move. Ours
-# has its own key; only a taint with this key and effect is ever removed by the app.
+# kured's --prefer-no-schedule-taint (kured cmd/kured/main.go: "Taint name applied during pending
+# node reboot ... Disabled by default. Set e.g. to weave.works/kured-node-reboot"; newer releases
+# suggest kured.dev/kured-node-reboot): while a reboot is pending the node carries a
+# PreferNoSchedule taint, so the scheduler prefers other nodes for new pods and the drain has less
+# to move. Ours has its own key and is on by default (REBOOTER_PREFER_NO_SCHEDULE_TAINT); only a
+# taint with this key and effect is ever removed by the app.
 PENDING_TAINT_KEY = "rebooter.aks.io/reboot-pending"
 PENDING_TAINT_EFFECT = "PreferNoSchedule"
 
