@@ -13,7 +13,7 @@ import azure.functions as func
 import activities
 import entities
 import orchestrators
-from starters import clusters, commands, cycles, openapi
+from starters import clusters, commands, cycles, openapi, views
 
 cycles.check_settings_at_startup()
 
@@ -51,6 +51,18 @@ async def get_patch_cycle(req: func.HttpRequest, client) -> func.HttpResponse:
 @app.durable_client_input(client_name="client")
 async def command_patch_cycle(req: func.HttpRequest, client) -> func.HttpResponse:
     return await commands.http_command(req, client)
+
+
+@app.route(route="patch-cycles/{instanceId}/timeline", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def get_patch_cycle_timeline(req: func.HttpRequest, client) -> func.HttpResponse:
+    return await views.http_timeline(req, client)
+
+
+@app.route(route="clusters", methods=["GET"])
+@app.durable_client_input(client_name="client")
+async def list_clusters(req: func.HttpRequest, client) -> func.HttpResponse:
+    return await views.http_clusters(req, client)
 
 
 @app.route(route="clusters/{cluster}/lock", methods=["GET"])

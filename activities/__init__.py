@@ -29,6 +29,7 @@ ACTIVITIES = [
     nodes.drain_node,
     nodes.reboot_node,
     nodes.check_node_health,
+    nodes.set_pending_taint,
 ]
 
 for _activity in ACTIVITIES:

@@ -24,6 +24,8 @@ check_node_health {cluster, node, bootIdBefore}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
                      reasons: [str]}   healthy with rebootRequired true: rebooted, but the sentinel
                      is back (packages: its .pkgs); the node is marked "still-required"
+set_pending_taint {cluster, nodes: [node], pending: bool}
+                 -> {results: [{node, tainted, changed, reason}]}   (our PreferNoSchedule taint only)
 describe_node    {cluster, node}
                  -> {name, exists, unschedulable, cordonedByUs, cordonedBy, ready, bootId, kernel,
                      labels: {pool, zone, mode, os}, taints: [{key, value, effect}], providerId,
@@ -39,7 +41,7 @@ from typing import Any
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from rebooter import clients, names
+from rebooter import clients, names, taint
 from rebooter.cordon import cordon, uncordon
 from rebooter.drain import DrainOptions
 from rebooter.eviction import drain_pass
@@ -113,3 +115,21 @@ def describe_node(payload: dict) -> dict:
     api, node = _target(payload)
     with _api_errors("describe", node):
         return describe(api, node)
+
+
+def set_pending_taint(payload: dict) -> dict:
+    """Add or remove the reboot-pending taint on several nodes in one call (one per cycle after
+    planning, one per node once it is healthy); each node is idempotent on its own."""
+    if not isinstance(payload, dict) or not isinstance(payload.get("pending"), bool):
+        raise ValueError("expected {cluster, nodes: [node names], pending: true|false}")
+    nodes = payload.get("nodes")
+    if not isinstance(nodes, list):
+        raise ValueError(f"nodes: expected a list of node names, got {nodes!r}")
+    cluster = names.parse_cluster_id(payload.get("cluster")).resource_id
+    checked = [names.check_node_name(n) for n in nodes]
+    api = clients.kube_api(cluster)
+    results = []
+    for node in checked:
+        with _api_errors("taint" if payload["pending"] else "untaint", node):
+            results.append(taint.set_pending(api, node, payload["pending"]))
+    return {"results": results}

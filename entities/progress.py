@@ -29,8 +29,12 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
         if "result" in data:
             entry["result"] = data["result"]
         return {**state, "nodes": {**state["nodes"], node: entry}}, entry
+    if operation == "observed":
+        # What the cycle last saw of the cluster ("cluster": describe) and its nodes ("probe").
+        observed = {**state.get("observed", {}), **{k: v for k, v in data.items() if k in ("cluster", "probe")}}
+        return {**state, "observed": observed}, observed
     if operation == "cycle":
         cycles = [c for c in state["cycles"] if c.get("instanceId") != data.get("instanceId") or c.get("startedAt") != data.get("startedAt")]
         cycles = (cycles + [data])[-MAX_CYCLES:]
         return {**state, "cycles": cycles}, data
-    raise ValueError(f"progress: unknown operation {operation!r} (expected node, cycle, get)")
+    raise ValueError(f"progress: unknown operation {operation!r} (expected node, cycle, observed, get)")

@@ -151,6 +151,17 @@ param zoneRedundant bool = false
 @description('Days the Log Analytics workspace keeps logs.')
 param logRetentionInDays int = 30
 
+@description('Alert when a node has reported a pending reboot on every probe for longer than pendingRebootAlertHours (off by default).')
+param pendingRebootAlertEnabled bool = false
+
+@minValue(1)
+@maxValue(36)
+@description('Hours a node may stay pending a reboot before the alert fires.')
+param pendingRebootAlertHours int = 24
+
+@description('Action group resource ID for the pending-reboot alert; empty: the alert shows in the portal only.')
+param pendingRebootAlertActionGroupId string = ''
+
 // ----------------------------------------------------------------------------------------------
 // Names
 // ----------------------------------------------------------------------------------------------
@@ -263,6 +274,20 @@ module monitoring 'core/monitoring.bicep' = {
   }
 }
 
+// The workbook (run history, pending reboots, lock) and the pending-reboot alert rule.
+module monitoringViews 'app/monitoring-views.bicep' = {
+  name: 'rebooter-monitoring-views'
+  scope: rg
+  params: {
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    pendingRebootAlertEnabled: pendingRebootAlertEnabled
+    pendingRebootAlertHours: pendingRebootAlertHours
+    actionGroupId: pendingRebootAlertActionGroupId
+  }
+}
+
 module durableTaskScheduler 'core/durable-task-scheduler.bicep' = if (useDurableTaskScheduler) {
   name: 'rebooter-durable-task-scheduler'
   scope: rg
@@ -354,3 +379,4 @@ output AZURE_APPLICATION_INSIGHTS_NAME string = monitoring.outputs.applicationIn
 output AZURE_TARGET_CLUSTER_COUNT int = length(clusterIds)
 // The app's one outbound address (natGatewayEnabled): add it to each cluster's API server authorized IP ranges.
 output AZURE_OUTBOUND_IP string = (vnetEnabled && natGatewayEnabled) ? natGateway.outputs.ipAddress : ''
+output AZURE_WORKBOOK_URL string = monitoringViews.outputs.workbookPortalUrl

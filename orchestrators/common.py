@@ -75,6 +75,44 @@ def record_node(context: Any, cluster_id: str, node: str, step: str, result: dic
     context.signal_entity(progress_id(cluster_id), "node", payload)
 
 
+def record_probe(context: Any, cluster_id: str, results: list[dict[str, Any]]) -> None:
+    """kured's ``kured_reboot_required`` gauge, from outside: one "probe" log line per node per
+    probe (the signal the workbook and the pending-reboot alert read), and the last answer per
+    node kept in the progress entity (the fleet view's "pending reboot")."""
+    nodes = {}
+    for result in results:
+        for fact in result.get("nodes", []):
+            nodes[fact["node"]] = {"pool": fact.get("pool", ""), "rebootRequired": bool(fact.get("rebootRequired")),
+                                   "kernel": fact.get("kernel", "")}
+            if not context.is_replaying:
+                logs.event(log, "probe", cluster=cluster_id, node=fact["node"], pool=fact.get("pool", ""),
+                           instanceId=context.instance_id, rebootRequired=bool(fact.get("rebootRequired")),
+                           kernel=fact.get("kernel", ""), bootId=fact.get("bootId", ""))
+    context.signal_entity(progress_id(cluster_id), "observed", {"probe": {
+        "at": iso(context.current_utc_datetime), "instanceId": context.instance_id, "nodes": nodes,
+        "pending": sorted(n for n, f in nodes.items() if f["rebootRequired"])}})
+
+
+def record_cluster(context: Any, cluster_id: str, cluster: dict[str, Any]) -> None:
+    """What the last describe saw (node OS channel, version), kept for the fleet view."""
+    context.signal_entity(progress_id(cluster_id), "observed", {"cluster": {
+        "at": iso(context.current_utc_datetime), "nodeOsUpgradeChannel": cluster.get("nodeOsUpgradeChannel", ""),
+        "kubernetesVersion": cluster.get("kubernetesVersion", ""), "provisioningState": cluster.get("provisioningState", "")}})
+
+
+def pending_taint(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list[str], pending: bool):
+    """Add or remove the PreferNoSchedule reboot-pending taint (REBOOTER_PREFER_NO_SCHEDULE_TAINT);
+    the taint is a courtesy to the scheduler, so a failure is reported, never the cycle's failure."""
+    if not cfg.get("preferNoScheduleTaint", True) or not nodes:
+        return None
+    try:
+        yield context.call_activity_with_retry("set_pending_taint", retry(cfg),
+                                               {"cluster": cluster_id, "nodes": list(nodes), "pending": pending})
+    except Exception as exc:  # noqa: BLE001 - see the docstring
+        return error_text(exc)
+    return None
+
+
 class CycleStatus:
     """The cycle's custom status, shown in the portal: where we are and what was decided."""
 
@@ -89,6 +127,7 @@ class CycleStatus:
         self.up_to_date: list[str] = []
         self.current: list[str] = []
         self.current_step = ""
+        self.started = context.current_utc_datetime
 
     def counts(self) -> dict[str, int]:
         done = sum(1 for r in self.results if r["result"] == "patched")
@@ -136,6 +175,7 @@ class CycleStatus:
         if not self.context.is_replaying:
             logs.event(log, "cycle", logging.WARNING if outcome in ("failed", "halted", "blocked") else logging.INFO,
                        cluster=self.cluster, instanceId=self.context.instance_id, result=outcome, reason=reason,
+                       durationSeconds=seconds_between(self.started, self.context.current_utc_datetime),
                        **self.counts())
         self.current_step = outcome
         self.current = []

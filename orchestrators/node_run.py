@@ -75,9 +75,12 @@ class NodeRun:
         }
         self._publish(outcome)
         if not self.context.is_replaying:
+            after = extra.get("after") or {}
             logs.event(log, "node", logging.WARNING if outcome in ("failed", "error", "quarantined") else logging.INFO,
-                       cluster=self.cluster, node=self.node, instanceId=self.holder, result=outcome, reason=reason,
-                       durationSeconds=summary["seconds"])
+                       cluster=self.cluster, node=self.node, pool=summary["pool"], instanceId=self.holder,
+                       result=outcome, reason=reason, durationSeconds=summary["seconds"],
+                       kernelBefore=summary["before"]["kernel"], kernelAfter=after.get("kernel", ""),
+                       bootIdBefore=summary["before"]["bootId"], bootIdAfter=after.get("bootId", ""))
         common.record_node(self.context, self.cluster, self.node, outcome,
                            {"result": outcome, "reason": reason, "seconds": summary["seconds"]})
         return summary
@@ -87,6 +90,7 @@ class NodeRun:
         nothing else is taken out until an operator looks (POST .../lock/break frees it)."""
         yield self.context.call_entity(self.lock, "keep", {
             "holder": self.holder, "now": common.iso(self.context.current_utc_datetime), "reason": reason})
+        self.log_lock("kept", reason)
         return self.result(outcome, reason, lockKept=True, cordoned=True)
 
     def cancel_text(self) -> str:
@@ -103,6 +107,15 @@ class NodeRun:
         after this instance ends, so the entity sees the release first (one round trip less)."""
         self.context.signal_entity(self.lock, "release", {
             "holder": self.holder, "now": common.iso(self.context.current_utc_datetime)})
+        self.log_lock("released")
+
+    def log_lock(self, action: str, reason: str = "") -> None:
+        """The lock's story in the logs (acquired, released, kept), for the workbook: the entity
+        is a pure reducer, so the orchestrator that changed it says so."""
+        if not self.context.is_replaying:
+            logs.event(log, "lock", logging.WARNING if action == "kept" else logging.INFO, action=action,
+                       cluster=self.cluster, node=self.node, pool=self.facts.get("pool", ""), holder=self.holder,
+                       instanceId=self.holder, reason=reason)
 
     def renew_lock(self):
         """Renew the lock's TTL while we hold it, at a third of the TTL, so a live holder never

@@ -41,6 +41,7 @@ def patch_cycle(context: Any):
         status.restore(state)
         control.restore(state["control"])
     started = datetime.fromisoformat(state["startedAt"])
+    status.started = started
     window = window_settings.window_from_dict(state["window"])
 
     halted, remaining = yield from _patch_nodes(context, cfg, cluster_id, state["queue"], status, control, window)
@@ -56,6 +57,9 @@ def patch_cycle(context: Any):
                                        f"{control.cancel.get('reason') or 'no reason given'}"
     else:
         outcome, reason = ("halted", halted) if halted else ("completed", "")
+    # Every node tainted at planning loses the taint now (a patched node already did at its
+    # uncordon; the call is idempotent): cancelled, halted, skipped or left to the next run.
+    yield from common.pending_taint(context, cfg, cluster_id, state.get("tainted", []), False)
     summary = status.finish(outcome, reason=reason)
     common.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
                         nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
@@ -78,6 +82,7 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
         cluster = yield context.call_activity_with_retry("describe_cluster", retry, {"cluster": cluster_id})
     except Exception as exc:  # noqa: BLE001 - the cycle ends with the reason instead of a stack trace
         return (yield from _fail(context, cfg, status, f"cannot describe the cluster: {common.error_text(exc)}"))
+    common.record_cluster(context, cluster_id, cluster)
     reason = plan.cluster_skip_reason(cluster)
     if cfg["paused"]:
         reason = "paused (REBOOTER_PAUSED or this cluster's override)"
@@ -95,6 +100,7 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
     status.not_applicable = not_applicable
     status.step("probe pools")
     probes = yield from _probe_pools(context, cfg, cluster_id, pools)
+    common.record_probe(context, cluster_id, probes["results"])
     try:
         inventory = yield context.call_activity_with_retry("list_nodes", retry, {"cluster": cluster_id})
     except Exception as exc:  # noqa: BLE001
@@ -110,12 +116,14 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
         return status.finish("dry-run", plan=plan.dry_run(planned, cfg, history), window=window.describe())
 
     common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
+    tainted = [n["node"] for n in planned["nodes"]] if cfg.get("preferNoScheduleTaint", True) else []
+    yield from common.pending_taint(context, cfg, cluster_id, tainted, True)
     if planned["nodes"]:
         yield from common.notify(context, cfg, notify_events.cycle_payload(
             "cycle_started", cluster=cluster_id, instance_id=context.instance_id, reason=status.reason,
             counts=status.counts()))
     return {"startedAt": common.iso(started), "window": window.to_dict(), "queue": planned["nodes"],
-            "control": control.snapshot()}
+            "control": control.snapshot(), "tainted": tainted}
 
 
 def _fail(context: Any, cfg: dict[str, Any], status: common.CycleStatus, reason: str):

@@ -76,6 +76,7 @@ def patch_node(context: Any):
         return (yield from run.fail_keeping_lock(
             "error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; the node is still "
                      "cordoned by us"))
+    yield from common.pending_taint(context, cfg, run.cluster, [run.node], False)  # healthy: no longer pending
     run.release()
     after = {"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")}
     if still:
@@ -138,6 +139,7 @@ def _take_lock(run: NodeRun):
                 "poolLimit": cfg["maxUnavailablePerPool"], "poolExternal": out["byPool"].get(run.facts.get("pool"), 0)})
             if got["acquired"]:
                 run.lock_renewed = context.current_utc_datetime
+                run.log_lock("acquired")
                 return None
             if context.current_utc_datetime >= lock_until:
                 return run.result("skipped", f"no room in the budget for too long: {got.get('reason', '')}")

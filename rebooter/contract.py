@@ -86,6 +86,15 @@ REBOOT_STATE_STILL_REQUIRED = "still-required"
 STILL_REQUIRED_PACKAGES_ANNOTATION = "rebooter.aks.io/still-required-packages"
 LAST_REBOOT_ANNOTATION = "rebooter.aks.io/last-reboot"
 
+# kured's --prefer-no-schedule-taint (kured cmd/kured/main.go: "Taint name applied during pending
+# node reboot ... Disabled by default. Set e.g. to weave.works/kured-node-reboot"; newer releases
+# suggest kured.dev/kured-node-reboot): while a reboot is pending the node carries a
+# PreferNoSchedule taint, so the scheduler prefers other nodes for new pods and the drain has less
+# to move. Ours has its own key and is on by default (REBOOTER_PREFER_NO_SCHEDULE_TAINT); only a
+# taint with this key and effect is ever removed by the app.
+PENDING_TAINT_KEY = "rebooter.aks.io/reboot-pending"
+PENDING_TAINT_EFFECT = "PreferNoSchedule"
+
 # Runs on the node inside the probe pod. HOST_ROOT lets the test run it against a
 # fake root; BOOT_ID_FILE and KERNEL_CMD are the host's own (not namespaced in Linux).
 NODE_PROBE_SCRIPT = r"""

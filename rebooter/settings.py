@@ -247,6 +247,10 @@ SETTINGS: dict[str, Setting] = {
           "post-reboot-node-labels"),
         S("REBOOTER_ANNOTATE_NODES", "true", _bool,
           "Annotate nodes with the reboot state, last reboot time and last result.", "annotate-nodes"),
+        S("REBOOTER_PREFER_NO_SCHEDULE_TAINT", "true", _bool,
+          "While a reboot is pending (from planning until the node is healthy again, or the cycle ends without "
+          "patching it), the node carries the PreferNoSchedule taint `rebooter.aks.io/reboot-pending`, so new pods "
+          "prefer other nodes.", "prefer-no-schedule-taint"),
         S("REBOOTER_WINDOW_SOURCE", "settings", _choice("settings", "aks", "cron"),
           "Maintenance window: `settings` (the REBOOTER_WINDOW_* day/time settings), `aks` (the cluster's planned "
           "maintenance `aksManagedNodeOSUpgradeSchedule`, daily or weekly schedules; no such configuration = no reboots) "

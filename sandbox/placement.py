@@ -3,7 +3,10 @@
 It applies the filters that matter for draining: the node is schedulable (not cordoned),
 Ready, its kubelet is up, its OS is the pod's (Linux unless the pod selects Windows), the pod's nodeSelector and required node affinity match the node's
 labels (or fields), and every NoSchedule/NoExecute taint is tolerated. Among fitting nodes it
-spreads: fewest pods of the same owner first, then fewest pods overall, then name order.
+prefers those without an untolerated PreferNoSchedule taint (a soft preference, as kube-scheduler's
+TaintToleration score plugin: kubernetes.io/docs/concepts/scheduling-eviction/taint-and-toleration,
+"PreferNoSchedule is a preference or soft version of NoSchedule"), then spreads: fewest pods of the
+same owner first, then fewest pods overall, then name order.
 """
 
 from __future__ import annotations
@@ -73,6 +76,13 @@ def taints_ok(pod: dict, node: dict) -> bool:
     return True
 
 
+def soft_taints(pod: dict, node: dict) -> int:
+    """How many PreferNoSchedule taints of the node the pod does not tolerate (fewer is better)."""
+    tolerations = (pod.get("spec") or {}).get("tolerations") or []
+    return sum(1 for t in (node.get("spec") or {}).get("taints") or []
+               if t.get("effect") == "PreferNoSchedule" and not _tolerates(tolerations, t))
+
+
 def fits(pod: dict, node: dict, kubelet_up: bool) -> bool:
     if not kubelet_up or (node.get("spec") or {}).get("unschedulable") or ready_status(node) != "True":
         return False
@@ -110,8 +120,8 @@ def choose(pod: dict, nodes: Iterable[dict], up: dict[str, bool], total: dict[st
     candidates = [n for n in nodes if fits(pod, n, up.get(n["metadata"]["name"], False))]
     if not candidates:
         return None
-    best = min(candidates, key=lambda n: (same.get(n["metadata"]["name"], 0), total.get(n["metadata"]["name"], 0),
-                                          n["metadata"]["name"]))
+    best = min(candidates, key=lambda n: (soft_taints(pod, n), same.get(n["metadata"]["name"], 0),
+                                          total.get(n["metadata"]["name"], 0), n["metadata"]["name"]))
     return best["metadata"]["name"]
 
 

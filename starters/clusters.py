@@ -17,7 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from rebooter import names, settings
+from rebooter import logs, names, settings
 from starters.http import body_object, error, json_response, runtime_status
 
 log = logging.getLogger("rebooter.starters")
@@ -50,8 +50,8 @@ async def release_dead_holders(client: Any, cluster_id: str) -> list[str]:
             await client.signal_entity(_entity(LOCK, cluster_id), "release",
                                        {"holder": holder, "now": datetime.now(UTC).isoformat()})
             released.append(holder)
-            log.warning("released the lock of a finished holder", extra={"cluster": cluster_id, "holder": holder,
-                                                                          "holderStatus": runtime_status(status)})
+            logs.event(log, "lock", logging.WARNING, action="released", cluster=cluster_id, holder=holder,
+                       node=entry.get("node", ""), reason=f"holder ended ({runtime_status(status) or 'gone'})")
     return released
 
 
@@ -105,6 +105,8 @@ async def http_break_lock(req: func.HttpRequest, client: Any) -> func.HttpRespon
     state = await read_state(client, LOCK, cluster_id) or {}
     await client.signal_entity(_entity(LOCK, cluster_id), "break",
                                {"by": by, "reason": reason, "now": datetime.now(UTC).isoformat()})
-    log.warning("cluster lock broken", extra={"cluster": cluster_id, "by": by, "reason": reason})
+    holders = state.get("holders", {})
+    logs.event(log, "lock", logging.WARNING, action="broken", cluster=cluster_id, by=by, reason=reason,
+               holder=",".join(sorted(holders)), node=",".join(sorted(h.get("node", "") for h in holders.values())))
     return json_response(202, {"cluster": cluster_id, "broken": sorted(state.get("holders", {})), "by": by,
                                "reason": reason})

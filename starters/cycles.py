@@ -13,7 +13,7 @@ import azure.functions as func
 
 from rebooter import logs, names, requests, settings
 from starters import clusters
-from starters.http import error, json_response, runtime_status
+from starters.http import error, json_response, runtime_status, timeline_url
 
 log = logging.getLogger("rebooter.starters")
 ACTIVE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
@@ -95,6 +95,7 @@ async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     if status is None or runtime_status(status) is None:
         return error(404, "no such patch cycle", "instanceId", instance_id)
     body = describe(instance_id, status)
+    body["timelineUrl"] = timeline_url(req, instance_id)
     current = (status.custom_status or {}).get("currentNodes", []) if isinstance(status.custom_status, dict) else []
     nodes = {}
     for node in current:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import azure.functions as func
 
@@ -33,3 +34,19 @@ def body_object(req: func.HttpRequest) -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ValueError(f"expected a JSON object, got {type(body).__name__}")
     return body
+
+
+def base_url(req: func.HttpRequest) -> str:
+    parts = urlsplit(req.url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def key_suffix(req: func.HttpRequest) -> str:
+    """Links keep the caller's function key (``?code=``) so they open in Azure too."""
+    code = req.params.get("code")
+    return f"?code={quote(code, safe='')}" if code else ""
+
+
+def timeline_url(req: func.HttpRequest, instance_id: str) -> str:
+    """The cycle's timeline page (starters/views.py)."""
+    return f"{base_url(req)}/api/patch-cycles/{quote(instance_id, safe='')}/timeline{key_suffix(req)}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rebooter import contract
 from sandbox import invariants
 
 BLOCKED = {
@@ -19,13 +20,25 @@ TWO_NODES = {**BLOCKED, "name": "two-nodes",
                                             "pdb": {"maxUnavailable": 1}}]}}
 
 
-def app_changes(timeline):
+def _only_pending_taint(event) -> bool:
+    """A node change that only adds or removes our reboot-pending PreferNoSchedule taint."""
+    changes = event.get("changes") or {}
+    if set(changes) != {"taints"}:
+        return False
+    before, after = (set(x or []) for x in changes["taints"])
+    return before ^ after == {f"{contract.PENDING_TAINT_KEY}:PreferNoSchedule"}
+
+
+def app_changes(timeline, pending_taint_allowed: bool = False):
     """What a cycle changed in the cluster: node state changes, evictions, reboots, workload deletions.
 
     Reads leave their own short-lived pods behind them: AKS's run-command pod (namespace
     aks-command) and our probe pods; those are not changes to the cluster's nodes or workloads.
+    ``pending_taint_allowed``: a planned cycle marks its nodes with the soft reboot-pending taint
+    right after planning (kured's --prefer-no-schedule-taint), before any approval.
     """
-    changes = [e for e in timeline.events("node") if not e.get("initial") and e.get("changes")]
+    changes = [e for e in timeline.events("node") if not e.get("initial") and e.get("changes")
+               and not (pending_taint_allowed and _only_pending_taint(e))]
     changes += timeline.events("eviction") + timeline.events("reboot")
     changes += [e for e in timeline.events("pod_deleted")
                 if not str(e["pod"]).startswith("rebooter-probe-") and e.get("namespace") != "aks-command"]
@@ -95,7 +108,7 @@ def test_approval_gate_waits_then_runs_and_runs_are_listed(stack_for):
     cluster = stack.sandbox.cluster_resource_id
     instance = stack.api.start({"cluster": cluster, "reason": "approve me"}).json()["id"]
     stack.api.until(instance, lambda s: (s.get("customStatus") or {}).get("step") == "awaiting approval")
-    assert app_changes(stack.sandbox.timeline) == []
+    assert app_changes(stack.sandbox.timeline, pending_taint_allowed=True) == []
     assert stack.api.command(instance, "approve", by="lead").status_code == 202
     final = stack.api.wait(instance)
     assert final["output"]["outcome"] == "completed"

@@ -41,6 +41,7 @@ class Node:
     cordoned_by_us: bool = False
     ready: str = "True"
     rebooted: bool = False
+    pending_taint: bool = False
 
 
 @dataclass
@@ -73,7 +74,7 @@ class FakeCluster:
             "cordon_node": self.cordon_node, "uncordon_node": self.uncordon_node, "drain_node": self.drain_node,
             "reboot_node": self.reboot_node, "check_node_health": self.check_node_health,
             "check_blockers": self.check_blockers, "preflight_node": self.preflight_node,
-            "mark_node": self.mark_node,
+            "mark_node": self.mark_node, "set_pending_taint": self.set_pending_taint,
         }
         return {name: self._recorded(name, fn) for name, fn in handlers.items()}
 
@@ -118,6 +119,15 @@ class FakeCluster:
                   "packages": ["linux-image-azure"] if n.reboot_required else [], "bootId": n.boot_id,
                   "kernel": n.kernel} for n in self.nodes if n.pool == pool]
         return {"status": "done", "pool": pool, "nodes": facts, "errors": []}
+
+    def set_pending_taint(self, payload: dict[str, Any]) -> dict[str, Any]:
+        results = []
+        for name in payload["nodes"]:
+            node = self.node(name)
+            changed = node.pending_taint != payload["pending"]
+            node.pending_taint = payload["pending"]
+            results.append({"node": name, "tainted": node.pending_taint, "changed": changed, "reason": ""})
+        return {"results": results}
 
     # ---- safety and marks --------------------------------------------------------------------
     def check_blockers(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -106,7 +106,7 @@ def test_two_node_cycle_actions():
             ("activity", "drain_node"), ("activity", "drain_node"),
             ("activity", "reboot_node"),
             ("activity", "check_node_health"), ("activity", "check_node_health"),
-            ("activity", "mark_node"), ("activity", "uncordon_node"),
+            ("activity", "mark_node"), ("activity", "uncordon_node"), ("activity", "set_pending_taint"),
         ]
         # Every wait is a durable timer (raced against the operator's control event).
         assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"], CFG["healthPollSeconds"]]
@@ -233,3 +233,29 @@ def test_a_long_cycle_continues_as_new_between_batches_and_reports_every_node():
     assert any(p["pool"] == "win" for p in out["notApplicable"])
     assert run.lock["holders"] == {}
     assert [(c["instanceId"], c["status"]) for c in run.progress["cycles"]] == [(CYCLE_ID, "completed")]
+
+
+# ---- the reboot-pending taint (kured's --prefer-no-schedule-taint) ---------------------------
+def _taint_calls(run) -> list[tuple[tuple[str, ...], bool]]:
+    return [(tuple(p["nodes"]), p["pending"]) for p in run.cluster.called("set_pending_taint")]
+
+
+def test_planned_nodes_are_tainted_once_and_untainted_when_healthy_and_at_the_end():
+    run = scenario("two nodes")
+    # One call for every planned node after planning, one per node once healthy, one at the end.
+    assert _taint_calls(run) == [((A, B), True), ((A,), False), ((B,), False), ((A, B), False)]
+    assert not run.cluster.node(A).pending_taint and not run.cluster.node(B).pending_taint
+    assert not run.cluster.node(UP_TO_DATE).pending_taint
+
+
+def test_a_halted_cycle_untaints_the_nodes_it_did_not_patch():
+    run = scenario("never healthy")
+    assert _taint_calls(run) == [((A, B), True), ((A, B), False)]
+    assert not run.cluster.node(A).pending_taint and not run.cluster.node(B).pending_taint
+
+
+def test_continued_executions_remember_the_tainted_nodes_and_the_setting_turns_it_off():
+    run = run_cycle(two_node_cluster(), overrides={"nodesPerExecution": 1})
+    assert _taint_calls(run)[0] == ((A, B), True) and _taint_calls(run)[-1] == ((A, B), False)
+    off = run_cycle(two_node_cluster(), overrides={"preferNoScheduleTaint": False})
+    assert off.cycle.output["outcome"] == "completed" and _taint_calls(off) == []

@@ -25,6 +25,7 @@ EXPECTED = {
     "drain_node": {("activityTrigger", "payload")},
     "reboot_node": {("activityTrigger", "payload")},
     "check_node_health": {("activityTrigger", "payload")},
+    "set_pending_taint": {("activityTrigger", "payload")},
     "cluster_lock": {("entityTrigger", "context")},
     "cluster_progress": {("entityTrigger", "context")},
     "scheduled_patch_cycles": {("durableClient", "client"), ("timerTrigger", "timer")},
@@ -36,6 +37,8 @@ EXPECTED = {
     "break_cluster_lock": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "get_cluster_progress": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "get_openapi": {("httpTrigger", "req"), ("http", "$return")},
+    "get_patch_cycle_timeline": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "list_clusters": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
 }
 
 # A fresh interpreter: get_functions() may be called only once per app object.

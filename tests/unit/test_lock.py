@@ -101,3 +101,13 @@ def test_a_kept_slot_survives_its_ttl_until_broken():
     state, _ = lock.reduce(state, "break", {"by": "ops", "reason": "replaced", "now": LATER})
     state, got = acquire(state, "next", now=LATER)
     assert got["acquired"]
+
+
+def test_progress_keeps_what_the_last_describe_and_probe_saw():
+    state, _ = progress.reduce(None, "observed", {"cluster": {"nodeOsUpgradeChannel": "Unmanaged", "at": NOW}})
+    state, seen = progress.reduce(state, "observed", {"probe": {"at": LATER, "pending": ["n1"]}, "junk": 1})
+    assert seen == {"cluster": {"nodeOsUpgradeChannel": "Unmanaged", "at": NOW},
+                    "probe": {"at": LATER, "pending": ["n1"]}}
+    state, _ = progress.reduce(state, "observed", {"probe": {"at": LATER, "pending": []}})
+    assert state["observed"]["probe"]["pending"] == [] and state["observed"]["cluster"]["at"] == NOW
+    assert state["nodes"] == {} and state["cycles"] == []
