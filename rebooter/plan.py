@@ -22,6 +22,11 @@ def cluster_skip_reason(cluster: dict[str, Any]) -> str | None:
         return f"AKS reports provisioningState {state} (an upgrade or update is in progress); nothing was touched"
     if cluster.get("powerState") == "Stopped":
         return "the cluster is stopped"
+    if cluster.get("runCommandDisabled"):
+        # apiServerAccessProfile.disableRunCommand; `az aks update --enable-run-command` turns it
+        # back on (Azure CLI 2.76.0, Azure/azure-cli#31854).
+        return ("run-command is disabled on this cluster (apiServerAccessProfile.disableRunCommand), so its nodes "
+                "cannot be probed; enable it with `az aks update --enable-run-command` to let this app patch it")
     channel = str(cluster.get("nodeOsUpgradeChannel") or "Unmanaged")
     if channel.lower() in NO_SENTINEL_CHANNELS:
         return (

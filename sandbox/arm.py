@@ -4,7 +4,8 @@ Managed cluster GET, agent pools (paged, two per page, so nextLink paging is exe
 cluster credentials (a kubeconfig for the Kubernetes emulator, CA embedded; admin refused
 when local accounts are disabled), run-command exactly as AKS answers on the wire (202 +
 Location, no Retry-After, no Azure-AsyncOperation; commandResults 202 while running, 200 at
-the end, failures as 200 with provisioningState Failed), and the node resource group's
+the end, failures as 200 with provisioningState Failed; refused when run-command is disabled, and
+on Entra ID clusters without a ``clusterToken`` for the AKS server app), and the node resource group's
 scale sets: list/get, VM list/get, and the VM restart long-running operation, which reboots
 the node. Every request needs ``Authorization: Bearer ...`` and ``api-version``; paths are
 matched case-insensitively like ARM's. Injected faults: throttling (429 + Retry-After) and
@@ -25,8 +26,9 @@ from aiohttp import web
 
 from sandbox import arm_docs
 from sandbox.faults import FaultPlan
+from sandbox.kubeconfig import AKS_AAD_SERVER_ID
 from sandbox.model import Scenario
-from sandbox.runcommand import InvalidContext, RunCommandExecutor
+from sandbox.runcommand import InvalidContext, RunCommandExecutor, token_audience
 from sandbox.timeline import Timeline
 
 PAGE_SIZE = 2
@@ -193,11 +195,37 @@ class ArmEmulator:
             return _json(400, arm_docs.error("InvalidRequestContent", "The request content was invalid and could not be deserialized."))
         if not isinstance(body, dict) or not isinstance(body.get("command"), str) or not body["command"].strip():
             return _json(400, arm_docs.error("InvalidParameter", "Required parameter command is missing (null)."))
+        refused = self._refuse_run_command(body)
+        if isinstance(refused, web.Response):
+            return refused
         try:
-            cmd = self.executor.submit(body["command"], body.get("context") or "", body.get("clusterToken") or "")
+            cmd = self.executor.submit(body["command"], body.get("context") or "", body.get("clusterToken") or "",
+                                       unauthorized=refused)
         except InvalidContext as exc:
             return _json(400, arm_docs.error("InvalidParameter", str(exc)))
         return web.Response(status=202, headers={"Location": self._result_url(request, cmd.id), "Content-Length": "0"})
+
+    def _refuse_run_command(self, body: dict) -> web.Response | bool:
+        """What AKS checks before it runs a command: a 400 response, or whether the command's
+        kubectl will be refused (True) because its cluster token is not for the AKS server app."""
+        c = self.scenario.cluster
+        if c.disable_run_command:
+            # Modelled: AKS's exact code and message for a cluster with
+            # apiServerAccessProfile.disableRunCommand were not found in a public source.
+            return _json(400, arm_docs.error("RunCommandDisabled", "Run command is disabled for this managed "
+                                             "cluster (apiServerAccessProfile.disableRunCommand is true)."))
+        if not c.aad_enabled:
+            return False
+        token = body.get("clusterToken")
+        if not isinstance(token, str) or not token.strip():
+            # Code and message as AKS answers them (Azure/azure-rest-api-specs#22467); the status
+            # (400) is assumed: the public report shows only the code and message.
+            return _json(400, arm_docs.error("MissingAADClusterToken", "This cluster have Azure Active Directory "
+                                             "enabled, .clusterToken is required."))
+        # Entra ID tokens for the AKS server app carry aud=<its app id> (Azure/azure-powershell#17454);
+        # another audience is refused by the API server, not by ARM: the command runs and its
+        # kubectl gets 401 (Azure/AKS#2698).
+        return token_audience(token) != AKS_AAD_SERVER_ID
 
     def _result_url(self, request: web.Request, command_id: str) -> str:
         c = self.scenario.cluster
