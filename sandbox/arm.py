@@ -99,6 +99,16 @@ class ArmEmulator:
                          {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
                                               'error="invalid_token", error_description="The authentication failed '
                                               f"because of {missing} 'Authorization' header.\""})
+        audience = token_audience(auth[7:].strip())
+        origin = str(request.url.origin())
+        if audience is not None and audience.rstrip("/") != origin:
+            # ARM checks a token's audience against its own cloud's (401 InvalidAuthenticationTokenAudience,
+            # e.g. Azure-Samples/active-directory-dotnetcore-daemon-v2#145); the emulator's cloud is its
+            # own origin. Opaque (non-JWT) test tokens are still accepted.
+            return _json(401, arm_docs.error(
+                "InvalidAuthenticationTokenAudience",
+                f"The access token has been obtained for wrong audience or resource '{audience}'. It should exactly "
+                f"match with one of the allowed audiences '{origin}/','{origin}'."))
         if not request.query.get("api-version"):
             return _json(400, arm_docs.error("MissingApiVersionParameter",
                                              "The api-version query parameter (?api-version=) is required for all requests."))

@@ -85,3 +85,21 @@ def test_the_aks_server_app_scope_is_the_same_in_every_cloud(recorder: Recorder,
     clients.reset()
     clients.aks_cluster_token()
     assert recorder.scopes == [("6dae42f8-4368-4678-94ff-3960e28e3630/.default",)]
+
+
+def test_the_sandbox_refuses_an_arm_token_for_another_cloud(make_sandbox) -> None:
+    """A client that kept the public cloud's scope (no credential_scopes) is refused, as ARM does."""
+    from azure.core.exceptions import ClientAuthenticationError
+    from azure.mgmt.containerservice import ContainerServiceClient
+
+    sb = make_sandbox(SMALL)
+    c = sb.scenario.cluster
+    default_scope = ContainerServiceClient(clients.SandboxCredential(), c.subscription_id, base_url=sb.arm_url,
+                                           connection_verify=sb.ca_file, retry_total=0)
+    with pytest.raises(ClientAuthenticationError) as err:
+        default_scope.managed_clusters.get(c.resource_group, c.name)
+    assert err.value.status_code == 401 and err.value.error.code == "InvalidAuthenticationTokenAudience"
+    following = ContainerServiceClient(clients.SandboxCredential(), c.subscription_id, base_url=sb.arm_url,
+                                       connection_verify=sb.ca_file, retry_total=0,
+                                       credential_scopes=[clients.arm_scope(sb.arm_url)])
+    assert following.managed_clusters.get(c.resource_group, c.name).name == c.name

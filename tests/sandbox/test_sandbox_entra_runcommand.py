@@ -16,7 +16,7 @@ from azure.mgmt.containerservice.models import RunCommandRequest
 from sandbox_testkit import SMALL, wait_for
 
 from rebooter import aks, names, plan, probe
-from rebooter.clients import AKS_AAD_SERVER_SCOPE, SandboxCredential
+from rebooter.clients import AKS_AAD_SERVER_SCOPE, SandboxCredential, arm_scope
 from sandbox.runcommand import token_audience
 
 AAD = SMALL.replace("name: aks-test}", "name: aks-test, aadEnabled: true}")
@@ -25,7 +25,8 @@ DISABLED = SMALL.replace("name: aks-test}", "name: aks-test, disableRunCommand: 
 
 def _arm(sb) -> ContainerServiceClient:
     return ContainerServiceClient(SandboxCredential(), sb.scenario.cluster.subscription_id, base_url=sb.arm_url,
-                                  connection_verify=sb.ca_file, retry_total=0)
+                                  connection_verify=sb.ca_file, retry_total=0,
+                                  credential_scopes=[arm_scope(sb.arm_url)])
 
 
 def _token(scope: str) -> str:
