@@ -76,6 +76,10 @@ def test_admin_route_fires_the_timer_with_the_default_schedule(stack) -> None:
     status = stack.api.wait(instance_id)
     assert status["status"] == "Completed" and status["output"]["outcome"] == "completed", status
     assert [n["node"] for n in status["output"]["nodes"] if n["result"] == "patched"]
+    # fire_timer (the engine's own call) needs no REBOOTER_SCHEDULE either: a second run starts
+    stack.engine.fire_timer(TIMER)
+    runs = _eventually(lambda: (r := stack.api.get("patch-cycles").json())["count"] == 2 and r)
+    assert stack.api.wait(instance_id)["status"] == "Completed", runs
     # bad calls change nothing
     assert requests.post(f"{stack.base_url}/admin/functions/nope", json={"input": ""}, timeout=30).status_code == 404
     assert requests.post(f"{stack.base_url}/admin/functions/{TIMER}", data="{", timeout=30).status_code == 400
