@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiohttp import web
+from yarl import URL
 
 from sandbox import arm_docs
 from sandbox.faults import FaultPlan
@@ -100,11 +101,12 @@ class ArmEmulator:
                                               'error="invalid_token", error_description="The authentication failed '
                                               f"because of {missing} 'Authorization' header.\""})
         audience = token_audience(auth[7:].strip())
-        origin = str(request.url.origin())
-        if audience is not None and audience.rstrip("/") != origin:
+        if audience is not None and not _sandbox_audience(audience, request.url.host):
             # ARM checks a token's audience against its own cloud's (401 InvalidAuthenticationTokenAudience,
-            # e.g. Azure-Samples/active-directory-dotnetcore-daemon-v2#145); the emulator's cloud is its
-            # own origin. Opaque (non-JWT) test tokens are still accepted.
+            # e.g. Azure-Samples/active-directory-dotnetcore-daemon-v2#145). The sandbox's cloud is its
+            # loopback host on any port (a bench router may stand in front of several emulators), so a
+            # token for a real cloud's ARM is refused. Opaque (non-JWT) test tokens are still accepted.
+            origin = str(request.url.origin())
             return _json(401, arm_docs.error(
                 "InvalidAuthenticationTokenAudience",
                 f"The access token has been obtained for wrong audience or resource '{audience}'. It should exactly "
@@ -319,6 +321,12 @@ class ArmEmulator:
                 return web.Response(status=202, headers={"Location": str(request.url), "Content-Length": "0"})
             return web.Response(status=200, headers={"Content-Length": "0"})
         return _json(200, op)
+
+
+def _sandbox_audience(audience: str, host: str | None) -> bool:
+    """Whether a token's audience is this sandbox's ARM: https on the emulator's own host."""
+    url = URL(audience)
+    return url.scheme == "https" and url.host is not None and url.host == host and url.path in ("", "/")
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
