@@ -24,7 +24,8 @@ def probe_pool(payload: dict[str, Any]) -> dict[str, Any]:
     pool = names.check_pool_name(payload["pool"])
     wait = int(payload.get("podTimeoutSeconds", 60))
     try:
-        return aks.submit_probe(clients.container_service(ref.subscription_id), ref, pool, wait)
+        return aks.submit_probe(clients.container_service(ref.subscription_id), ref, pool, wait,
+                                cluster_token=clients.aks_cluster_token)
     except Exception as exc:  # noqa: BLE001 - reported to the orchestrator with the pool's name
         return {"pool": pool, "error": _one_line(exc)}
 

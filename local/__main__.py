@@ -1,7 +1,8 @@
 """Command line: run the product locally against the sandbox, and read its history.
 
     python -m local demo [scenario.yaml]    one whole patch cycle, live progress, history, invariants
-    python -m local serve [scenario.yaml]   sandbox + engine + HTTP API on 127.0.0.1:7071 until Ctrl-C
+    python -m local serve [scenario.yaml]   sandbox + engine + HTTP API on 127.0.0.1:7071 + the timer on
+                                            REBOOTER_SCHEDULE, until Ctrl-C
     python -m local history [--cluster ID]  runs, newest first (from a running `serve`)
     python -m local show <instance id>      one run: per node steps, durations, result (--follow: live)
 """
@@ -60,12 +61,13 @@ def serve(args: argparse.Namespace) -> int:
     # (where a shell leaves SIGINT ignored).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _interrupt)
-    with LocalStack(args.scenario, http_port=args.port, defaults=DEMO_SETTINGS) as stack:
+    with LocalStack(args.scenario, http_port=args.port, defaults=DEMO_SETTINGS, run_timers=True) as stack:
         cluster = stack.sandbox.cluster_resource_id
         for line in (f"sandbox cluster: {cluster}", f"kubeconfig:      {stack.sandbox.kubeconfig_path}",
                      f"HTTP API:        {stack.base_url}/api/patch-cycles",
                      f"try:  curl -s -X POST {stack.base_url}/api/patch-cycles -d '{{\"cluster\": \"{cluster}\"}}'",
                      *settings_lines(),
+                     *timer_lines(stack),
                      "Ctrl-C stops"):
             console.print(line, soft_wrap=True)  # never wrapped: these lines are copied and pasted
         try:
@@ -75,6 +77,17 @@ def serve(args: argparse.Namespace) -> int:
             signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not cut the clean stop short
             console.print("stopping")
     return 0
+
+
+def timer_lines(stack: LocalStack) -> list[str]:
+    """The timer trigger's schedule, its next fire time and how to fire it now (the host's admin route)."""
+    lines = []
+    for name, (expression, next_fire) in stack.engine.next_fires().items():
+        lines.append(f"timer:           {name} on '{expression}' (REBOOTER_SCHEDULE), "
+                     f"next fire {next_fire:%Y-%m-%dT%H:%M:%SZ}")
+        lines.append(f"fire it now:     curl -s -X POST {stack.base_url}/admin/functions/{name} "
+                     "-H 'Content-Type: application/json' -d '{\"input\": \"\"}'")
+    return lines
 
 
 def history(args: argparse.Namespace) -> int:

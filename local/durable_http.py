@@ -127,10 +127,13 @@ def build_api_app(api: DurableApi) -> web.Application:
 
 
 def build_front_app(api: DurableApi, starters: list[Starter], binding_for: Callable[[str], str],
-                    route_prefix: str = "api") -> web.Application:
-    """The ``func start`` look-alike: webhook routes plus the app's HTTP functions."""
+                    route_prefix: str = "api", admin_fire: Callable[[str], None] | None = None) -> web.Application:
+    """The ``func start`` look-alike: webhook routes, the admin route that runs a non-HTTP
+    function now, and the app's HTTP functions."""
     app = web.Application()
     api.add_routes(app, WEBHOOK_PATH)
+    if admin_fire is not None:
+        app.router.add_post("/admin/functions/{name}", _admin_route(admin_fire))
     functions = sorted((HttpFunction(s) for s in starters), key=lambda f: -f.route.literals)
     prefix = "/" + route_prefix.strip("/") if route_prefix.strip("/") else ""
 
@@ -157,6 +160,33 @@ def build_front_app(api: DurableApi, starters: list[Starter], binding_for: Calla
 
     app.router.add_route("*", "/{tail:.*}", dispatch)  # after the webhooks; prefix matched case-insensitively
     return app
+
+
+def _admin_route(fire: Callable[[str], None]) -> Callable[[web.Request], Any]:
+    """``POST /admin/functions/{name}`` with ``{"input": ""}``: the Functions host's route for
+    running a non-HTTP-triggered function on demand; it answers 202 and runs the function in the
+    background ("Manually run a non HTTP-triggered function", Microsoft Learn,
+    azure-functions/functions-manually-run-non-http). In Azure it needs the master key; when
+    running locally the host enforces no authorization (same page), and this front listens on
+    loopback only."""
+
+    async def admin(request: web.Request) -> web.Response:
+        name = request.match_info["name"]
+        try:
+            body = await request.json() if await request.read() else {}
+        except ValueError:
+            body = None
+        # The trigger input "can only be a string, number, or Boolean" (same page); a timer ignores it.
+        if not isinstance(body, dict) or not isinstance(body.get("input", ""), str | int | float | bool):
+            return web.json_response({"error": 'the body must be JSON like {"input": ""} (a string, number or '
+                                               'boolean input)'}, status=400)
+        try:
+            fire(name)
+        except ValueError as exc:
+            return web.json_response({"error": str(exc)}, status=404)
+        return web.Response(status=202)
+
+    return admin
 
 
 class Server:

@@ -5,8 +5,11 @@
 ``TaskHubGrpcWorker`` with every orchestrator, activity and entity registered under its
 function name (wrapped by ``local.adapter`` so the classic code runs unchanged), a
 durabletask client, and the durable HTTP API that the starters' classic client calls.
-``serve_http()`` adds the ``func start``-like front; ``fire_timer()`` runs a timer
-starter now; ``start(run_timers=True)`` also fires them on their schedules.
+``serve_http()`` adds the ``func start``-like front (with the host's admin route that fires
+a timer function now); ``fire_timer()`` runs a timer starter now; ``start(run_timers=True)``
+also fires them on their schedules, and ``next_fires()`` says when. A schedule that refers
+to an app setting (``%REBOOTER_SCHEDULE%``) falls back to that setting's documented default
+(``setting_defaults``; the app's own defaults unless given) when it is not set.
 ``activity_middleware(name, activity) -> activity`` (tests only) wraps each registered
 activity callable ``(ctx, input) -> result``, e.g. to run every activity twice.
 
@@ -18,9 +21,12 @@ activity callable ``(ctx, input) -> result``, e.g. to run every activity twice.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +44,13 @@ from local.starters import client_binding, invoke, timer_request
 from local.timers import Schedule, TimerScheduler
 
 log = logging.getLogger(__name__)
+
+
+def app_setting_defaults() -> dict[str, str]:
+    """The documented defaults of the app's settings (rebooter.settings), by setting name."""
+    from rebooter import settings
+
+    return {name: setting.default for name, setting in settings.SETTINGS.items()}
 
 
 class OrchestrationNonDeterminismError(RuntimeError):
@@ -91,8 +104,11 @@ class LocalEngine:
 
     def __init__(self, app: Any, *, port: int | None = None, task_hub: str = "LocalTaskHub",
                  thread_pool_workers: int = 32,
-                 activity_middleware: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None) -> None:
+                 activity_middleware: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
+                 setting_defaults: Mapping[str, str] | None = None) -> None:
         self.index: FunctionIndex = index_app(app)
+        self._setting_defaults = dict(app_setting_defaults() if setting_defaults is None else setting_defaults)
+        self._admin_tasks: set[asyncio.Task] = set()
         self._activity_middleware = activity_middleware
         self.task_hub = task_hub
         self._grpc_port = port or 0
@@ -150,14 +166,27 @@ class LocalEngine:
             worker.add_entity(make_entity(fn), name=name)
         return worker
 
+    def _schedule(self, starter: Starter) -> Schedule:
+        """The timer's schedule; an app-setting reference falls back to the setting's default."""
+        return Schedule(starter.trigger.schedule, ChainMap(os.environ, self._setting_defaults))
+
     def _start_timers(self) -> None:
-        schedules = {s.name: Schedule(s.trigger.schedule) for s in self.index.timer_starters}
+        schedules = {s.name: self._schedule(s) for s in self.index.timer_starters}
         startup = frozenset(s.name for s in self.index.timer_starters if getattr(s.trigger, "run_on_startup", False))
 
         def fire(name: str, past_due: bool, last: datetime | None, next_fire: datetime) -> object:
             return self.fire_timer(name, past_due=past_due, last=last, next_fire=next_fire)
 
         self._scheduler = TimerScheduler(schedules, fire, run_on_startup=startup).start()
+
+    def next_fires(self) -> dict[str, tuple[str, datetime]]:
+        """Each timer function's schedule expression and next fire time (UTC), as of now."""
+        now = datetime.now(UTC)
+        result = {}
+        for starter in self.index.timer_starters:
+            schedule = self._schedule(starter)
+            result[starter.name] = (schedule.expression, schedule.next_after(now))
+        return result
 
     def stop(self) -> None:
         """Stop timers, HTTP servers, worker and backend (safe to call more than once)."""
@@ -219,7 +248,8 @@ class LocalEngine:
         """Serve the app's HTTP functions and the status webhooks on ``host:port`` (loopback only; 0 = any free port)."""
         if self._loop is None or self._api is None:
             raise RuntimeError("engine not started")
-        app = build_front_app(self._api, self.index.http_starters, self.binding_json, route_prefix)
+        app = build_front_app(self._api, self.index.http_starters, self.binding_json, route_prefix,
+                              admin_fire=self._admin_fire)
         server = self._loop.run(Server(app, host, port).start(), timeout=10)
         self._fronts.append(server)
         return HttpFront(self, server)
@@ -236,12 +266,30 @@ class LocalEngine:
         if self._loop is None:
             raise RuntimeError("engine not started")
         if next_fire is None:
-            next_fire = Schedule(starter.trigger.schedule).next_after(datetime.now(UTC))
+            next_fire = self._schedule(starter).next_after(datetime.now(UTC))
         request = timer_request(past_due=past_due, last=last, next_fire=next_fire)
         return self._loop.run(invoke(starter, request, self.binding_json()), timeout)
 
+    def _admin_fire(self, function_name: str) -> None:
+        """``POST /admin/functions/{name}``: start the timer function now, without waiting for it
+        (the host answers 202 at once). Raises ValueError for a name that is not a timer function."""
+        starter = self._timer(function_name)
+        request = timer_request(past_due=False, last=None, next_fire=self._schedule(starter).next_after(datetime.now(UTC)))
+
+        async def run() -> None:
+            try:
+                await invoke(starter, request, self.binding_json())
+            except Exception:
+                log.exception("timer function %s failed (fired through the admin route)", starter.name)
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._admin_tasks.add(task)
+        task.add_done_callback(self._admin_tasks.discard)
+
     def _timer(self, name: str) -> Starter:
         starter = self.index.starters.get(name)
+        if starter is None:  # function names are case-insensitive in the Functions host
+            starter = next((s for n, s in self.index.starters.items() if n.lower() == name.lower()), None)
         if starter is None or starter.kind != "timer":
             known = ", ".join(s.name for s in self.index.timer_starters) or "none"
             raise ValueError(f"no timer function named {name!r} (timer functions: {known})")

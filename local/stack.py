@@ -84,9 +84,12 @@ class LocalStack(AbstractContextManager):
     """Sandbox + settings + engine + HTTP front; ``stop()`` (or ``with``) tears all of it down."""
 
     def __init__(self, scenario: str | Path | Any, *, http_port: int | None = 7071,
-                 settings: Mapping[str, str] | None = None, defaults: Mapping[str, str] | None = None) -> None:
-        """``settings`` are forced (a test's own); ``defaults`` give way to the caller's REBOOTER_*."""
+                 settings: Mapping[str, str] | None = None, defaults: Mapping[str, str] | None = None,
+                 run_timers: bool = False) -> None:
+        """``settings`` are forced (a test's own); ``defaults`` give way to the caller's REBOOTER_*;
+        ``run_timers``: fire the timer trigger on REBOOTER_SCHEDULE, as the Functions host does."""
         self.scenario = scenario
+        self.run_timers = run_timers
         self.http_port = http_port
         self.extra_settings = dict(settings or {})
         self.lab_defaults = dict(defaults or {})
@@ -108,7 +111,7 @@ class LocalStack(AbstractContextManager):
         self._saved_env = {key: os.environ.get(key) for key in env}
         os.environ.update(env)
         clients.reset()
-        self.engine = LocalEngine(load_app()).start()
+        self.engine = LocalEngine(load_app()).start(run_timers=self.run_timers)
         if self.http_port is not None:
             self.front = self.engine.serve_http(host="127.0.0.1", port=self.http_port)
         return self

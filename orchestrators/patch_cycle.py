@@ -86,8 +86,9 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
     reason = plan.cluster_skip_reason(cluster)
     if cfg["paused"]:
         reason = "paused (REBOOTER_PAUSED or this cluster's override)"
+    channel = plan.channel_facts(cluster)
     if reason:
-        return status.finish("skipped", reason=reason)
+        return status.finish("skipped", reason=reason, **channel)
 
     window = yield from _window(context, cfg, cluster_id, retry)
     if isinstance(window, str):
@@ -113,7 +114,7 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
 
     if job.get("dryRun"):
         history = yield context.call_entity(common.progress_id(cluster_id), "get")
-        return status.finish("dry-run", plan=plan.dry_run(planned, cfg, history), window=window.describe())
+        return status.finish("dry-run", plan=plan.dry_run(planned, cfg, history), window=window.describe(), **channel)
 
     common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
     tainted = [n["node"] for n in planned["nodes"]] if cfg.get("preferNoScheduleTaint", True) else []

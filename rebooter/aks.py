@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from rebooter import names, probe
@@ -30,6 +31,7 @@ def describe_cluster(arm: Any, ref: names.ClusterRef) -> dict[str, Any]:
             }
         )
     upgrade = getattr(cluster, "auto_upgrade_profile", None)
+    access = getattr(cluster, "api_server_access_profile", None)
     return {
         "id": ref.resource_id,
         "name": cluster.name,
@@ -39,16 +41,38 @@ def describe_cluster(arm: Any, ref: names.ClusterRef) -> dict[str, Any]:
         "nodeResourceGroup": cluster.node_resource_group,
         "nodeOsUpgradeChannel": (getattr(upgrade, "node_os_upgrade_channel", None) or "Unmanaged"),
         "aad": cluster.aad_profile is not None,
+        "aadManaged": aad_managed(cluster),
+        "runCommandDisabled": bool(getattr(access, "disable_run_command", False)),
         "pools": sorted(pools, key=lambda p: p["name"]),
     }
 
 
-def submit_probe(arm: Any, ref: names.ClusterRef, pool: str, wait_seconds: int) -> dict[str, str]:
-    """Submit the probe run-command without waiting; return its command id (from Location)."""
+def aad_managed(cluster: Any) -> bool:
+    """Entra ID (managed AAD) cluster: run-command needs a ``cluster_token`` there. The Azure CLI
+    sends one exactly when ``aadProfile.managed`` is set (Azure/azure-cli
+    src/azure-cli/azure/cli/command_modules/acs/custom.py, aks_runcommand); without it AKS answers
+    MissingAADClusterToken (Azure/azure-rest-api-specs#22467)."""
+    profile = getattr(cluster, "aad_profile", None)
+    return bool(profile is not None and getattr(profile, "managed", False))
+
+
+def submit_probe(arm: Any, ref: names.ClusterRef, pool: str, wait_seconds: int,
+                 cluster_token: Callable[[], str] | None = None) -> dict[str, str]:
+    """Submit the probe run-command without waiting; return its command id (from Location).
+
+    Like the Azure CLI, the cluster is read first: on an Entra ID cluster ``cluster_token()``
+    supplies a token for the AKS server app, so the command runs as this app's identity under
+    its own Kubernetes RBAC.
+    """
     from azure.mgmt.containerservice.models import RunCommandRequest
 
     run_id = "p" + uuid.uuid4().hex[:12]
     body = probe.build_request(pool, run_id, wait_seconds)
+    token = None
+    if aad_managed(arm.managed_clusters.get(ref.resource_group, ref.name)):
+        if cluster_token is None:
+            raise RuntimeError("the cluster uses Entra ID: run-command needs a cluster token for the AKS server app")
+        token = cluster_token()
     locations: list[str] = []
 
     def capture(response: Any) -> None:
@@ -59,7 +83,7 @@ def submit_probe(arm: Any, ref: names.ClusterRef, pool: str, wait_seconds: int) 
     poller = arm.managed_clusters.begin_run_command(
         ref.resource_group,
         ref.name,
-        RunCommandRequest(command=body["command"], context=body["context"]),
+        RunCommandRequest(command=body["command"], context=body["context"], cluster_token=token),
         polling=False,
         raw_response_hook=capture,
     )

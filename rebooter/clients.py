@@ -10,6 +10,7 @@ an activity host runs many activities and each credential round trip costs an AR
 from __future__ import annotations
 
 import base64
+import json
 import threading
 import time
 from functools import lru_cache
@@ -22,17 +23,33 @@ from kubernetes import config as k8s_config
 
 from rebooter import names, settings
 
-AKS_AAD_SERVER_SCOPE = "6dae42f8-4368-4678-94ff-3960e28e3630/.default"
+# The AKS Entra ID server application. Its tokens carry aud=<this id> (a decoded one is shown in
+# Azure/azure-powershell#17454); the Azure CLI asks for this id in every cloud ("same id for all
+# cloud", Azure/azure-cli src/azure-cli/azure/cli/command_modules/acs/custom.py, aks_runcommand).
+AKS_AAD_SERVER_APP_ID = "6dae42f8-4368-4678-94ff-3960e28e3630"
+AKS_AAD_SERVER_SCOPE = f"{AKS_AAD_SERVER_APP_ID}/.default"
+# ARM token scopes of the clouds azure-mgmt-core knows (azure/mgmt/core/tools.py get_arm_endpoints,
+# azure-mgmt-core 1.6.0). A client given only base_url still asks for the public cloud's scope.
+_ARM_SCOPES = {
+    "https://management.azure.com": "https://management.azure.com/.default",
+    "https://management.usgovcloudapi.net": "https://management.core.usgovcloudapi.net/.default",
+    "https://management.chinacloudapi.cn": "https://management.chinacloudapi.cn/.default",
+}
 _KUBE_CLIENT_LIFETIME = 20 * 60  # well inside an Entra token's lifetime
 _lock = threading.Lock()
 _kube_cache: dict[str, tuple[float, k8s.ApiClient]] = {}
 
 
 class SandboxCredential:
-    """A static bearer token: the sandbox ARM emulator checks that one is sent, not its value."""
+    """Unsigned JWT-shaped tokens whose ``aud`` is the scope's resource, as Entra ID issues them;
+    the sandbox checks the audience where AKS does (run-command's cluster token)."""
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("sandbox-token", int(time.time()) + 3600)
+        expires = int(time.time()) + 3600
+        audience = scopes[0].removesuffix("/.default") if scopes else ""
+        parts = [{"alg": "none", "typ": "JWT"}, {"aud": audience, "iss": "rebooter-sandbox", "exp": expires}]
+        token = ".".join(base64.urlsafe_b64encode(json.dumps(p).encode()).decode().rstrip("=") for p in parts)
+        return AccessToken(token + ".", expires)
 
 
 @lru_cache(maxsize=1)
@@ -50,9 +67,21 @@ def credential() -> TokenCredential:
     return DefaultAzureCredential()
 
 
+def arm_scope(endpoint: str) -> str:
+    """The token scope for an ARM endpoint: the cloud's own (sovereign clouds differ), or
+    ``<endpoint>/.default`` for an endpoint azure-mgmt-core does not know (Azure Stack, sandbox)."""
+    base = endpoint.strip().rstrip("/")
+    return _ARM_SCOPES.get(base.lower(), base + "/.default")
+
+
+def aks_cluster_token() -> str:
+    """The run-command ``cluster_token`` for Entra ID clusters: a token for the AKS server app."""
+    return credential().get_token(AKS_AAD_SERVER_SCOPE).token
+
+
 def _arm_kwargs() -> dict[str, Any]:
     cfg = app_settings()
-    kwargs: dict[str, Any] = {"base_url": cfg["armEndpoint"]}
+    kwargs: dict[str, Any] = {"base_url": cfg["armEndpoint"], "credential_scopes": [arm_scope(cfg["armEndpoint"])]}
     if cfg["armCaBundle"]:
         kwargs["connection_verify"] = cfg["armCaBundle"]
     return kwargs
@@ -96,7 +125,7 @@ def _build_kube_client(ref: names.ClusterRef) -> k8s.ApiClient:
     if use_entra:
         # The user kubeconfig of an AAD cluster runs kubelogin; we bring the token ourselves.
         for user in config.get("users", []):
-            user["user"] = {"token": credential().get_token(AKS_AAD_SERVER_SCOPE).token}
+            user["user"] = {"token": aks_cluster_token()}
     configuration = k8s.Configuration()
     k8s_config.load_kube_config_from_dict(config, client_configuration=configuration)
     configuration.retries = 2

@@ -14,8 +14,23 @@ from rebooter import contract
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
 # The "boot ID before" of a node an interrupted cycle already rebooted: any real boot ID differs.
 REBOOTED_EARLIER = "rebooted-by-an-earlier-cycle"
-# Channels where AKS reimages nodes and unattended-upgrades is off: no sentinel ever appears.
+# Node OS upgrade channels ("Auto-upgrade node OS images", learn.microsoft.com/azure/aks/auto-upgrade-node-image):
+# NodeImage (the default for new clusters from API 2023-06-01) and SecurityPatch: AKS patches or
+# reimages the nodes itself in its own maintenance window and the OS's own updater is off, so no
+# sentinel appears: skipped. Unmanaged: unattended-upgrades (Ubuntu) / dnf-automatic (Azure Linux)
+# patch nodes about daily around 06:00 UTC and leave the reboot to a tool like kured: this app's
+# case. None: no automatic OS updates at all; the sentinel appears only when an operator patches
+# the nodes by hand, and those reboots are still needed, so None is probed like Unmanaged (one
+# bounded run-command per pool; it usually finds nothing to do). Changing the channel triggers a
+# reimage of every node (same page).
 NO_SENTINEL_CHANNELS = {"securitypatch", "nodeimage"}
+CHANNEL_NOTES = {
+    "unmanaged": "the OS updater patches nodes about daily (around 06:00 UTC) and leaves the reboot to this app",
+    "none": ("no automatic OS updates: a reboot sentinel appears only after someone patches a node by hand; "
+             "nodes are probed so those reboots still happen"),
+    "securitypatch": "AKS applies security patches itself, reimaging where needed: this app has nothing to do",
+    "nodeimage": "AKS reimages nodes weekly with a patched image: this app has nothing to do",
+}
 
 
 def cluster_skip_reason(cluster: dict[str, Any]) -> str | None:
@@ -25,13 +40,26 @@ def cluster_skip_reason(cluster: dict[str, Any]) -> str | None:
         return f"AKS reports provisioningState {state} (an upgrade or update is in progress); nothing was touched"
     if cluster.get("powerState") == "Stopped":
         return "the cluster is stopped"
+    if cluster.get("runCommandDisabled"):
+        # apiServerAccessProfile.disableRunCommand; `az aks update --enable-run-command` turns it
+        # back on (Azure CLI 2.76.0, Azure/azure-cli#31854).
+        return ("run-command is disabled on this cluster (apiServerAccessProfile.disableRunCommand), so its nodes "
+                "cannot be probed; enable it with `az aks update --enable-run-command` to let this app patch it")
     channel = str(cluster.get("nodeOsUpgradeChannel") or "Unmanaged")
     if channel.lower() in NO_SENTINEL_CHANNELS:
         return (
-            f"node OS upgrade channel is {channel}: AKS reimages the nodes itself and unattended-upgrades is off, "
-            "so no reboot sentinel will appear; use channel Unmanaged to let this app reboot nodes"
+            f"node OS upgrade channel is {channel}: AKS patches or reimages the nodes itself and the OS updater is "
+            "off, so no reboot sentinel will appear (switching to Unmanaged reimages every node once; see the "
+            "README before choosing it)"
         )
     return None
+
+
+def channel_facts(cluster: dict[str, Any]) -> dict[str, str]:
+    """The node OS upgrade channel and what it means for this app, for dry runs and skipped cycles."""
+    channel = str(cluster.get("nodeOsUpgradeChannel") or "Unmanaged")
+    return {"nodeOsUpgradeChannel": channel,
+            "nodeOsUpgradeChannelNote": CHANNEL_NOTES.get(channel.lower(), "a channel this app does not know")}
 
 
 def split_pools(cluster: dict[str, Any], pool_filter: list[str] | None) -> tuple[list[str], list[dict[str, str]]]:

@@ -4,7 +4,8 @@ Managed cluster GET, agent pools (paged, two per page, so nextLink paging is exe
 cluster credentials (a kubeconfig for the Kubernetes emulator, CA embedded; admin refused
 when local accounts are disabled), run-command exactly as AKS answers on the wire (202 +
 Location, no Retry-After, no Azure-AsyncOperation; commandResults 202 while running, 200 at
-the end, failures as 200 with provisioningState Failed), and the node resource group's
+the end, failures as 200 with provisioningState Failed; refused when run-command is disabled, and
+on Entra ID clusters without a ``clusterToken`` for the AKS server app), and the node resource group's
 scale sets: list/get, VM list/get, and the VM restart long-running operation, which reboots
 the node. Every request needs ``Authorization: Bearer ...`` and ``api-version``; paths are
 matched case-insensitively like ARM's. Injected faults: throttling (429 + Retry-After) and
@@ -22,11 +23,13 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from aiohttp import web
+from yarl import URL
 
 from sandbox import arm_docs
 from sandbox.faults import FaultPlan
+from sandbox.kubeconfig import AKS_AAD_SERVER_ID
 from sandbox.model import Scenario
-from sandbox.runcommand import InvalidContext, RunCommandExecutor
+from sandbox.runcommand import InvalidContext, RunCommandExecutor, token_audience
 from sandbox.timeline import Timeline
 
 PAGE_SIZE = 2
@@ -97,6 +100,17 @@ class ArmEmulator:
                          {"WWW-Authenticate": 'Bearer authorization_uri="https://login.microsoftonline.com/common", '
                                               'error="invalid_token", error_description="The authentication failed '
                                               f"because of {missing} 'Authorization' header.\""})
+        audience = token_audience(auth[7:].strip())
+        if audience is not None and not _sandbox_audience(audience, request.url.host):
+            # ARM checks a token's audience against its own cloud's (401 InvalidAuthenticationTokenAudience,
+            # e.g. Azure-Samples/active-directory-dotnetcore-daemon-v2#145). The sandbox's cloud is its
+            # loopback host on any port (a bench router may stand in front of several emulators), so a
+            # token for a real cloud's ARM is refused. Opaque (non-JWT) test tokens are still accepted.
+            origin = str(request.url.origin())
+            return _json(401, arm_docs.error(
+                "InvalidAuthenticationTokenAudience",
+                f"The access token has been obtained for wrong audience or resource '{audience}'. It should exactly "
+                f"match with one of the allowed audiences '{origin}/','{origin}'."))
         if not request.query.get("api-version"):
             return _json(400, arm_docs.error("MissingApiVersionParameter",
                                              "The api-version query parameter (?api-version=) is required for all requests."))
@@ -193,11 +207,37 @@ class ArmEmulator:
             return _json(400, arm_docs.error("InvalidRequestContent", "The request content was invalid and could not be deserialized."))
         if not isinstance(body, dict) or not isinstance(body.get("command"), str) or not body["command"].strip():
             return _json(400, arm_docs.error("InvalidParameter", "Required parameter command is missing (null)."))
+        refused = self._refuse_run_command(body)
+        if isinstance(refused, web.Response):
+            return refused
         try:
-            cmd = self.executor.submit(body["command"], body.get("context") or "", body.get("clusterToken") or "")
+            cmd = self.executor.submit(body["command"], body.get("context") or "", body.get("clusterToken") or "",
+                                       unauthorized=refused)
         except InvalidContext as exc:
             return _json(400, arm_docs.error("InvalidParameter", str(exc)))
         return web.Response(status=202, headers={"Location": self._result_url(request, cmd.id), "Content-Length": "0"})
+
+    def _refuse_run_command(self, body: dict) -> web.Response | bool:
+        """What AKS checks before it runs a command: a 400 response, or whether the command's
+        kubectl will be refused (True) because its cluster token is not for the AKS server app."""
+        c = self.scenario.cluster
+        if c.disable_run_command:
+            # Modelled: AKS's exact code and message for a cluster with
+            # apiServerAccessProfile.disableRunCommand were not found in a public source.
+            return _json(400, arm_docs.error("RunCommandDisabled", "Run command is disabled for this managed "
+                                             "cluster (apiServerAccessProfile.disableRunCommand is true)."))
+        if not c.aad_enabled:
+            return False
+        token = body.get("clusterToken")
+        if not isinstance(token, str) or not token.strip():
+            # Code and message as AKS answers them (Azure/azure-rest-api-specs#22467); the status
+            # (400) is assumed: the public report shows only the code and message.
+            return _json(400, arm_docs.error("MissingAADClusterToken", "This cluster have Azure Active Directory "
+                                             "enabled, .clusterToken is required."))
+        # Entra ID tokens for the AKS server app carry aud=<its app id> (Azure/azure-powershell#17454);
+        # another audience is refused by the API server, not by ARM: the command runs and its
+        # kubectl gets 401 (Azure/AKS#2698).
+        return token_audience(token) != AKS_AAD_SERVER_ID
 
     def _result_url(self, request: web.Request, command_id: str) -> str:
         c = self.scenario.cluster
@@ -281,6 +321,12 @@ class ArmEmulator:
                 return web.Response(status=202, headers={"Location": str(request.url), "Content-Length": "0"})
             return web.Response(status=200, headers={"Content-Length": "0"})
         return _json(200, op)
+
+
+def _sandbox_audience(audience: str, host: str | None) -> bool:
+    """Whether a token's audience is this sandbox's ARM: https on the emulator's own host."""
+    url = URL(audience)
+    return url.scheme == "https" and url.host is not None and url.host == host and url.path in ("", "/")
 
 
 def _json(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:

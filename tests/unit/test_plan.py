@@ -15,6 +15,23 @@ def test_cluster_skipped_while_upgrading_or_on_reimage_channels():
     assert plan.cluster_skip_reason(cluster()) is None
 
 
+def test_channel_none_is_probed_and_every_channel_is_explained():
+    # None: no automatic OS updates, but a node patched by hand still needs its reboot.
+    assert plan.cluster_skip_reason(cluster(nodeOsUpgradeChannel="None")) is None
+    assert "by hand" in plan.channel_facts(cluster(nodeOsUpgradeChannel="None"))["nodeOsUpgradeChannelNote"]
+    for channel in ("Unmanaged", "SecurityPatch", "NodeImage", "None"):
+        facts = plan.channel_facts(cluster(nodeOsUpgradeChannel=channel))
+        assert facts["nodeOsUpgradeChannel"] == channel
+        assert facts["nodeOsUpgradeChannelNote"] != "a channel this app does not know"
+    # a cluster document without the field (older API versions) behaves as Unmanaged
+    assert plan.channel_facts({"pools": []})["nodeOsUpgradeChannel"] == "Unmanaged"
+
+
+def test_disabled_run_command_skips_the_cluster():
+    reason = plan.cluster_skip_reason(cluster(runCommandDisabled=True))
+    assert "disableRunCommand" in reason and "--enable-run-command" in reason
+
+
 def test_windows_pools_not_applicable_and_filter_applies():
     pools, na = plan.split_pools(cluster(), None)
     assert pools == ["sys", "user"]
