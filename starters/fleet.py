@@ -13,7 +13,7 @@ from typing import Any
 
 from croniter import croniter
 
-from rebooter import names, windows
+from rebooter import names, window_settings, windows
 
 
 def next_timer_run(schedule: str, now: datetime) -> str:
@@ -29,7 +29,7 @@ def window_summary(cfg: dict[str, Any], now: datetime) -> dict[str, Any]:
         return {"source": "aks", "description": "the cluster's AKS planned maintenance "
                                                 "(aksManagedNodeOSUpgradeSchedule), read by each cycle"}
     try:
-        window = windows.effective_window(cfg)
+        window = window_settings.effective_window(cfg)
     except windows.WindowError as exc:
         return {"source": cfg.get("windowSource", "settings"), "description": f"invalid: {exc}"}
     opened = windows.is_open(window, now)
