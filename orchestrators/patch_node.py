@@ -125,11 +125,12 @@ def _take_lock(run: NodeRun):
             got = yield context.call_entity(run.lock, "acquire", {
                 "holder": run.holder, "node": run.node, "pool": run.facts.get("pool", ""),
                 "now": common.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
-                "limit": cfg["maxUnavailable"], "external": out["total"],
-                "poolLimit": cfg["maxUnavailablePerPool"], "poolExternal": out["byPool"].get(run.facts.get("pool"), 0)})
+                "limit": cfg["maxUnavailable"], "out": out["out"], "poolLimit": cfg["maxUnavailablePerPool"]})
             if got["acquired"]:
                 run.lock_renewed = context.current_utc_datetime
                 return None
+            if got.get("kept"):  # an operator must look first: waiting would not change that
+                return run.result("skipped", got["reason"] + "; break the lock (POST .../lock/break) to retry it")
             if context.current_utc_datetime >= lock_until:
                 return run.result("skipped", f"no room in the budget for too long: {got.get('reason', '')}")
             run.note(waitingFor=got.get("reason", ""))
