@@ -31,6 +31,7 @@ def patch_node(context: Any):
     job: dict[str, Any] = context.get_input()
     run = NodeRun(context, job, Control(context))
     cfg = run.cfg
+    yield from run.control.arm()  # a cancel sent at once is neither lost nor delivered twice
 
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
     outcome = yield from _take_lock(run)
@@ -42,6 +43,8 @@ def patch_node(context: Any):
     try:
         cordon = yield run.activity("cordon_node", owner=run.holder)
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
+        if gone(exc):
+            return _gone(run, exc)
         return (yield from _give_back(run, "error", f"cordon failed: {common.error_text(exc)}"))
     run.end(cordonedByUs=cordon["cordonedByUs"])
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
@@ -54,6 +57,8 @@ def patch_node(context: Any):
 
     # 5. Wait until healthy: Ready, a new boot ID, the sentinel gone.
     health = yield from _wait_healthy(run)
+    if health.get("gone"):
+        return _gone(run, health["gone"])
     if not health.get("healthy"):
         reasons = "; ".join(health.get("reasons", [])) or "not healthy"
         waited = "" if health.get("pending") is False else f" after {cfg['healthTimeoutSeconds']:.0f}s"
@@ -69,6 +74,8 @@ def patch_node(context: Any):
             yield run.activity("mark_node", labels=labels, annotations=annotations)
         yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001
+        if gone(exc):
+            return _gone(run, exc)
         return (yield from run.fail_keeping_lock(
             "error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; the node is still "
                      "cordoned by us"))
@@ -96,6 +103,8 @@ def _drain_and_reboot(run: NodeRun):
             yield from run.control.wait(cfg["rebootDelaySeconds"])
         yield run.activity("reboot_node", bootId=run.facts["bootId"], method=cfg["rebootMethod"])
     except Exception as exc:  # noqa: BLE001
+        if gone(exc):
+            return _gone(run, exc)
         return (yield from run.fail_keeping_lock("failed", f"reboot request failed: {common.error_text(exc)}"))
     return None
 
@@ -110,6 +119,8 @@ def _take_lock(run: NodeRun):
         try:
             check = yield run.activity("preflight_node", settings=cfg)
         except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
+            if gone(exc):
+                return _gone(run, exc)
             check = {"blocked": True, "verdict": "wait", "reasons": [f"preflight failed: {common.error_text(exc)}"]}
         force = cfg["undrainablePolicy"] == "force"
         if check["blocked"] and check["verdict"] == "undrainable" and not force:
@@ -155,6 +166,8 @@ def _drain(run: NodeRun):
             drained = yield run.activity("drain_node", options=options, forceDelete=force_delete)
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
+            if gone(exc):
+                return _gone(run, exc)
             return (yield from _give_back(run, "error", f"drain failed: {common.error_text(exc)}"))
         if drained["status"] == "done":
             run.end(attempts=attempts, forced=force_delete)
@@ -193,11 +206,26 @@ def _wait_healthy(run: NodeRun):
             health = yield context.call_activity("check_node_health", {**run.target,
                                                                        "bootIdBefore": run.facts["bootId"]})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
+            if gone(exc):
+                return {"healthy": False, "gone": exc}
             health = {"healthy": False, "reasons": [f"health check failed: {common.error_text(exc)}"]}
         final = not health.get("healthy") and health.get("pending") is False  # e.g. the sentinel is still there
         if health.get("healthy") or final or context.current_utc_datetime >= deadline:
             return health
         yield from run.renew_lock()
+
+
+def gone(exc: BaseException) -> bool:
+    """The node was deleted (scale-in, autoscaler): the activities raise NodeNotFound
+    (rebooter/kubeapi.py), whose name reaches the orchestrator in the failure message."""
+    text = str(exc)
+    return "NodeNotFound" in text or "not found in the cluster" in text
+
+
+def _gone(run: NodeRun, exc: BaseException) -> dict[str, Any]:
+    """A node that no longer exists is out of nobody's budget: free its slot and let the cycle go on."""
+    run.release()
+    return run.result("gone", f"the node was deleted from the cluster during the cycle ({common.error_text(exc)})")
 
 
 def _undo_cordon(run: NodeRun):
