@@ -65,3 +65,17 @@ def test_a_node_the_probe_said_nothing_about_is_reported():
     probes = [{"pool": "user", "nodes": [fact("a")], "errors": []}]
     result = plan.plan_nodes(probes, [inv("a"), inv("b")])
     assert {"node": "b", "reason": "the probe returned nothing for this node"} in result["skipped"]
+
+
+def test_a_node_we_cordoned_is_resumed_even_when_its_pools_probe_failed():
+    """A patch_node terminated after its cordon leaves our cordon behind; the next cycle's probe of
+    that pool fails (or errs for that node): the node is still resumed, never left cordoned unowned."""
+    probes = [{"pool": "user", "nodes": [fact("a")], "errors": [{"node": "c", "error": "probe pod failed"}]}]
+    inventory = [inv("a"), inv("b", pool="apps", unschedulable=True, cordonedByUs=True, bootId="b0", kernel="k0"),
+                 inv("c", unschedulable=True, cordonedByUs=True), inv("q", unschedulable=True, cordonedByUs=True,
+                                                                       quarantined=True)]
+    result = plan.plan_nodes(probes, inventory)
+    by_name = {n["node"]: n for n in result["nodes"]}
+    assert set(by_name) == {"a", "b", "c"}, "a quarantined node stays for the operator"
+    assert by_name["b"]["resume"] and by_name["b"]["bootId"] == "b0" and by_name["b"]["pool"] == "apps"
+    assert "c" not in {s["node"] for s in result["skipped"]}
