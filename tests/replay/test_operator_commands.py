@@ -170,3 +170,22 @@ def test_a_node_deleted_mid_cycle_is_reported_gone_and_the_cycle_goes_on():
     assert results[B]["result"] == "patched"
     assert cycle.output["outcome"] == "completed"
     assert f"{CYCLE_ID}:{A}" not in (host.entity_state("cluster_lock", KEY) or {}).get("holders", {})
+
+
+def test_reported_bug_a_down_node_whose_slot_was_freed_still_uses_the_budget():
+    """Issue 11 item 1 through the SDK's replay: budget 1; A never came back after its reboot and
+    is still cordoned by us, NotReady; its patch_node was terminated in "wait healthy" (or an admin
+    broke the lock), so no slot covers it. The next cycle (for B) must not take B out. Before the
+    fix the budget left our cordoned node out and B was cordoned, drained and rebooted."""
+    cluster = two_node_cluster()
+    down = cluster.node(A)
+    down.unschedulable, down.cordoned_by_us, down.ready = True, True, "Unknown"
+    cfg = {**settings.load({}), "lockTimeoutSeconds": 120, "lockRetrySeconds": 30}  # a short wait for room
+    job = requests.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http", nodes=[B])
+    host = ReplayHost(cluster.activities(), activity_seconds=1.0)
+    host.seed_entity("cluster_lock", KEY, {"holders": {}, "history": [{"event": "broken", "holder": "admin"}]})
+    cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
+    [result] = cycle.output["nodes"]
+    assert result["node"] == B and result["result"] == "skipped", result
+    assert "budget 1 used" in result["reason"] and A in result["reason"]
+    assert cluster.called("cordon_node", B) == [] and cluster.called("reboot_node", B) == []
