@@ -36,6 +36,8 @@ def patch_node(context: Any):
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
     outcome = yield from _take_lock(run)
     if outcome:
+        if run.facts.get("resume") and not outcome.get("lockKept") and outcome["result"] != "gone":
+            return (yield from _undo_earlier_cordon(run, outcome))
         return outcome
 
     # 2. Cordon (remembering whether the cordon is ours).
@@ -141,7 +143,8 @@ def _take_lock(run: NodeRun):
                 run.lock_renewed = context.current_utc_datetime
                 return None
             if got.get("kept"):  # an operator must look first: waiting would not change that
-                return run.result("skipped", got["reason"] + "; break the lock (POST .../lock/break) to retry it")
+                return run.result("skipped", got["reason"] + "; break the lock (POST .../lock/break) to retry it",
+                                  lockKept=True, cordoned=True)
             if context.current_utc_datetime >= lock_until:
                 return run.result("skipped", f"no room in the budget for too long: {got.get('reason', '')}")
             run.note(waitingFor=got.get("reason", ""))
@@ -226,6 +229,18 @@ def _gone(run: NodeRun, exc: BaseException) -> dict[str, Any]:
     """A node that no longer exists is out of nobody's budget: free its slot and let the cycle go on."""
     run.release()
     return run.result("gone", f"the node was deleted from the cluster during the cycle ({common.error_text(exc)})")
+
+
+def _undo_earlier_cordon(run: NodeRun, outcome: dict[str, Any]):
+    """A node an interrupted cycle left cordoned by us that is not taken now (blocked, no room):
+    give our cordon back rather than leave it cordoned with nobody owning it."""
+    try:
+        result = yield run.activity("uncordon_node")
+    except Exception as exc:  # noqa: BLE001 - say so: it is still cordoned by us
+        return {**outcome, "reason": f"{outcome['reason']}; our cordon from an earlier cycle could not be undone: "
+                                     f"{common.error_text(exc)}", "cordoned": True}
+    return {**outcome, "reason": f"{outcome['reason']}; our cordon from an earlier cycle was undone",
+            "cordoned": not result.get("uncordoned")}
 
 
 def _undo_cordon(run: NodeRun):

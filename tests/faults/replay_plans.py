@@ -221,7 +221,7 @@ def check(run: ReplayRun, host: ReplayHost, status: str, error: str | None,
     cycle_reason = output.get("reason") if output.get("outcome") in checks.CYCLE_LEVEL and not results else ""
     for node in run.cluster.nodes:
         entry = results.get(node.name)
-        if node.cordoned_by_us:
+        if node.cordoned_by_us and not (entry is not None and entry.get("result") == "gone"):  # deleted for real
             reported = entry is not None and entry.get("reason") and (
                 (entry.get("result") in checks.NOT_PATCHED_REPORTED and entry.get("cordoned"))
                 or entry.get("result") == "quarantined")
