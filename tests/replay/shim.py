@@ -250,7 +250,9 @@ class ShimReplay:
         if kind == WAIT_FOR_EXTERNAL_EVENT:
             future = Future()
             buffered = self.buffered.get(action["externalEventName"])
-            if buffered:  # DTFx keeps an event nobody waited for and hands it to the next waiter
+            # An event raised before anyone waits is kept for the next waiter of that name (Microsoft Learn,
+            # "Handling external events in Durable Functions": events sent early are buffered).
+            if buffered:
                 future.settle(False, buffered.pop(0))
                 return future
             self.external.setdefault(action["externalEventName"], []).append(future)
