@@ -209,9 +209,9 @@ def our_cordons(o: Observed) -> list[dict[str, Any]]:
             continue
         entry = results.get(node)
         kept = entry is not None and (entry.get("lockKept") or node in kept_nodes(o))
+        # failed/error after the reboot, or a later cycle's "skipped: the failure policy kept the lock"
         reported = entry is not None and entry.get("reason") and (
-            (entry.get("result") in NOT_PATCHED_REPORTED and entry.get("cordoned") is True and kept)
-            or entry.get("result") == "quarantined")
+            (entry.get("cordoned") is True and kept) or entry.get("result") == "quarantined")
         if not reported:
             said = f"{entry.get('result')}: {entry.get('reason')!r}, cordoned={entry.get('cordoned')}" if entry \
                 else "not in any cycle's nodes[]"

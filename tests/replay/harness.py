@@ -53,11 +53,13 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "never healthy": {"never_healthy": {"aks-system-0"}},
     "cordoned by someone else": {"cordoned_after_planning": {"aks-system-0"}},
 }
+# The second node then waits for room in the budget: a short lock timeout keeps the replay small.
+SCENARIO_SETTINGS: dict[str, dict[str, Any]] = {"cordoned by someone else": {"lockTimeoutSeconds": 300}}
 _RUNS: dict[str, CycleRun] = {}
 
 
 def scenario(name: str) -> CycleRun:
     """The named scenario of two_node_cluster(), run once per test session (tests only read it)."""
     if name not in _RUNS:
-        _RUNS[name] = run_cycle(two_node_cluster(**SCENARIOS[name]))
+        _RUNS[name] = run_cycle(two_node_cluster(**SCENARIOS[name]), overrides=SCENARIO_SETTINGS.get(name))
     return _RUNS[name]

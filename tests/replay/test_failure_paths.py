@@ -52,7 +52,7 @@ def test_a_node_left_alone_does_not_stop_the_rollout():
 
 
 def test_a_node_cordoned_by_someone_else_uses_up_a_budget_of_one():
-    run = run_cycle(two_node_cluster(cordoned_after_planning={A}))
+    run = run_cycle(two_node_cluster(cordoned_after_planning={A}), overrides={"lockTimeoutSeconds": 300})
     results = {n["node"]: n for n in run.cycle.output["nodes"]}
     assert results[A]["result"] == "skipped"
     assert results[B]["result"] == "skipped" and "budget 1 used" in results[B]["reason"]
