@@ -12,6 +12,8 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+from rebooter import budget
+
 State = dict[str, Any]
 
 
@@ -34,22 +36,27 @@ def _log(state: State, event: str, holder: str, now: str, **extra: Any) -> list[
     return (state["history"] + [entry])[-50:]
 
 
-def _over_budget(holders: dict[str, Any], pool: str, data: dict[str, Any]) -> str:
+def _over_budget(holders: dict[str, Any], node: str, pool: str, data: dict[str, Any]) -> str:
     """Why one more node may not go out now, or "" when it may.
 
-    ``external`` counts nodes already unavailable by someone else's hand (NotReady, cordoned
-    by others, quarantined): they use up the same budget (as in OpenShift MCO and Karpenter).
+    The caller reads the cluster just before (``out``: every node the node list shows out, from
+    ``rebooter.budget.world_out``); the lock's slots only add nodes that are not out yet. So a
+    node that is down counts whether or not a slot still covers it (rebooter/budget.py).
+    ``external`` (a count without names) is the payload of instances started before ``out``.
     """
-    limit = int(data.get("limit", 1))
-    external = int(data.get("external", 0))
-    if len(holders) + external >= limit:
-        return f"budget {limit} used: {len(holders)} node(s) ours, {external} already unavailable"
-    pool_limit = int(data.get("poolLimit", 0))
-    if pool_limit and pool:
-        in_pool = sum(1 for h in holders.values() if h.get("pool") == pool)
-        pool_external = int(data.get("poolExternal", 0))
-        if in_pool + pool_external >= pool_limit:
-            return f"pool {pool} budget {pool_limit} used: {in_pool} ours, {pool_external} already unavailable"
+    world = data.get("out")
+    anonymous = 0 if world is not None else int(data.get("external", 0))
+    out = budget.nodes_out(world or [], holders, anonymous=anonymous)
+    pool_anonymous = 0 if world is not None else int(data.get("poolExternal", 0))
+    return budget.refusal(out, node, pool, int(data.get("limit", 1)), int(data.get("poolLimit", 0)),
+                          pool_anonymous=pool_anonymous)
+
+
+def _kept_for(holders: dict[str, Any], holder: str, node: str) -> str:
+    """The reason a kept slot covers this holder or this node, or ""."""
+    for other, slot in holders.items():
+        if slot.get("kept") and (other == holder or (node and slot.get("node") == node)):
+            return str(slot["kept"])
     return ""
 
 
@@ -68,10 +75,17 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
     if operation == "acquire":
         entry = {"node": data.get("node", ""), "pool": data.get("pool", ""), "acquiredAt": now,
                  "expiresAt": _expiry(now, data["ttlSeconds"])}
+        kept = _kept_for(holders, holder, entry["node"])
+        if kept:
+            # A slot the failure policy kept stays until an operator breaks the lock, whatever a
+            # later cycle does: its patch_node (same holder id, same node) is refused, not renewed.
+            return {**state, "holders": holders}, {"acquired": False, "holders": holders, "expired": expired,
+                                                   "kept": kept, "reason": f"the failure policy kept the lock "
+                                                                           f"for {entry['node']}: {kept}"}
         if holder in holders:
             holders[holder] = {**holders[holder], "expiresAt": entry["expiresAt"]}
             return {**state, "holders": holders}, {"acquired": True, "holders": holders, "renewed": True}
-        refusal = _over_budget(holders, entry["pool"], data)
+        refusal = _over_budget(holders, entry["node"], entry["pool"], data)
         if refusal:
             return {**state, "holders": holders}, {"acquired": False, "holders": holders, "expired": expired,
                                                    "reason": refusal}
@@ -85,13 +99,20 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
         return {**state, "holders": holders}, {"renewed": True}
     if operation == "keep":
         # Failure policy: a node that did not come back keeps its slot until an operator breaks
-        # the lock; neither the TTL nor dead-holder cleanup frees it.
+        # the lock; neither the TTL nor dead-holder cleanup frees it. A slot already gone (TTL run
+        # out, lock broken while the node was down) is taken again: the node is out either way.
+        reason = data.get("reason", "kept by the failure policy")
         if holder not in holders:
-            return {**state, "holders": holders}, {"kept": False}
-        holders[holder] = {**holders[holder], "kept": data.get("reason", "kept by the failure policy")}
-        history = _log(state, "kept", holder, now, reason=holders[holder]["kept"])
+            if not data.get("node"):
+                return {**state, "holders": holders}, {"kept": False}
+            holders[holder] = {"node": data["node"], "pool": data.get("pool", ""), "acquiredAt": now,
+                               "expiresAt": now}
+        holders[holder] = {**holders[holder], "kept": reason}
+        history = _log(state, "kept", holder, now, reason=reason)
         return {"holders": holders, "history": history}, {"kept": True}
     if operation == "release":
+        if holder in holders and holders[holder].get("kept"):
+            return {**state, "holders": holders}, {"released": False, "kept": holders[holder]["kept"]}
         released = holder in holders
         holders.pop(holder, None)
         history = _log(state, "released", holder, now) if released else state["history"]

@@ -10,13 +10,13 @@ has been available once, and is reported separately (``foreign_peak``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sandbox import invariants
 from sandbox.model import Scenario
-from sandbox.timeline import Timeline
+from sandbox.timeline import Event, Timeline
 
 NOT_PATCHED_REPORTED = {"failed", "error"}  # results that must say whether the node is still cordoned
 CYCLE_LEVEL = {"failed", "skipped", "blocked", "cancelled"}  # outcomes that can end a cycle before planning
@@ -39,6 +39,7 @@ class Observed:
     lock_read_at: datetime
     initial: dict[str, dict[str, Any]]  # node -> {bootId, ready, unschedulable} at the start
     final: dict[str, dict[str, Any]]  # the same at the end
+    commands: list[dict[str, Any]] = field(default_factory=list)  # operator commands sent: action, HTTP status
 
 
 def _v(check: str, detail: str, **extra: Any) -> dict[str, Any]:
@@ -46,8 +47,50 @@ def _v(check: str, detail: str, **extra: Any) -> dict[str, Any]:
 
 
 def check_all(o: Observed) -> list[dict[str, Any]]:
-    return [*budget(o), *pdbs_and_deletions(o), *foreign_cordons(o), *our_cordons(o), *ends_in_bound(o),
-            *every_node_accounted(o), *lock_free(o)]
+    return [*budget(o), *budget_all_causes(o), *pdbs_and_deletions(o), *foreign_cordons(o), *our_cordons(o),
+            *ends_in_bound(o), *every_node_accounted(o), *lock_free(o), *commands_answered(o)]
+
+
+def budget_all_causes(o: Observed) -> list[dict[str, Any]]:
+    """Nodes out from ALL causes (ours, someone else's cordon, NotReady, quarantined) never exceed
+    the budget at any instant, once the app has started taking nodes out: the budget counts what is
+    really out (rebooter.budget). A node deleted by the nodeDeleted fault stops counting then."""
+    current: set[str] = set()
+    started = False
+    for event in o.timeline.events():
+        if event.kind == "node_deleted":
+            current.discard(event["node"])
+            continue
+        if event.kind != "node":
+            continue
+        node = event["node"]
+        if invariants.unavailable(event["state"]):
+            current.add(node)
+        else:
+            current.discard(node)
+        started = started or event.get("actor") == "api"
+        if started and len(current) > o.max_unavailable:
+            return [_v("budget-all", f"{len(current)} nodes out at once from all causes ({', '.join(sorted(current))}) "
+                                     f"at t={event.t:.2f}s, budget {o.max_unavailable}", nodes=sorted(current))]
+    return []
+
+
+def commands_answered(o: Observed) -> list[dict[str, Any]]:
+    """Every operator command is answered: accepted (202) and then listed with its answer in the
+    cycle's summary, or refused at once with a reason (409: the cycle had ended)."""
+    out = []
+    listed = [c.get("action") for cycle in o.cycles for c in (output_of(cycle).get("commands") or [])]
+    for command in o.commands:
+        if command["status"] == 202:
+            if command["action"] in listed:
+                listed.remove(command["action"])
+            else:
+                out.append(_v("command-lost", f"{command['action']} was accepted (202) but no cycle summary "
+                                              f"answers it (answered: {listed})"))
+        elif command["status"] not in (404, 409) or "reason" not in command["text"] and "error" not in command["text"]:
+            out.append(_v("command-unanswered", f"{command['action']} answered {command['status']}: "
+                                                f"{command['text'][:200]}"))
+    return out
 
 
 def foreign_peak(timeline: Timeline) -> int:
@@ -67,9 +110,29 @@ def foreign_peak(timeline: Timeline) -> int:
     return peak
 
 
+class WithoutDeleted:
+    """The timeline as ``invariants.max_unavailable`` reads it, where a node deleted by the
+    nodeDeleted fault is no longer out from that moment (it is gone, not down)."""
+
+    def __init__(self, timeline: Timeline) -> None:
+        self.timeline = timeline
+
+    def events(self, kind: str | None = None, **match: Any) -> list[Any]:
+        if kind != "node":
+            return self.timeline.events(kind, **match)
+        out = []
+        for event in self.timeline.events():
+            if event.kind == "node":
+                out.append(event)
+            elif event.kind == "node_deleted":
+                out.append(Event(event.seq, event.t, event.wall, "node", {
+                    "node": event["node"], "state": {"ready": "True", "unschedulable": False}, "actor": "deleted"}))
+        return out
+
+
 def budget(o: Observed) -> list[dict[str, Any]]:
     """Nodes the app made unavailable at the same moment never exceed REBOOTER_MAX_UNAVAILABLE."""
-    peak = invariants.max_unavailable(o.timeline, exclude_foreign=True)
+    peak = invariants.max_unavailable(WithoutDeleted(o.timeline), exclude_foreign=True)
     if peak.count > o.max_unavailable:
         return [_v("budget", f"{peak.count} nodes out at once ({', '.join(peak.nodes)}) at t={peak.t:.2f}s, "
                              f"budget {o.max_unavailable}", nodes=peak.nodes)]
@@ -145,8 +208,10 @@ def our_cordons(o: Observed) -> list[dict[str, Any]]:
         if not o.final.get(node, {}).get("unschedulable"):
             continue
         entry = results.get(node)
+        kept = entry is not None and (entry.get("lockKept") or node in kept_nodes(o))
+        # failed/error after the reboot, or a later cycle's "skipped: the failure policy kept the lock"
         reported = entry is not None and entry.get("reason") and (
-            (entry.get("result") in NOT_PATCHED_REPORTED and entry.get("cordoned")) or entry.get("result") == "quarantined")
+            (entry.get("cordoned") is True and kept) or entry.get("result") == "quarantined")
         if not reported:
             said = f"{entry.get('result')}: {entry.get('reason')!r}, cordoned={entry.get('cordoned')}" if entry \
                 else "not in any cycle's nodes[]"
@@ -243,6 +308,11 @@ def kept_holders(o: Observed) -> set[str]:
             if entry.get("lockKept"):
                 kept.add(f"{cycle['id']}:{entry.get('node')}")
     return kept
+
+
+def kept_nodes(o: Observed) -> set[str]:
+    """Nodes whose slot the failure policy keeps in the final lock state."""
+    return {entry.get("node", "") for entry in ((o.lock or {}).get("holders") or {}).values() if entry.get("kept")}
 
 
 def lock_free(o: Observed) -> list[dict[str, Any]]:

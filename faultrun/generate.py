@@ -24,11 +24,19 @@ from typing import Any
 from sandbox.model import FAULT_TYPES
 
 HARNESS_KINDS = ("controllerNeverRecreates", "activityFailsAfterWork", "activityTwice", "concurrentStart",
-                 "terminateHolder")
+                 "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand", "nodeDeleted",
+                 "windowReadFails")
 FAULT_KINDS = tuple(FAULT_TYPES) + HARNESS_KINDS
-NODE_TARGETED = {"nodeNeverReturns", "nodeReturnsNotReady", "terminateHolder"}
+NODE_TARGETED = {"nodeNeverReturns", "nodeReturnsNotReady", "terminateHolder", "terminateAtStep", "breakLock",
+                 "nodeDeleted"}
+# Kinds that choreograph the run's start (faultrun.run, faultrun.operator): one per run.
+ACTING = ("concurrentStart", "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand", "nodeDeleted",
+          "windowReadFails")
 # Pairs that would make one run do two different things at its start.
-INCOMPATIBLE = {frozenset({"concurrentStart", "terminateHolder"})}
+INCOMPATIBLE = {frozenset({a, b}) for a in ACTING for b in ACTING if a != b}
+# The steps of patch_node as its custom status names them (orchestrators/patch_node.py).
+NODE_STEPS = ("lock", "cordon", "drain", "reboot", "wait healthy", "uncordon")
+COMMANDS = ("cancel", "pause", "approve", "reject")
 # Activities whose completion can be lost after they did their work (the at-least-once case).
 FLAKY_ACTIVITIES = ("describe_cluster", "probe_pool", "fetch_probe_result", "list_nodes", "preflight_node",
                     "cordon_node", "drain_node", "reboot_node", "check_node_health", "uncordon_node")
@@ -127,7 +135,23 @@ def generate(seed: int) -> RunPlan:
         faults.append(fault)
         if kind in FAULT_TYPES:
             scenario["faults"].append({"type": kind, **{k: v for k, v in fault.items() if k != "kind"}})
+        settings.update(_kind_settings(fault, scenario))
     return RunPlan(seed, scenario, settings, faults)
+
+
+def _kind_settings(fault: dict[str, Any], scenario: dict[str, Any]) -> dict[str, str]:
+    """App settings (and sandbox faults) a harness kind needs to act."""
+    if fault["kind"] == "operatorCommand":
+        # One node per execution, so commands race continue-as-new too; an approval timeout longer
+        # than the run's bound, so a timer left behind shows as a cycle that never ends.
+        out = {"REBOOTER_NODES_PER_EXECUTION": "1"}
+        if fault["when"] == "approval":
+            out.update({"REBOOTER_APPROVAL": "first", "REBOOTER_APPROVAL_TIMEOUT_SECONDS": "3600"})
+        return out
+    if fault["kind"] == "windowReadFails":
+        scenario["faults"].append({"type": "armError", "status": 500, "count": 1000, "path": "maintenanceConfigurations"})
+        return {"REBOOTER_WINDOW_SOURCE": "aks"}
+    return {}
 
 
 def _pools(rng: random.Random) -> list[tuple[str, int]]:
@@ -235,6 +259,16 @@ def _fault_params(rng: random.Random, kind: str, eligible: list[str], primary: b
         return {"activity": rng.choice(FLAKY_ACTIVITIES), "count": rng.randint(1, 3)}
     if kind == "terminateHolder":
         return {"waitTtl": rng.random() < 0.5}
+    if kind == "terminateAtStep":
+        return {"target": rng.choice(["node", "node", "cycle"]), "step": rng.choice(NODE_STEPS)}
+    if kind == "breakLock":
+        return {"step": rng.choice(NODE_STEPS)}
+    if kind == "nodeDeleted":
+        return {"step": rng.choice(("lock", "cordon", "drain", "wait healthy"))}
+    if kind == "operatorCommand":
+        action = rng.choice(COMMANDS)
+        when = "approval" if action in ("approve", "reject") else rng.choice(("uncordon", "wait healthy", "drain"))
+        return {"action": action, "when": when, "pauseSeconds": round(rng.uniform(0.2, 1.0), 2)}
     if kind in HARNESS_KINDS:
         return {}
     raise ValueError(f"no generator for fault kind {kind!r}: add it to faultrun.generate._fault_params")

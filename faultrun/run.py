@@ -18,7 +18,7 @@ from typing import Any
 
 import requests as http
 
-from faultrun import checks
+from faultrun import checks, operator
 from faultrun.generate import NAMESPACE, RunPlan, generate
 from faultrun.middleware import Behaviour
 from faultrun.stack import SharedEngine, shared_engine
@@ -123,16 +123,23 @@ class _Run:
         self.bound = cycle_bound(plan)
         self.cycles: list[dict[str, Any]] = []
         self.fired: Counter[str] = Counter()
+        self.commands: list[dict[str, Any]] = []  # operator commands sent and the HTTP answer
+        self.deleted: set[str] = set()  # nodes deleted by the nodeDeleted fault
 
     # ---- the run ------------------------------------------------------------------------
     def execute(self) -> None:
         if self.plan.harness("controllerNeverRecreates"):
             self.box.cluster.controllers.delay = 10 ** 6  # evicted pods are never replaced during the run
         initial = self._nodes()
+        acts = {"terminateAtStep": operator.terminate_at_step, "breakLock": operator.break_lock_at_step,
+                "operatorCommand": operator.operator_command, "nodeDeleted": operator.delete_node_at_step}
+        acting = next((k for k in self.plan.kinds if k in acts), None)
         if self.plan.harness("concurrentStart"):
             self._start_concurrently()
         elif self.plan.harness("terminateHolder"):
             self._terminate_holder()
+        elif acting:
+            acts[acting](self, self.plan.harness(acting))
         else:
             self._start_http(wait=not self.report.sabotage)
         if self.report.sabotage:
@@ -315,9 +322,11 @@ class _Run:
             namespace=NAMESPACE, force_bare_pods=settings.get("REBOOTER_FORCE") == "true",
             force_policy=settings.get("REBOOTER_UNDRAINABLE_POLICY") == "force",
             cycles=self.cycles, lock=lock, lock_read_at=read_at, initial=initial, final=self._nodes(),
+            commands=self.commands,
         )
         self.report.violations += checks.check_all(observed)
-        self.report.peak_ours = checks.invariants.max_unavailable(self.box.timeline, exclude_foreign=True).count
+        self.report.peak_ours = checks.invariants.max_unavailable(checks.WithoutDeleted(self.box.timeline),
+                                                                  exclude_foreign=True).count
         self.report.peak_foreign = checks.foreign_peak(self.box.timeline)
         _, expired = checks.lock_holders(lock, read_at)
         if expired:
@@ -346,6 +355,9 @@ def _sandbox_fired(box: Any, plan: RunPlan) -> Counter[str]:
     for kind, phase in (("nodeNeverReturns", "never_back"), ("nodeReturnsNotReady", "up")):
         faulty = {n.name for n in box.scenario.nodes if n.fault == kind}
         fired[kind] += sum(1 for e in box.timeline.events("reboot", phase=phase) if e["node"] in faulty)
+    if plan.harness("windowReadFails"):
+        fired["windowReadFails"] += sum(1 for e in box.timeline.events("arm")
+                                        if "maintenanceConfigurations" in str(e.get("path", "")))
     if plan.harness("controllerNeverRecreates"):
         fired["controllerNeverRecreates"] += sum(1 for e in box.timeline.events("eviction") if e.get("status") == 201)
     return +fired

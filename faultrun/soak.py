@@ -79,6 +79,8 @@ def soak(seeds: Iterable[int], workers: int = 2, progress: bool = True) -> Tally
             tally.add(report)
             if progress:
                 print(("ok   " if report.ok else "FAIL ") + report.summary(), flush=True)
+                for violation in report.violations:  # what failed, so a soak log alone explains it
+                    print(f"       - {violation['check']}: {str(violation['detail'])[:300]}", flush=True)
     if progress:
         print(f"\n{len(seeds)} runs in {time.monotonic() - began:.0f} s wall", flush=True)
     return tally

@@ -114,6 +114,7 @@ class OrchestrationContextAdapter:
         self._continue_as_new = False
         # (task, label) for every task handed out, to name the function in failure messages.
         self._labels: list[tuple[dt.Task[Any], str | None]] = []
+        self._timers: list[dt.Task[Any]] = []
 
     # -- properties -------------------------------------------------------------------
     @property
@@ -174,7 +175,13 @@ class OrchestrationContextAdapter:
         return self._track(task, f"Orchestrator function '{fn}'")
 
     def create_timer(self, fire_at: datetime) -> dt.Task[Any]:
-        return self._ctx.create_timer(fire_at)
+        timer = self._ctx.create_timer(fire_at)
+        self._timers.append(timer)
+        return timer
+
+    def outstanding_timers(self) -> list[dt.Task[Any]]:
+        """Timers created and neither fired nor cancelled (a cancelled durabletask timer is complete)."""
+        return [t for t in self._timers if not t.is_complete]
 
     def task_all(self, activities: list[dt.Task[Any]]) -> dt.Task[Any]:
         return _FailFastWhenAll(list(activities)) if activities else _completed(None)
@@ -241,6 +248,13 @@ def drive(user_gen: Generator[Any, Any, Any], adapter: OrchestrationContextAdapt
             else:
                 yielded = user_gen.send(send_value)
         except StopIteration as stop:
+            # Azure's rule, which durabletask does not apply: an orchestration whose function
+            # returned stays Running until every durable timer it created has fired or been
+            # cancelled (Microsoft Learn, "Timers in Durable Functions"). Waiting for them here makes
+            # a timer left behind as visible locally (a cycle Running, its cluster at 409) as in Azure.
+            pending = [] if adapter.will_continue_as_new else adapter.outstanding_timers()
+            if pending:
+                yield dt.when_all(pending)
             return stop.value
         send_value, throw_value = None, None
         try:

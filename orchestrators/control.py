@@ -5,6 +5,11 @@ They arrive as one durable external event, ``control``, with ``{"action", "by", 
 is kept per orchestration and reused in every wait, so an event is never swallowed by a
 waiter left behind by an earlier wait; a command received while no wait is in progress is
 buffered by the Durable runtime and seen at the next wait.
+
+Every command is answered in ``log`` (applied, or ignored with the reason), which travels with
+the cycle through continue-as-new and ends in its summary. ``drain`` reads the commands that
+already arrived before the cycle starts a wave or continues as new, so none is left behind in an
+execution's history (continue-as-new drops unread events).
 """
 
 from __future__ import annotations
@@ -22,14 +27,17 @@ class Control:
         self._waiter: Any = None
         self.cancel: dict[str, Any] | None = None
         self.paused: dict[str, Any] | None = None
+        self.awaiting_approval = False
+        self.log: list[dict[str, Any]] = []
 
     def snapshot(self) -> dict[str, Any]:
         """Commands already received, carried into a continued execution."""
-        return {"cancel": self.cancel, "paused": self.paused}
+        return {"cancel": self.cancel, "paused": self.paused, "log": self.log}
 
     def restore(self, state: dict[str, Any]) -> None:
         self.cancel = state.get("cancel")
         self.paused = state.get("paused")
+        self.log = list(state.get("log") or [])
 
     def _pending(self) -> Any:
         if self._waiter is None:
@@ -41,32 +49,74 @@ class Control:
         command = yield self._waiter
         self._waiter = None
         command = command if isinstance(command, dict) else {"action": str(command)}
-        if command.get("action") == "cancel":
-            self.cancel = command
-        elif command.get("action") == "pause":
-            self.paused = command
-        elif command.get("action") == "resume":
+        action = command.get("action")
+        answer = "applied"
+        if action == "cancel":
+            answer = "applied" if not self.cancel else "ignored: already cancelled"
+            self.cancel = self.cancel or command
+        elif action == "pause":
+            answer = "ignored: cancelled" if self.cancel else "applied"
+            self.paused = None if self.cancel else command
+        elif action == "resume":
+            answer = "applied" if self.paused else "ignored: not paused"
             self.paused = None
+        elif action in ("approve", "reject"):
+            answer = "applied" if self.awaiting_approval else "ignored: no approval was pending"
+        else:
+            answer = f"ignored: unknown action (expected one of {', '.join(ACTIONS)})"
+        self.log.append({"action": str(action), "by": str(command.get("by") or "operator"),
+                         "at": self.context.current_utc_datetime.isoformat(), "answer": answer})
         return command
 
-    def wait(self, seconds: float):
-        """Wait ``seconds`` on a durable timer unless a command comes first; return it or None."""
+    def arm(self):
+        """Open the waiter before any command can arrive (first thing in an execution).
+
+        The classic SDK keeps an event that arrives while no waiter is open as a "deferred" result
+        that every later waiter of that name receives again, and keeps only the last such event
+        (azure-functions-durable 1.x, TaskOrchestrationExecutor.set_task_value): so a waiter is
+        kept open from the start, and a new one is opened as soon as one is consumed."""
+        yield from self.drain()
+
+    def drain(self):
+        """Read every command that already arrived (a zero-length durable timer races the waiter:
+        a command already received wins at once); the losing timer is cancelled. Leaves a waiter
+        open for the next command."""
+        for _ in range(50):  # a bound only: commands come from people
+            command = yield from self._wait(0)
+            if command is None:
+                return
+
+    def _wait(self, seconds: float):
         timer = self.context.create_timer(self.context.current_utc_datetime + timedelta(seconds=seconds))
         winner = yield self.context.task_any([timer, self._pending()])
         if winner is timer:
             return None
+        cancel_timer(timer)
         return (yield from self._take())
 
-    def wait_for(self, task: Any):
-        """Wait for ``task`` (e.g. the current nodes), noting commands that arrive meanwhile."""
-        while True:
-            winner = yield self.context.task_any([task, self._pending()])
-            if winner is task:
-                return (yield task)
-            yield from self._take()
+    def wait(self, seconds: float):
+        """Wait ``seconds`` on a durable timer unless a command comes first; return it or None.
+        After a command, any other command already received is read too and a waiter reopened."""
+        command = yield from self._wait(seconds)
+        if command is not None:
+            yield from self.drain()
+        return command
 
     def hold_while_paused(self):
         """Between nodes: while paused, wait (no timer: a pause lasts until resume or cancel)."""
         while self.paused and not self.cancel:
             self._pending()
             yield from self._take()
+            yield from self.drain()
+
+
+def cancel_timer(timer: Any) -> None:
+    """Cancel a durable timer that lost a task_any. Durable keeps an orchestration Running until
+    every timer it created has fired or been cancelled, even after its function returned
+    (Microsoft Learn, "Timers in Durable Functions": the human-interaction sample cancels the
+    timer that lost), so a timer left behind holds a rejected cycle (and its 409) for the whole
+    approval timeout. The classic SDK raises ValueError for a timer already completed."""
+    try:
+        timer.cancel()
+    except ValueError:
+        pass

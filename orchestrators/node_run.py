@@ -88,8 +88,17 @@ class NodeRun:
     def fail_keeping_lock(self, outcome: str, reason: str):
         """Failure policy after the reboot: the node stays cordoned and keeps its lock slot, so
         nothing else is taken out until an operator looks (POST .../lock/break frees it)."""
-        yield self.context.call_entity(self.lock, "keep", {
-            "holder": self.holder, "now": common.iso(self.context.current_utc_datetime), "reason": reason})
+        try:
+            kept = yield self.context.call_entity(self.lock, "keep", {
+                "holder": self.holder, "node": self.node, "pool": self.facts.get("pool", ""),
+                "now": common.iso(self.context.current_utc_datetime), "reason": reason})
+        except Exception as exc:  # noqa: BLE001 - say so: the node still counts as out while cordoned
+            kept = {"kept": False, "error": common.error_text(exc)}
+        if not (isinstance(kept, dict) and kept.get("kept")):
+            why = kept.get("error", "the lock refused") if isinstance(kept, dict) else "the lock refused"
+            return self.result(outcome, f"{reason}; the lock slot could not be kept ({why}): the node still "
+                                        "counts against the budget while it is cordoned", lockKept=False,
+                               cordoned=True)
         self.log_lock("kept", reason)
         return self.result(outcome, reason, lockKept=True, cordoned=True)
 

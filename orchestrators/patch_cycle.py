@@ -27,11 +27,25 @@ HALTING = {"failed", "error"}
 
 
 def patch_cycle(context: Any):
+    """Every way out of the cycle ends with a summary, a reason and a notification: a step that
+    raises ends it "failed" naming the step, never as an orchestration failure with a stack trace."""
     job: dict[str, Any] = context.get_input()
+    status = common.CycleStatus(context, job["cluster"], job.get("reason", ""))
+    control = Control(context)
+    try:
+        yield from control.arm()
+        summary = yield from _run(context, job, status, control)
+    except Exception as exc:  # noqa: BLE001 - the reason instead of a stack trace
+        summary = yield from _fail(context, job["settings"], status,
+                                   f"{status.current_step or 'the cycle'} failed: {common.error_text(exc)}")
+    if summary is not None:  # None: continued as new
+        summary["commands"] = control.log
+    return summary
+
+
+def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control: Control):
     cluster_id = job["cluster"]
     cfg = job["settings"]
-    status = common.CycleStatus(context, cluster_id, job.get("reason", ""))
-    control = Control(context)
     state = job.get("resume")
     if state is None:  # first execution: look, plan, announce
         state = yield from _prepare(context, job, status, control)
@@ -46,12 +60,16 @@ def patch_cycle(context: Any):
 
     halted, remaining = yield from _patch_nodes(context, cfg, cluster_id, state["queue"], status, control, window)
     if remaining and not halted and not control.cancel:
+        yield from control.drain()  # continue-as-new drops events not read yet
+    if remaining and not halted and not control.cancel:
         # Keep the history short: a new execution for the next batch, so replay cost stays
         # linear in the cluster's size (Durable's continue-as-new).
         context.continue_as_new({**job, "resume": {**state, "queue": remaining, **status.snapshot(),
                                                    "control": control.snapshot()}})
         return None
 
+    if remaining and not halted:  # cancelled between batches: the rest is not started
+        status.skipped += [{"node": n["node"], "reason": "not started: the cycle was cancelled"} for n in remaining]
     if control.cancel:
         outcome, reason = "cancelled", f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
                                        f"{control.cancel.get('reason') or 'no reason given'}"
@@ -90,7 +108,10 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
     if reason:
         return status.finish("skipped", reason=reason, **channel)
 
+    status.step("maintenance window")
     window = yield from _window(context, cfg, cluster_id, retry)
+    if isinstance(window, WindowReadError):
+        return (yield from _fail(context, cfg, status, str(window)))
     if isinstance(window, str):
         return status.finish("skipped", reason=window)
     blocked = yield from _wait_for_blockers(context, cfg, cluster_id, status, control)
@@ -127,6 +148,10 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
             "control": control.snapshot(), "tainted": tainted}
 
 
+class WindowReadError(str):
+    """The maintenance window could not be read: the cycle ends failed (with a notification)."""
+
+
 def _fail(context: Any, cfg: dict[str, Any], status: common.CycleStatus, reason: str):
     yield from common.notify(context, cfg, notify_events.cycle_payload(
         "cycle_halted", cluster=status.cluster, instance_id=context.instance_id, reason=reason, result="failed"))
@@ -137,7 +162,11 @@ def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
     """The maintenance window, or the reason the cycle must not start now."""
     aks = None
     if cfg["windowSource"] == "aks":
-        aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, {"cluster": cluster_id})
+        try:
+            aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, {"cluster": cluster_id})
+        except Exception as exc:  # noqa: BLE001 - no window known: do not patch, say why
+            return WindowReadError(f"cannot read the AKS maintenance window ({windows.AKS_CONFIG_NAME}): "
+                                   f"{common.error_text(exc)}")
     try:
         window = window_settings.effective_window(cfg, aks)
         now = context.current_utc_datetime
@@ -214,10 +243,8 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
             )
             for n in wave
         ]
-        try:
-            results = yield from control.wait_for(context.task_all(children))
-        except Exception as exc:  # noqa: BLE001 - a patch_node terminated or crashed: say so, do not vanish
-            results = [_lost_child(n, exc) for n in wave]
+        results = yield from _collect(context, wave, children)
+        yield from control.drain()  # commands that arrived during the wave, before anything else starts
         done_here += len(wave)
         for result in results:
             status.add_result(result)
@@ -231,6 +258,25 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
     for remaining in [n for wave in queue for n in wave]:
         status.skipped.append({"node": remaining["node"], "reason": f"not started: {why}"})
     return halted, []
+
+
+def _collect(context: Any, wave: list[dict[str, Any]], children: list[Any]):
+    """Every child's own outcome, and only once every child has ended: a failed or terminated
+    patch_node is reported as such while its siblings are waited for (the classic SDK's
+    task_all fails at the first failure, durabletask's when_all waits for all: neither may
+    decide when the cycle moves on). The children stay scheduled by the one task_all, so waiting
+    on each afterwards schedules nothing new."""
+    try:
+        return (yield context.task_all(children))
+    except Exception:  # noqa: BLE001 - at least one child failed: collect each on its own
+        pass
+    results = []
+    for node, child in zip(wave, children, strict=True):
+        try:
+            results.append((yield child))
+        except Exception as exc:  # noqa: BLE001 - terminated or crashed: say so, do not vanish
+            results.append(_lost_child(node, exc))
+    return results
 
 
 def _lost_child(node: dict[str, Any], exc: BaseException) -> dict[str, Any]:
@@ -260,13 +306,16 @@ def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | No
 def _approval(context: Any, cfg: dict[str, Any], control: Control):
     """Manual approval gate: approve, reject or cancel; on timeout the configured default."""
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["approvalTimeoutSeconds"])
+    control.awaiting_approval = True
     while context.current_utc_datetime < deadline:
         remaining = (deadline - context.current_utc_datetime).total_seconds()
         command = yield from control.wait(remaining)
         if command is None:
             break
         if command.get("action") in ("approve", "reject", "cancel"):
+            control.awaiting_approval = False
             return command["action"]
+    control.awaiting_approval = False
     return f"{cfg['approvalDefault']} (no answer in {cfg['approvalTimeoutSeconds']:.0f}s)" \
         if cfg["approvalDefault"] != "approve" else "approve"
 

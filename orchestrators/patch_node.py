@@ -31,10 +31,13 @@ def patch_node(context: Any):
     job: dict[str, Any] = context.get_input()
     run = NodeRun(context, job, Control(context))
     cfg = run.cfg
+    yield from run.control.arm()  # a cancel sent at once is neither lost nor delivered twice
 
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
     outcome = yield from _take_lock(run)
     if outcome:
+        if run.facts.get("resume") and not outcome.get("lockKept") and outcome["result"] != "gone":
+            return (yield from _undo_earlier_cordon(run, outcome))
         return outcome
 
     # 2. Cordon (remembering whether the cordon is ours).
@@ -42,6 +45,8 @@ def patch_node(context: Any):
     try:
         cordon = yield run.activity("cordon_node", owner=run.holder)
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
+        if gone(exc):
+            return _gone(run, exc)
         return (yield from _give_back(run, "error", f"cordon failed: {common.error_text(exc)}"))
     run.end(cordonedByUs=cordon["cordonedByUs"])
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
@@ -54,6 +59,8 @@ def patch_node(context: Any):
 
     # 5. Wait until healthy: Ready, a new boot ID, the sentinel gone.
     health = yield from _wait_healthy(run)
+    if health.get("gone"):
+        return _gone(run, health["gone"])
     if not health.get("healthy"):
         reasons = "; ".join(health.get("reasons", [])) or "not healthy"
         waited = "" if health.get("pending") is False else f" after {cfg['healthTimeoutSeconds']:.0f}s"
@@ -73,6 +80,8 @@ def patch_node(context: Any):
             yield run.activity("mark_node", labels=labels, annotations=annotations)
         yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001
+        if gone(exc):
+            return _gone(run, exc)
         return (yield from run.fail_keeping_lock(
             "error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; the node is still "
                      "cordoned by us"))
@@ -106,6 +115,8 @@ def _drain_and_reboot(run: NodeRun):
             yield from run.control.wait(cfg["rebootDelaySeconds"])
         yield run.activity("reboot_node", bootId=run.facts["bootId"], method=cfg["rebootMethod"])
     except Exception as exc:  # noqa: BLE001
+        if gone(exc):
+            return _gone(run, exc)
         return (yield from run.fail_keeping_lock("failed", f"reboot request failed: {common.error_text(exc)}"))
     return None
 
@@ -120,6 +131,8 @@ def _take_lock(run: NodeRun):
         try:
             check = yield run.activity("preflight_node", settings=cfg)
         except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
+            if gone(exc):
+                return _gone(run, exc)
             check = {"blocked": True, "verdict": "wait", "reasons": [f"preflight failed: {common.error_text(exc)}"]}
         force = cfg["undrainablePolicy"] == "force"
         if check["blocked"] and check["verdict"] == "undrainable" and not force:
@@ -135,12 +148,14 @@ def _take_lock(run: NodeRun):
             got = yield context.call_entity(run.lock, "acquire", {
                 "holder": run.holder, "node": run.node, "pool": run.facts.get("pool", ""),
                 "now": common.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
-                "limit": cfg["maxUnavailable"], "external": out["total"],
-                "poolLimit": cfg["maxUnavailablePerPool"], "poolExternal": out["byPool"].get(run.facts.get("pool"), 0)})
+                "limit": cfg["maxUnavailable"], "out": out["out"], "poolLimit": cfg["maxUnavailablePerPool"]})
             if got["acquired"]:
                 run.lock_renewed = context.current_utc_datetime
                 run.log_lock("acquired")
                 return None
+            if got.get("kept"):  # an operator must look first: waiting would not change that
+                return run.result("skipped", got["reason"] + "; break the lock (POST .../lock/break) to retry it",
+                                  lockKept=True, cordoned=True)
             if context.current_utc_datetime >= lock_until:
                 return run.result("skipped", f"no room in the budget for too long: {got.get('reason', '')}")
             run.note(waitingFor=got.get("reason", ""))
@@ -165,6 +180,8 @@ def _drain(run: NodeRun):
             drained = yield run.activity("drain_node", options=options, forceDelete=force_delete)
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
+            if gone(exc):
+                return _gone(run, exc)
             return (yield from _give_back(run, "error", f"drain failed: {common.error_text(exc)}"))
         if drained["status"] == "done":
             run.end(attempts=attempts, forced=force_delete)
@@ -203,11 +220,38 @@ def _wait_healthy(run: NodeRun):
             health = yield context.call_activity("check_node_health", {**run.target,
                                                                        "bootIdBefore": run.facts["bootId"]})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
+            if gone(exc):
+                return {"healthy": False, "gone": exc}
             health = {"healthy": False, "reasons": [f"health check failed: {common.error_text(exc)}"]}
         final = not health.get("healthy") and health.get("pending") is False  # e.g. the sentinel is still there
         if health.get("healthy") or final or context.current_utc_datetime >= deadline:
             return health
         yield from run.renew_lock()
+
+
+def gone(exc: BaseException) -> bool:
+    """The node was deleted (scale-in, autoscaler): the activities raise NodeNotFound
+    (rebooter/kubeapi.py), whose name reaches the orchestrator in the failure message."""
+    text = str(exc)
+    return "NodeNotFound" in text or "not found in the cluster" in text
+
+
+def _gone(run: NodeRun, exc: BaseException) -> dict[str, Any]:
+    """A node that no longer exists is out of nobody's budget: free its slot and let the cycle go on."""
+    run.release()
+    return run.result("gone", f"the node was deleted from the cluster during the cycle ({common.error_text(exc)})")
+
+
+def _undo_earlier_cordon(run: NodeRun, outcome: dict[str, Any]):
+    """A node an interrupted cycle left cordoned by us that is not taken now (blocked, no room):
+    give our cordon back rather than leave it cordoned with nobody owning it."""
+    try:
+        result = yield run.activity("uncordon_node")
+    except Exception as exc:  # noqa: BLE001 - say so: it is still cordoned by us
+        return {**outcome, "reason": f"{outcome['reason']}; our cordon from an earlier cycle could not be undone: "
+                                     f"{common.error_text(exc)}", "cordoned": True}
+    return {**outcome, "reason": f"{outcome['reason']}; our cordon from an earlier cycle was undone",
+            "cordoned": not result.get("uncordoned")}
 
 
 def _undo_cordon(run: NodeRun):

@@ -6,7 +6,7 @@ from typing import Any
 
 from kubernetes import client as k8s
 
-from rebooter import contract
+from rebooter import budget, contract
 from rebooter.marks import QUARANTINE_LABEL
 
 POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
@@ -56,11 +56,11 @@ def list_nodes(api: k8s.ApiClient, opt_out_label: str = "", pause_label: str = "
 
 
 def unavailable(facts: list[dict[str, Any]]) -> dict[str, Any]:
-    """Nodes out of service by someone else's hand (NotReady, cordoned by others) or left
-    quarantined by us: they use up the budget before we take any node out."""
-    out = [f for f in facts
-           if f["quarantined"] or ((f["unschedulable"] or f["ready"] != "True") and not f["cordonedByUs"])]
+    """Every node out of service, whoever did it (rebooter.budget: NotReady, unschedulable,
+    quarantined, our cordon; a lock slot never makes a down node count as up). ``out`` goes to
+    the lock's acquire, which adds its slots for nodes not out yet."""
+    out = budget.world_out(facts)
     by_pool: dict[str, int] = {}
-    for fact in out:
-        by_pool[fact["pool"]] = by_pool.get(fact["pool"], 0) + 1
-    return {"total": len(out), "byPool": by_pool, "nodes": sorted(f["name"] for f in out)}
+    for entry in out:
+        by_pool[entry["pool"]] = by_pool.get(entry["pool"], 0) + 1
+    return {"total": len(out), "byPool": by_pool, "nodes": [e["node"] for e in out], "out": out}

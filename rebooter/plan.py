@@ -149,6 +149,17 @@ def plan_nodes(
                     "resume": bool(node.get("cordonedByUs")),
                 }
             )
+    planned_names = {n["node"] for n in planned}
+    for node in inventory:
+        # Our cordon, left by an interrupted cycle (a terminated patch_node), on a node whose pool's
+        # probe failed or said nothing about it: resume it anyway, never leave our cordon unowned.
+        if node.get("cordonedByUs") and not node.get("quarantined") and node["name"] not in planned_names \
+                and (not node_filter or node["name"] in node_filter):
+            answered.add(node["name"])
+            skipped = [s for s in skipped if s["node"] != node["name"]]
+            planned.append({"node": node["name"], "pool": node["pool"], "zone": node.get("zone", ""),
+                            "bootId": node.get("bootId", ""), "kernel": node.get("kernel", ""), "packages": [],
+                            "resume": True})
     probed_pools = {r["pool"] for r in probes}
     for node in inventory:  # a node the probe said nothing about must not vanish from the report
         if node["pool"] in probed_pools and node["name"] not in answered and node.get("os", "linux") == "linux" \

@@ -16,8 +16,9 @@ import pytest
 from faultrun.run import Report
 from faultrun.soak import Tally
 
-# At least 30 seeded runs; every 15 consecutive seeds plan every fault kind as their primary fault.
-DEFAULT_SEEDS = tuple(range(1, 33))
+# At least 40 seeded runs; every len(FAULT_KINDS) (20) consecutive seeds plan every fault kind as their
+# primary fault, so 42 seeds plan each at least twice.
+DEFAULT_SEEDS = tuple(range(1, 43))
 RUN_TIMEOUT = 240  # seconds a test waits for its seed (queueing behind other seeds included)
 
 

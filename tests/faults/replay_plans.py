@@ -31,7 +31,11 @@ from faultrun.generate import RunPlan
 from faultrun.run import Report
 from rebooter import requests, settings
 
-NOT_IN_REPLAY = {"concurrentStart", "terminateHolder"}
+# Starting races, terminations, lock breaks and operator commands need a backend and real timing
+# (the sandbox runs and tests/replay/test_operator_commands.py cover them).
+NOT_IN_REPLAY = {"concurrentStart", "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand"}
+DELETED_AT = {"lock": "cordon_node", "cordon": "cordon_node", "drain": "drain_node",
+              "wait healthy": "check_node_health"}
 NODE_ACTIVITIES = ("preflight_node", "cordon_node", "drain_node", "reboot_node", "check_node_health",
                    "uncordon_node", "list_nodes")
 ARM_ACTIVITIES = ("describe_cluster", "probe_pool", "fetch_probe_result")
@@ -125,6 +129,20 @@ def _apply(run: ReplayRun, fault: dict[str, Any], rng: random.Random) -> None:
         cluster.drain_pending_passes = 10 ** 6
         run.fired[kind] += 1
         run.applied.append("PodDisruptionBudgets refuse every eviction")
+    elif kind == "nodeDeleted":
+        activity, victim = DELETED_AT[fault["step"]], []
+
+        def deleted(payload: dict[str, Any]) -> Exception | None:
+            victim[:] = victim or [payload["node"]]
+            if payload["node"] != victim[0]:
+                return None
+            run.fired[kind] += 1
+            return RuntimeError(f"NodeNotFound: node {victim[0]!r} not found in the cluster")
+
+        cluster.failing[activity] = deleted
+        run.applied.append(f"the first node {activity} touches is deleted")
+    elif kind == "windowReadFails":
+        run.applied.append("the AKS maintenance window cannot be read")
     elif kind in ("activityFailsAfterWork", "activityTwice") or kind in NOT_IN_REPLAY:
         run.applied.append(kind if kind not in NOT_IN_REPLAY else f"{kind}: needs a backend, not replayed")
     else:
@@ -155,6 +173,13 @@ def activities(run: ReplayRun) -> dict[str, Callable[[Any], Any]]:
 
         return call
 
+    def window(payload: Any) -> Any:
+        if run.plan.harness("windowReadFails"):
+            run.fired["windowReadFails"] += 1
+            raise RuntimeError("ARM answered 500 reading maintenanceConfigurations/aksManagedNodeOSUpgradeSchedule")
+        return {"found": False}
+
+    fakes["read_aks_maintenance_window"] = window
     return {name: wrap(name, fn) for name, fn in fakes.items()}
 
 
@@ -196,7 +221,7 @@ def check(run: ReplayRun, host: ReplayHost, status: str, error: str | None,
     cycle_reason = output.get("reason") if output.get("outcome") in checks.CYCLE_LEVEL and not results else ""
     for node in run.cluster.nodes:
         entry = results.get(node.name)
-        if node.cordoned_by_us:
+        if node.cordoned_by_us and not (entry is not None and entry.get("result") == "gone"):  # deleted for real
             reported = entry is not None and entry.get("reason") and (
                 (entry.get("result") in checks.NOT_PATCHED_REPORTED and entry.get("cordoned"))
                 or entry.get("result") == "quarantined")

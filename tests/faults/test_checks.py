@@ -77,7 +77,44 @@ def clean_run() -> tuple[Timeline, dict]:
 
 def test_a_clean_run_has_no_violation():
     timeline, final = clean_run()
-    assert checks.check_all(observed(timeline, nodes=[patched(A), patched(B)], final=final)) == []
+    # Budget 2: the node someone else cordoned uses one slot, ours one at a time the other.
+    assert checks.check_all(observed(timeline, nodes=[patched(A), patched(B)], final=final, budget=2)) == []
+
+
+def test_nodes_out_from_all_causes_count_against_the_budget():
+    timeline, _ = clean_run()
+    found = checks.budget_all_causes(observed(timeline, budget=1))
+    assert [v["check"] for v in found] == ["budget-all"] and set(found[0]["nodes"]) == {A, FOREIGN}
+    assert checks.budget(observed(timeline, budget=1)) == [], "ours alone stayed within 1"
+
+
+def test_a_deleted_node_stops_counting_as_out():
+    timeline = start()
+    change(timeline, A, unschedulable=True)
+    timeline.record("node_deleted", node=A, actor="faultrun")
+    change(timeline, B, unschedulable=True)
+    assert checks.budget(observed(timeline, budget=1)) == []
+    assert checks.budget_all_causes(observed(timeline, budget=2)) == []
+
+
+def test_an_accepted_command_must_be_answered_in_the_summary():
+    timeline, final = clean_run()
+    o = observed(timeline, nodes=[patched(A), patched(B)], final=final, budget=2)
+    o.commands = [{"action": "cancel", "status": 202, "text": "{}"}, {"action": "pause", "status": 409,
+                                                                      "text": '{"error": "the cycle is Completed"}'}]
+    assert [v["check"] for v in checks.commands_answered(o)] == ["command-lost"]
+    o.cycles[0]["output"]["commands"] = [{"action": "cancel", "answer": "applied"}]
+    assert checks.commands_answered(o) == []
+
+
+def test_a_failed_node_left_cordoned_needs_the_lock_kept():
+    timeline = start()
+    change(timeline, A, unschedulable=True)
+    failed = {"node": A, "result": "failed", "reason": "not healthy", "cordoned": True}
+    found = checks.our_cordons(observed(timeline, nodes=[failed], final={A: {"unschedulable": True}}))
+    assert [v["check"] for v in found] == ["left-cordoned"]
+    kept = {**failed, "lockKept": True}
+    assert checks.our_cordons(observed(timeline, nodes=[kept], final={A: {"unschedulable": True}})) == []
 
 
 def test_two_of_our_nodes_out_at_once_breaks_a_budget_of_one_but_foreign_ones_do_not_count():

@@ -14,7 +14,7 @@ from faultrun.run import command
 
 from .replay_plans import NOT_IN_REPLAY, replay
 
-REPLAY_SEEDS = tuple(range(1, 46))  # three rounds of every fault kind as the primary fault
+REPLAY_SEEDS = tuple(range(1, 61))  # three rounds of every fault kind as the primary fault
 _fired: dict[int, set[str]] = {}
 
 

@@ -1,4 +1,4 @@
-"""At least 30 seeded random runs of a whole patch cycle under faults, each checked for the safety
+"""At least 40 seeded random runs of a whole patch cycle under faults, each checked for the safety
 invariants (faultrun.checks) over the sandbox timeline, the cycle's output and the lock entity.
 
 A run with a violation fails with its seed and the command that reproduces it; a violation that
@@ -30,7 +30,7 @@ def test_seeded_run_keeps_every_invariant(seed, fault_runs):
 
 def test_default_seeds_plan_every_fault_kind_and_are_enough():
     planned = [kind for seed in DEFAULT_SEEDS for kind in generate(seed).kinds]
-    assert len(DEFAULT_SEEDS) >= 30
+    assert len(DEFAULT_SEEDS) >= 40
     assert set(planned) == set(FAULT_KINDS)
     assert all(planned.count(kind) >= 2 for kind in FAULT_KINDS), {k: planned.count(k) for k in FAULT_KINDS}
 

@@ -98,6 +98,8 @@ class Instance:
     warnings: list[str] = field(default_factory=list)
     determinism: dict[str, Any] = field(default_factory=dict)
     sdk_seconds: float = 0.0
+    returned_at: datetime | None = None  # when the function first returned while timers were still pending
+    left_timers: list[str] = field(default_factory=list)  # those timers ("#seq fireAt")
 
     @property
     def done(self) -> bool:
@@ -119,11 +121,14 @@ class ReplayHost:
     """Runs orchestrations of one app to the end on a virtual clock."""
 
     def __init__(self, activities: Mapping[str, Fake], app: Any = None, start: datetime = DEFAULT_START,
-                 activity_seconds: Latency = 0.0, check_determinism: bool = True, max_episodes: int = 20000) -> None:
+                 activity_seconds: Latency = 0.0, check_determinism: bool = True, max_episodes: int = 20000,
+                 strict_timers: bool = True) -> None:
         self.functions: AppFunctions = index(app if app is not None else load_app())
         self.worker = ActivityWorker(activities, set(self.functions.activities), activity_seconds)
         self.now = start
         self.check_determinism = check_determinism
+        # An instance kept Running by a timer it left behind fails the run (see _finish).
+        self.strict_timers = strict_timers
         self.max_episodes = max_episodes
         self.instances: dict[str, Instance] = {}
         self.entities = EntityHost(self.functions.entities)
@@ -251,6 +256,9 @@ class ReplayHost:
         if (error is not None or state.get("isDone")) and not outcome.finished:
             instance.warnings.append(f"episode {len(instance.episodes)}: the SDK says "
                                      f"{'failed' if error else 'done'} but the extension is still waiting")
+            if outcome.open_timers and instance.returned_at is None:  # waiting on a timer nobody wants
+                instance.returned_at = self.now
+                instance.left_timers = [f"#{d.seq} fireAt {h.stamp(d.fire_at)}" for d in outcome.open_timers]
             instance.history.append(h.orchestrator_completed(self.now))
         elif error is not None:
             self._finish(instance, None, error)
@@ -258,6 +266,13 @@ class ReplayHost:
             restart = [d for d in outcome.new if d.kind == "continue_as_new"]
             if restart:
                 self._continue_as_new(instance, restart[-1])
+            elif outcome.open_timers:
+                # Azure's rule: the function returned, but the instance stays Running until every
+                # durable timer it created has fired or been cancelled.
+                if instance.returned_at is None:
+                    instance.returned_at = self.now
+                    instance.left_timers = [f"#{d.seq} fireAt {h.stamp(d.fire_at)}" for d in outcome.open_timers]
+                instance.history.append(h.orchestrator_completed(self.now))
             else:
                 self._finish(instance, state.get("output"), None)
         else:
@@ -265,6 +280,11 @@ class ReplayHost:
         _mark_played(instance.history)
 
     def _finish(self, instance: Instance, output: Any, error: str | None) -> None:
+        if instance.returned_at is not None and self.strict_timers:
+            raise DriverError(
+                f"{instance.instance_id} returned at {h.stamp(instance.returned_at)} but stayed Running until "
+                f"{h.stamp(self.now)}: durable timer(s) {', '.join(instance.left_timers)} were left pending "
+                "(cancel the timer that lost a task_any)")
         instance.output, instance.error = output, error
         instance.status = "Failed" if error is not None else "Completed"
         status = h.STATUS_FAILED if error is not None else h.STATUS_COMPLETED

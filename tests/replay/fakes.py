@@ -134,12 +134,11 @@ class FakeCluster:
         return {"blocked": False, "verdict": "ok", "reasons": [], "alerts": [], "pods": [], "drain": None}
 
     def preflight_node(self, payload: dict[str, Any]) -> dict[str, Any]:
-        out = [n for n in self.nodes if (n.unschedulable and not n.cordoned_by_us) or n.ready != "True"]
-        by_pool: dict[str, int] = {}
-        for node in out:
-            by_pool[node.pool] = by_pool.get(node.pool, 0) + 1
-        return {**self.check_blockers(payload), "unavailable": {"total": len(out), "byPool": by_pool,
-                                                                 "nodes": [n.name for n in out]}}
+        from rebooter import inventory
+
+        facts = [{"name": n.name, "pool": n.pool, "ready": n.ready, "unschedulable": n.unschedulable,
+                  "cordonedByUs": n.cordoned_by_us, "quarantined": False} for n in self.nodes]
+        return {**self.check_blockers(payload), "unavailable": inventory.unavailable(facts)}
 
     def mark_node(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"node": payload["node"], "labels": payload.get("labels") or {},

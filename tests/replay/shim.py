@@ -136,6 +136,9 @@ class ReplayOutcome:
     unreached: int  # top-level actions the shim never invoked (it was still waiting before them)
     finished: bool  # the shim got through every action: only then does the extension accept isDone/error
     duplicates: list[str]  # completions for unknown or already completed tasks (DTFx ignores them)
+    # Durable timers created, not cancelled and not fired: Durable keeps the instance Running until
+    # they fire, even after the function returned (Microsoft's "Timers in Durable Functions" docs).
+    open_timers: list[Decision] = field(default_factory=list)
 
 
 class ShimReplay:
@@ -160,6 +163,8 @@ class ShimReplay:
         self.recorded = {e["EventId"]: e for e in events if h.kind(e) in h.SCHEDULING}
         self.invoked_top = 0
         self.duplicates: list[str] = []
+        self.timers: list[Decision] = []
+        self.buffered: dict[str, list[Any]] = {}
 
     # ---- decisions -------------------------------------------------------------------------
     def _decide(self, kind: str, **details: Any) -> Decision:
@@ -177,6 +182,7 @@ class ShimReplay:
     def _timer(self, fire_at: datetime, cancelled: bool = False) -> Future:
         decision = self._decide("timer", fire_at=fire_at)
         self.by_seq[decision.seq] = decision.future
+        self.timers.append(decision)
         if cancelled:
             decision.future.settle(True, "timer cancelled")
         return decision.future
@@ -243,6 +249,12 @@ class ShimReplay:
             return _completed()
         if kind == WAIT_FOR_EXTERNAL_EVENT:
             future = Future()
+            buffered = self.buffered.get(action["externalEventName"])
+            # An event raised before anyone waits is kept for the next waiter of that name (Microsoft Learn,
+            # "Handling external events in Durable Functions": events sent early are buffered).
+            if buffered:
+                future.settle(False, buffered.pop(0))
+                return future
             self.external.setdefault(action["externalEventName"], []).append(future)
             return future
         if kind in (WHEN_ALL, WHEN_ANY):
@@ -297,7 +309,8 @@ class ShimReplay:
                 self._raised(event)
         new = sorted(self.pending.values(), key=lambda d: d.seq)
         return ReplayOutcome(new=new, issued=len(self.issued), unreached=len(self.actions) - self.invoked_top,
-                             finished=top is not None and top.done, duplicates=self.duplicates)
+                             finished=top is not None and top.done, duplicates=self.duplicates,
+                             open_timers=[d for d in self.timers if not d.future.done])
 
     def _raised(self, event: dict[str, Any]) -> None:
         name = event["Name"]
@@ -308,8 +321,8 @@ class ShimReplay:
         waiting = [f for f in self.external.get(name, []) if not f.done]
         if waiting:
             waiting[0].settle(False, event.get("Input"))
-        else:
-            self.duplicates.append(f"event {name} with nobody waiting")
+        else:  # buffered until a waiter asks (the Durable extension's buffered external events)
+            self.buffered.setdefault(name, []).append(event.get("Input"))
 
 
 def _when_all(children: list[Future]) -> Future:

@@ -82,13 +82,14 @@ def test_activity_retry_follows_the_retry_protocol():
         return RuntimeError("ARM answered 503") if len(attempts) <= 2 else None
 
     run = run_cycle(two_node_cluster(failing={"describe_cluster": flaky}))
-    first = run.cycle.actions[:5]
+    assert run.cycle.actions[0]["kind"] == "timer"  # Control.arm: the command waiter opened first
+    first = run.cycle.actions[1:6]
     assert [(a["kind"], a.get("name"), a.get("attempt"), a.get("outcome")) for a in first] == [
         ("activity", "describe_cluster", 1, "failed"), ("timer", None, None, None),
         ("activity", "describe_cluster", 2, "failed"), ("timer", None, None, None),
         ("activity", "describe_cluster", 3, "completed"),
     ]
-    assert [a["seq"] for a in first] == [0, 1, 2, 3, 4]
+    assert [a["seq"] for a in first] == [1, 2, 3, 4, 5]
     for failed, timer in ((first[0], first[1]), (first[2], first[3])):
         failed_at = datetime.strptime(failed["at"], TIME_FORMAT) + timedelta(seconds=1)  # 1 s per activity
         assert datetime.strptime(timer["fireAt"], TIME_FORMAT) == failed_at + timedelta(
@@ -98,7 +99,7 @@ def test_activity_retry_follows_the_retry_protocol():
 
 def test_exhausted_retries_reach_the_orchestrator_as_an_exception():
     run = run_cycle(two_node_cluster(failing={"describe_cluster": lambda p: RuntimeError("ARM answered 503")}))
-    kinds = [(a["kind"], a.get("attempt")) for a in run.cycle.actions]
+    kinds = [(a["kind"], a.get("attempt")) for a in run.cycle.actions[1:]]  # [0]: Control.arm's timer
     # Three attempts and a timer after each failure, the last one too (DTFx's RetryInterceptor).
     assert kinds == [("activity", 1), ("timer", None), ("activity", 2), ("timer", None), ("activity", 3),
                      ("timer", None)]

@@ -6,7 +6,7 @@ next to a slow retried one (the SDK/extension WhenAll mismatch), a node left alo
 from __future__ import annotations
 
 from .fakes import two_node_cluster
-from .harness import CYCLE_ID, FEW_LOCK_RETRIES, run_cycle
+from .harness import CYCLE_ID, run_cycle
 
 A, B = "aks-system-0", "aks-user-0"
 
@@ -52,7 +52,7 @@ def test_a_node_left_alone_does_not_stop_the_rollout():
 
 
 def test_a_node_cordoned_by_someone_else_uses_up_a_budget_of_one():
-    run = run_cycle(two_node_cluster(cordoned_after_planning={A}), overrides=FEW_LOCK_RETRIES)
+    run = run_cycle(two_node_cluster(cordoned_after_planning={A}), overrides={"lockTimeoutSeconds": 300})
     results = {n["node"]: n for n in run.cycle.output["nodes"]}
     assert results[A]["result"] == "skipped"
     assert results[B]["result"] == "skipped" and "budget 1 used" in results[B]["reason"]

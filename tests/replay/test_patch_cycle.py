@@ -23,7 +23,12 @@ STEPS = ["lock", "cordon", "drain", "reboot", "wait healthy", "uncordon"]
 
 
 def _timer_seconds(instance) -> list[float]:
-    return [a["seconds"] for a in instance.decisions("timer")]
+    """The waits; zero-length timers are Control's command checks (arm, drain), counted apart."""
+    return [a["seconds"] for a in instance.decisions("timer") if a["seconds"] > 0]
+
+
+def _command_checks(instance) -> int:
+    return sum(1 for a in instance.decisions("timer") if a["seconds"] == 0)
 
 
 # ---- a good cycle ---------------------------------------------------------------------------
@@ -92,6 +97,7 @@ def test_two_node_cycle_actions():
     assert [a["input"]["pool"] for a in cycle.decisions("activity", "probe_pool")] == ["system", "user"]
     assert len(cycle.decisions("activity", "fetch_probe_result")) == 4
     assert _timer_seconds(cycle) == [CFG["probePollSeconds"]] * 2
+    assert _command_checks(cycle) == 1 + 2  # the waiter opened first, commands read after each wave
     children = cycle.decisions("suborchestration")
     assert [c["instanceId"] for c in children] == [f"{CYCLE_ID}:{A}", f"{CYCLE_ID}:{B}"]
     assert children[1]["at"] >= run.child(A).episodes[-1].at  # maxUnavailable 1: one after the other
@@ -110,6 +116,7 @@ def test_two_node_cycle_actions():
         ]
         # Every wait is a durable timer (raced against the operator's control event).
         assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"], CFG["healthPollSeconds"]]
+        assert _command_checks(child) == 1  # the waiter opened first
         assert len(child.decisions("activity", "reboot_node")) == 1
         assert [s["operation"] for s in child.decisions("signal")] == ["release", "node"]
     # The cluster saw exactly one reboot and one uncordon per node, nothing for the others.
@@ -212,7 +219,7 @@ def test_a_lock_left_by_someone_else_is_waited_out_until_its_ttl_expires():
     attempts = child.decisions("entity_call", "acquire")
     assert [a["result"]["acquired"] for a in attempts] == [False] * (len(attempts) - 1) + [True]
     # Between attempts: lockRetrySeconds timers, until the stale holder's TTL ran out.
-    timers = child.decisions("timer")[: len(attempts) - 1]
+    timers = [t for t in child.decisions("timer") if t["seconds"] > 0][: len(attempts) - 1]
     assert {t["seconds"] for t in timers} == {CFG["lockRetrySeconds"]}
     acquired = next(e for e in run.lock["history"] if e["event"] == "acquired")
     assert datetime.fromisoformat(acquired["at"]) >= expires

@@ -115,3 +115,17 @@ def test_a_still_asking_node_left_cordoned_by_us_gets_its_cordon_back_without_a_
     [node] = plan.plan_nodes(probes, inventory, now=datetime(2026, 12, 5, 3, 5, tzinfo=UTC),
                              loop_cooldown_seconds=3600)["nodes"]
     assert node["resume"] and node["rebooted"] and node["bootId"] == plan.REBOOTED_EARLIER
+
+
+def test_a_node_we_cordoned_is_resumed_even_when_its_pools_probe_failed():
+    """A patch_node terminated after its cordon leaves our cordon behind; the next cycle's probe of
+    that pool fails (or errs for that node): the node is still resumed, never left cordoned unowned."""
+    probes = [{"pool": "user", "nodes": [fact("a")], "errors": [{"node": "c", "error": "probe pod failed"}]}]
+    inventory = [inv("a"), inv("b", pool="apps", unschedulable=True, cordonedByUs=True, bootId="b0", kernel="k0"),
+                 inv("c", unschedulable=True, cordonedByUs=True), inv("q", unschedulable=True, cordonedByUs=True,
+                                                                       quarantined=True)]
+    result = plan.plan_nodes(probes, inventory)
+    by_name = {n["node"]: n for n in result["nodes"]}
+    assert set(by_name) == {"a", "b", "c"}, "a quarantined node stays for the operator"
+    assert by_name["b"]["resume"] and by_name["b"]["bootId"] == "b0" and by_name["b"]["pool"] == "apps"
+    assert "c" not in {s["node"] for s in result["skipped"]}

@@ -1,0 +1,191 @@
+"""Operator commands, timers and children through the SDK's own replay (issue 11, items 6-10, 13).
+
+The driver applies Azure's rule that an orchestration whose function returned stays Running until
+its durable timers fire or are cancelled (ReplayHost(strict_timers=True) fails the run when a
+timer is left behind), and hands one episode everything due at one moment, so a command can be
+delivered in the same episode as a node's completion.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from rebooter import requests, settings
+
+from .driver import DEFAULT_START, ReplayHost
+from .fakes import two_node_cluster
+from .harness import CYCLE_ID, KEY, run_cycle
+
+A, B = "aks-system-0", "aks-user-0"
+
+
+def _host(cluster, overrides: dict[str, Any], activities: dict[str, Any] | None = None,
+          env: dict[str, str] | None = None):
+    cfg = {**settings.load(env or {}), **overrides}
+    job = requests.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http")
+    host = ReplayHost({**cluster.activities(), **(activities or {})}, activity_seconds=1.0)
+    return host, job
+
+
+def _ended(instance) -> str:
+    return instance.episodes[-1].at
+
+
+def test_a_reject_ends_the_cycle_at_once_and_cancels_the_approval_timer():
+    """Before the fix the approval timer (one hour) was left pending: the cycle stayed Running (and
+    its cluster at 409) until it fired; the strict driver fails such a run."""
+    host, job = _host(two_node_cluster(), {"approval": "first", "approvalTimeoutSeconds": 3600})
+    cycle = host.start("patch_cycle", job, CYCLE_ID)
+    host.raise_event(CYCLE_ID, "control", {"action": "reject", "by": "ops", "reason": "not today"},
+                     at=DEFAULT_START + timedelta(minutes=5))
+    host.run()
+    assert cycle.status == "Completed", cycle.error
+    assert cycle.output["outcome"] == "halted" and cycle.output["reason"] == "not approved (reject)"
+    assert cycle.output["commands"][0]["action"] == "reject" and cycle.output["commands"][0]["answer"] == "applied"
+    assert cycle.returned_at is None
+    assert _ended(cycle) < (DEFAULT_START + timedelta(minutes=10)).strftime("%Y-%m-%dT%H:%M:%S")
+    timers = cycle.decisions("timer")
+    assert any(t["seconds"] >= 3000 for t in timers), "the approval wait was a durable timer"
+    final = [a for a in cycle.final_actions[0] if a.get("actionType") == 11]  # WhenAny
+    cancelled = [c for w in final for c in w["compoundActions"] if c.get("actionType") == 5 and c.get("isCanceled")]
+    assert cancelled, "the losing approval timer is cancelled in the actions sent to the extension"
+
+
+def test_a_timer_left_behind_keeps_the_cycle_running_as_in_azure():
+    """The driver's rule itself, with the cancel taken out: the rejected cycle either returns with
+    the approval timer pending (the strict driver fails the run) or stays Running, its later
+    actions not reached by the extension, until that timer fires an hour later."""
+    from orchestrators import control
+
+    from .driver import DriverError
+
+    original = control.cancel_timer
+    control.cancel_timer = lambda timer: None
+    try:
+        host, job = _host(two_node_cluster(), {"approval": "first", "approvalTimeoutSeconds": 3600})
+        cycle = host.start("patch_cycle", job, CYCLE_ID)
+        host.raise_event(CYCLE_ID, "control", {"action": "reject"}, at=DEFAULT_START + timedelta(minutes=5))
+        try:
+            host.run()
+        except DriverError as exc:
+            assert "left pending" in str(exc)
+            return
+        assert _ended(cycle) > (DEFAULT_START + timedelta(minutes=60)).strftime("%Y-%m-%dT%H:%M:%S")
+    finally:
+        control.cancel_timer = original
+
+
+def _completion_time(overrides: dict[str, Any], node: str):
+    probe = run_cycle(two_node_cluster(), overrides=overrides)
+    child = probe.child(node)
+    return child.episodes[-1].at
+
+
+def test_a_cancel_in_the_same_episode_as_a_node_completion_survives_continue_as_new():
+    overrides = {"nodesPerExecution": 1}
+    done_at = _completion_time(overrides, A)
+    from .history import parse_time
+
+    host, job = _host(two_node_cluster(), overrides)
+    cycle = host.start("patch_cycle", job, CYCLE_ID)
+    host.raise_event(CYCLE_ID, "control", {"action": "cancel", "by": "ops", "reason": "stop"}, at=parse_time(done_at))
+    host.run()
+    out = cycle.output
+    assert cycle.status == "Completed", cycle.error
+    assert out["outcome"] == "cancelled", out
+    assert [n["node"] for n in out["nodes"]] == [A]
+    assert f"{CYCLE_ID}:{B}" not in host.instances, "the next node was not started"
+    assert [c["action"] for c in out["commands"]] == ["cancel"]
+    assert {"node": B, "reason": "not started: the cycle was cancelled"} in out["skipped"]
+
+
+def test_a_pause_and_resume_around_continue_as_new_are_both_answered():
+    overrides = {"nodesPerExecution": 1}
+    done_at = _completion_time(overrides, A)
+    from .history import parse_time
+
+    host, job = _host(two_node_cluster(), overrides)
+    cycle = host.start("patch_cycle", job, CYCLE_ID)
+    host.raise_event(CYCLE_ID, "control", {"action": "pause", "by": "ops"}, at=parse_time(done_at))
+    host.raise_event(CYCLE_ID, "control", {"action": "resume", "by": "ops"},
+                     at=parse_time(done_at) + timedelta(minutes=30))
+    host.run()
+    out = cycle.output
+    assert out["outcome"] == "completed", out
+    assert [n["result"] for n in out["nodes"]] == ["patched", "patched"]
+    assert [(c["action"], c["answer"]) for c in out["commands"]] == [("pause", "applied"), ("resume", "applied")]
+    started_b = host.instances[f"{CYCLE_ID}:{B}"].episodes[0].at
+    assert started_b >= (parse_time(done_at) + timedelta(minutes=30)).strftime("%Y-%m-%dT%H:%M:%S")
+
+
+def test_one_crashed_child_does_not_orphan_its_sibling():
+    """Budget 2: A's patch_node crashes (a malformed cordon answer) while B is still draining. Before
+    the fix the cycle reported both as "error / cordoned unknown" and ended while B went on."""
+    cluster = two_node_cluster()
+    real = cluster.activities()["cordon_node"]
+
+    def cordon(payload):
+        return {} if payload["node"] == A else real(payload)
+
+    host, job = _host(cluster, {"maxUnavailable": 2, "zoneAware": False}, {"cordon_node": cordon})
+    cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
+    results = {n["node"]: n for n in cycle.output["nodes"]}
+    assert results[A]["result"] == "error" and "ended without a result" in results[A]["reason"]
+    assert results[B]["result"] == "patched", results[B]
+    assert _ended(cycle) >= _ended(host.instances[f"{CYCLE_ID}:{B}"]), "the cycle ended before its child"
+    assert not host.instances[CYCLE_ID].dropped
+
+
+def test_a_failing_maintenance_window_read_ends_the_cycle_with_a_reason_and_a_notification():
+    sent = []
+
+    def window(payload):
+        raise RuntimeError("ARM answered 403: AuthorizationFailed on maintenanceConfigurations/read")
+
+    host, job = _host(two_node_cluster(), {}, {"read_aks_maintenance_window": window,
+                                               "notify": lambda p: sent.append(p) or {"sent": 1}},
+                      env={"REBOOTER_WINDOW_SOURCE": "aks", "REBOOTER_NOTIFY_URLS": "json://hooks.example.com/x"})
+    cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
+    assert cycle.status == "Completed", cycle.error
+    assert cycle.output["outcome"] == "failed"
+    assert cycle.output["reason"].startswith("cannot read the AKS maintenance window")
+    assert "AuthorizationFailed" in cycle.output["reason"]
+    assert [p["event"] for p in sent] == ["cycle_halted"]
+
+
+def test_a_node_deleted_mid_cycle_is_reported_gone_and_the_cycle_goes_on():
+    cluster = two_node_cluster()
+    real = cluster.activities()["cordon_node"]
+
+    def cordon(payload):
+        if payload["node"] == A:
+            raise RuntimeError(f"NodeNotFound: node {A!r} not found in the cluster")
+        return real(payload)
+
+    host, job = _host(cluster, {}, {"cordon_node": cordon})
+    cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
+    results = {n["node"]: n for n in cycle.output["nodes"]}
+    assert results[A]["result"] == "gone" and "deleted" in results[A]["reason"]
+    assert results[B]["result"] == "patched"
+    assert cycle.output["outcome"] == "completed"
+    assert f"{CYCLE_ID}:{A}" not in (host.entity_state("cluster_lock", KEY) or {}).get("holders", {})
+
+
+def test_reported_bug_a_down_node_whose_slot_was_freed_still_uses_the_budget():
+    """Issue 11 item 1 through the SDK's replay: budget 1; A never came back after its reboot and
+    is still cordoned by us, NotReady; its patch_node was terminated in "wait healthy" (or an admin
+    broke the lock), so no slot covers it. The next cycle (for B) must not take B out. Before the
+    fix the budget left our cordoned node out and B was cordoned, drained and rebooted."""
+    cluster = two_node_cluster()
+    down = cluster.node(A)
+    down.unschedulable, down.cordoned_by_us, down.ready = True, True, "Unknown"
+    cfg = {**settings.load({}), "lockTimeoutSeconds": 120, "lockRetrySeconds": 30}  # a short wait for room
+    job = requests.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http", nodes=[B])
+    host = ReplayHost(cluster.activities(), activity_seconds=1.0)
+    host.seed_entity("cluster_lock", KEY, {"holders": {}, "history": [{"event": "broken", "holder": "admin"}]})
+    cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
+    [result] = cycle.output["nodes"]
+    assert result["node"] == B and result["result"] == "skipped", result
+    assert "budget 1 used" in result["reason"] and A in result["reason"]
+    assert cluster.called("cordon_node", B) == [] and cluster.called("reboot_node", B) == []
