@@ -16,13 +16,25 @@ from dataclasses import dataclass
 from typing import Any
 
 from rebooter import alerts, labelselector, names, notify, windows
+from rebooter.scopes import APP, CLUSTER, CYCLE, GRACE, SAME, Direction, keep, larger, order, smaller, zero_is_unlimited
 
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 
 
+WEEK = 7 * 24 * 3600  # the maximum of every duration: longer waits are mistakes, and 1e12 s overflows dates
+
+
 class SettingsError(ValueError):
     """One or more settings are invalid; the message names each one and the expected form."""
+
+
+class LooseningError(SettingsError):
+    """A per-cycle override would make the cycle less safe than the app's settings (HTTP 403)."""
+
+    def __init__(self, keys: list[str], message: str) -> None:
+        super().__init__(message)
+        self.keys = keys
 
 
 @dataclass(frozen=True)
@@ -32,7 +44,13 @@ class Setting:
     parse: Callable[[str], Any]
     meaning: str
     kured: str = ""
-    per_cycle: bool = False  # may be overridden in POST /api/patch-cycles "overrides"
+    scope: str = CLUSTER  # app | cluster (REBOOTER_CLUSTER_OVERRIDES) | cycle (also POST overrides)
+    safer: Direction | None = None  # cycle scope: which way a per-cycle override may move it
+
+    @property
+    def per_cycle(self) -> bool:
+        """May be overridden in POST /api/patch-cycles "overrides"."""
+        return self.scope == CYCLE
 
     @property
     def key(self) -> str:
@@ -41,15 +59,14 @@ class Setting:
         return parts[0] + "".join(p.title() for p in parts[1:])
 
 
-def _int(low: int, high: int | None = None) -> Callable[[str], int]:
+def _int(low: int, high: int) -> Callable[[str], int]:
     def parse(raw: str) -> int:
         try:
             value = int(raw.strip())
         except ValueError:
             raise ValueError(f"expected an integer, got {raw!r}") from None
-        if value < low or (high is not None and value > high):
-            bound = f">= {low}" if high is None else f"between {low} and {high}"
-            raise ValueError(f"expected an integer {bound}, got {value}")
+        if value < low or value > high:
+            raise ValueError(f"expected an integer between {low} and {high}, got {value}")
         return value
 
     return parse
@@ -62,6 +79,8 @@ def _seconds(raw: str) -> float:
         raise ValueError(f"expected a number of seconds, got {raw!r}") from None
     if value < 0 or value != value or value == float("inf"):
         raise ValueError(f"expected a non-negative number of seconds, got {raw!r}")
+    if value > WEEK:
+        raise ValueError(f"expected at most {WEEK} seconds (a week), got {raw.strip()}")
     return value
 
 
@@ -91,37 +110,55 @@ def _text(raw: str) -> str:
 def _url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not value.startswith("https://"):
-        raise ValueError(f"expected an https:// URL, got {raw!r}")
+        raise ValueError(f"expected an https:// URL, got {notify.mask_url(raw)!r}")
+    alerts.refuse_credentials(value)
     return value
+
+
+def _selector(raw: str) -> str:
+    """One Kubernetes label selector, checked now so a bad one never reaches a drain."""
+    labelselector.parse(raw)
+    return raw.strip()
 
 
 def _labels(raw: str) -> dict[str, str]:
     labels: dict[str, str] = {}
     for part in [p.strip() for p in raw.split(",") if p.strip()]:
         key, sep, value = part.partition("=")
-        if not sep or not _LABEL_KEY.match(key) or not _LABEL_VALUE.match(value):
+        if not sep or not _LABEL_KEY.fullmatch(key) or not _LABEL_VALUE.fullmatch(value):
             raise ValueError(f"expected comma-separated key=value labels, got {part!r}")
         labels[key] = value
     return labels
 
 
+def _scalar(value: Any) -> str:
+    """A JSON override value as the text its parser reads; only strings, numbers and booleans."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int | float | str):
+        return str(value)
+    raise ValueError(f"expected a string, number or boolean, got {type(value).__name__}")
+
+
 def _cluster_overrides(raw: str) -> dict[str, dict[str, Any]]:
     try:
         data = json.loads(raw or "{}")
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:
         raise ValueError(f"expected a JSON object, could not parse it: {exc}") from None
     if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
         raise ValueError('expected {"<cluster name>": {"<setting key>": value}}')
-    by_key = {s.key: s for s in SETTINGS.values() if s.name not in ("REBOOTER_CLUSTERS", "REBOOTER_CLUSTER_OVERRIDES")}
+    by_key = {s.key: s for s in SETTINGS.values()}
     parsed: dict[str, dict[str, Any]] = {}
     for cluster, overrides in data.items():
         parsed[cluster.lower()] = {}
         for key, value in overrides.items():
-            if key not in by_key:
+            setting = by_key.get(key)
+            if setting is None:
                 raise ValueError(f"{cluster}.{key}: not a setting key (e.g. maxUnavailable, paused, windowStart)")
-            text = str(value).lower() if isinstance(value, bool) else str(value)
+            if setting.scope == APP:
+                raise ValueError(f"{cluster}.{key}: {setting.name} is app-wide and cannot be set per cluster")
             try:
-                parsed[cluster.lower()][key] = by_key[key].parse(text)
+                parsed[cluster.lower()][key] = setting.parse(_scalar(value))
             except ValueError as exc:
                 raise ValueError(f"{cluster}.{key}: {exc}") from None
     return parsed
@@ -160,15 +197,24 @@ def _dates(raw: str) -> list[str]:
     return [d.isoformat() for d in windows.parse_dates(raw)]
 
 
+def _cycle(safer: Direction) -> dict[str, Any]:
+    """Scope cycle: overridable per cycle, only in the ``safer`` direction on the function-key route."""
+    return {"scope": CYCLE, "safer": safer}
+
+
 S = Setting
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        S("REBOOTER_CLUSTERS", "", _clusters, "AKS resource IDs the timer patches (comma or space separated)."),
-        S("REBOOTER_SCHEDULE", "0 0 * * * *", _ncrontab, "NCRONTAB schedule of the timer trigger (hourly).", "period"),
-        S("REBOOTER_TASK_HUB", "rebooter", _text, "Durable task hub name (read by the Functions host through host.json)."),
-        S("REBOOTER_ARM_ENDPOINT", "https://management.azure.com", _url, "Azure Resource Manager endpoint."),
-        S("REBOOTER_ARM_CA_BUNDLE", "", _text, "CA file to trust for ARM (the sandbox only; empty = system CAs)."),
+        S("REBOOTER_CLUSTERS", "", _clusters, "AKS resource IDs the timer patches (comma or space separated).",
+          scope=APP),
+        S("REBOOTER_SCHEDULE", "0 0 * * * *", _ncrontab, "NCRONTAB schedule of the timer trigger (hourly).", "period",
+          scope=APP),
+        S("REBOOTER_TASK_HUB", "rebooter", _text, "Durable task hub name (read by the Functions host through host.json).",
+          scope=APP),
+        S("REBOOTER_ARM_ENDPOINT", "https://management.azure.com", _url, "Azure Resource Manager endpoint.", scope=APP),
+        S("REBOOTER_ARM_CA_BUNDLE", "", _text, "CA file to trust for ARM (the sandbox only; empty = system CAs).",
+          scope=APP),
         S("REBOOTER_CREDENTIAL", "default", _choice("default", "sandbox"),
           "`default`: DefaultAzureCredential (managed identity in Azure); `sandbox`: a static token for the local sandbox."),
         S("REBOOTER_KUBE_AUTH", "auto", _choice("auto", "entra", "admin"),
@@ -176,7 +222,8 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_REBOOT_METHOD", "pod", _choice("pod", "vmss"),
           "`pod`: a short-lived privileged pod runs systemctl reboot (kured's method); `vmss`: ARM VMSS VM restart.",
           "reboot-method"),
-        S("REBOOTER_MAX_UNAVAILABLE", "1", _int(1, 100), "Nodes out of service at once, cluster-wide.", "concurrency", True),
+        S("REBOOTER_MAX_UNAVAILABLE", "1", _int(1, 100), "Nodes out of service at once, cluster-wide.", "concurrency",
+          **_cycle(smaller())),
         S("REBOOTER_PROBE_POLL_SECONDS", "5", _seconds, "Interval between run-command result polls (durable timer)."),
         S("REBOOTER_PROBE_TIMEOUT_SECONDS", "300", _seconds, "Give up on a pool's probe after this long."),
         S("REBOOTER_PROBE_POD_TIMEOUT_SECONDS", "60", _int(5, 600),
@@ -184,33 +231,45 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_LOCK_RETRY_SECONDS", "30", _seconds, "Wait between attempts to take a held cluster lock."),
         S("REBOOTER_LOCK_TIMEOUT_SECONDS", "3600", _seconds, "Give up waiting for the cluster lock after this long."),
         S("REBOOTER_LOCK_TTL_SECONDS", "7200", _seconds, "A lock not renewed for this long is free again.", "lock-ttl"),
-        S("REBOOTER_DRAIN_TIMEOUT_SECONDS", "1800", _seconds, "Give up draining a node after this long.", "drain-timeout", True),
+        S("REBOOTER_DRAIN_TIMEOUT_SECONDS", "1800", _seconds, "Give up draining a node after this long.", "drain-timeout",
+          **_cycle(larger())),
         S("REBOOTER_DRAIN_RETRY_SECONDS", "5", _seconds,
-          "Back-off while a PodDisruptionBudget refuses an eviction (429) or pods terminate.", "", True),
-        S("REBOOTER_DRAIN_GRACE_PERIOD_SECONDS", "-1", _int(-1), "Pod termination grace period; -1 = the pod's own.",
-          "drain-grace-period", True),
-        S("REBOOTER_DELETE_EMPTYDIR_DATA", "true", _bool, "Evict pods using emptyDir (their data is lost).", "", True),
-        S("REBOOTER_FORCE", "false", _bool, "Delete pods that have no controller (they are not recreated).", "", True),
+          "Back-off while a PodDisruptionBudget refuses an eviction (429) or pods terminate.", "",
+          **_cycle(larger())),
+        S("REBOOTER_DRAIN_GRACE_PERIOD_SECONDS", "-1", _int(-1, WEEK), "Pod termination grace period; -1 = the pod's own.",
+          "drain-grace-period", **_cycle(GRACE)),
+        S("REBOOTER_DELETE_EMPTYDIR_DATA", "true", _bool, "Evict pods using emptyDir (their data is lost).", "",
+          **_cycle(keep(False))),
+        S("REBOOTER_FORCE", "false", _bool, "Delete pods that have no controller (they are not recreated).", "",
+          **_cycle(keep(False))),
         S("REBOOTER_HEALTH_POLL_SECONDS", "10", _seconds, "Interval between health checks after a reboot."),
         S("REBOOTER_HEALTH_TIMEOUT_SECONDS", "900", _seconds, "A node not healthy after this long fails the cycle."),
         S("REBOOTER_ACTIVITY_RETRY_SECONDS", "2", _seconds,
           "First back-off when an activity fails on a transient ARM or Kubernetes error (3 attempts)."),
         S("REBOOTER_APPROVAL", "none", _choice("none", "first", "each"),
-          "Manual approval gate: `none`, before the `first` node, or before `each` node (POST .../approve).", "", True),
-        S("REBOOTER_APPROVAL_TIMEOUT_SECONDS", "3600", _seconds, "How long to wait for an approval.", "", True),
+          "Manual approval gate: `none`, before the `first` node, or before `each` node (POST .../approve).", "",
+          **_cycle(order("none", "first", "each"))),
+        S("REBOOTER_APPROVAL_TIMEOUT_SECONDS", "3600", _seconds, "How long to wait for an approval.", "",
+          **_cycle(larger())),
         S("REBOOTER_APPROVAL_DEFAULT", "reject", _choice("reject", "approve"),
-          "What happens when nobody answers in time.", "", True),
+          "What happens when nobody answers in time.", "",
+          **_cycle(order("approve", "reject"))),
         S("REBOOTER_ESTIMATED_NODE_SECONDS", "600", _seconds,
           "Dry-run estimate per node when no earlier cycle has measured one on this cluster."),
         S("REBOOTER_NODES_PER_EXECUTION", "20", _int(1, 1000),
           "Nodes patched per orchestration execution before continue-as-new (keeps replay cost linear)."),
-        S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay", True),
-        S("REBOOTER_DRAIN_DELAY_SECONDS", "0", _seconds, "Wait between cordon and drain.", "drain-delay", True),
-        S("REBOOTER_REBOOT_DELAY_SECONDS", "0", _seconds, "Wait between drain and reboot.", "reboot-delay", True),
+        S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay",
+          **_cycle(larger())),
+        S("REBOOTER_DRAIN_DELAY_SECONDS", "0", _seconds, "Wait between cordon and drain.", "drain-delay",
+          **_cycle(larger())),
+        S("REBOOTER_REBOOT_DELAY_SECONDS", "0", _seconds, "Wait between drain and reboot.", "reboot-delay",
+          **_cycle(larger())),
         S("REBOOTER_MAX_UNAVAILABLE_PER_POOL", "0", _int(0, 100),
-          "Nodes out of service at once per pool (0 = only the cluster-wide budget).", "", True),
+          "Nodes out of service at once per pool (0 = only the cluster-wide budget).", "",
+          **_cycle(smaller(zero_is_unlimited, " (0 = no per-pool limit counts as the largest)"))),
         S("REBOOTER_ZONE_AWARE", "false", _bool,
-          "Patch one availability zone at a time (a wave never spans zones).", "", True),
+          "Patch one availability zone at a time (a wave never spans zones).", "",
+          **_cycle(keep(True))),
         S("REBOOTER_PAUSED", "false", _bool,
           "Pause switch: no new cycle starts (per cluster with REBOOTER_CLUSTER_OVERRIDES)."),
         S("REBOOTER_OPT_OUT_LABEL", "rebooter.aks.io/opt-out", _text,
@@ -218,24 +277,30 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_PAUSE_LABEL", "rebooter.aks.io/paused", _text,
           "Nodes (or pools) with this label set to `true` are skipped until it is removed."),
         S("REBOOTER_CLUSTER_OVERRIDES", "{}", _cluster_overrides,
-          "Per-cluster settings: JSON object from cluster name (or sub.rg.name key) to {setting key: value}."),
-        S("REBOOTER_DRAIN_POD_SELECTOR", "", _text, "Only evict pods matching this label selector.",
-          "drain-pod-selector", True),
-        S("REBOOTER_SKIP_WAIT_FOR_DELETE_TIMEOUT_SECONDS", "0", _int(0),
+          "Per-cluster settings: JSON object from cluster name (or sub.rg.name key) to {setting key: value}; "
+          "only settings of scope cluster or cycle.", scope=APP),
+        S("REBOOTER_DRAIN_POD_SELECTOR", "", _selector, "Only evict pods matching this label selector (the others "
+          "stay on the node through its reboot).", "drain-pod-selector", **_cycle(SAME)),
+        S("REBOOTER_SKIP_WAIT_FOR_DELETE_TIMEOUT_SECONDS", "0", _int(0, WEEK),
           "Pods deleted longer ago than this are not waited for (0 = wait for all).", "skip-wait-for-delete-timeout",
-          True),
+          **_cycle(larger(zero_is_unlimited, " (0 = wait for all counts as the largest)"))),
         S("REBOOTER_DISABLE_EVICTION", "false", _bool,
-          "Delete pods instead of evicting them: bypasses PodDisruptionBudgets. Dangerous.", "", True),
+          "Delete pods instead of evicting them: bypasses PodDisruptionBudgets. Dangerous.", "",
+          **_cycle(keep(False))),
         S("REBOOTER_UNDRAINABLE_POLICY", "skip", _choice("skip", "quarantine", "force"),
           "A node whose drain cannot finish: `skip` (undo our cordon, continue), `quarantine` (stay cordoned with "
           "the quarantine label, continue; halt after REBOOTER_MAX_BLOCKED_NODES), `force` (delete the remaining "
-          "pods and reboot).", "force-reboot", True),
-        S("REBOOTER_MAX_BLOCKED_NODES", "1", _int(1), "Quarantined nodes after which the cycle halts.", "", True),
-        S("REBOOTER_MAX_FAILED_NODES", "1", _int(1),
-          "Nodes that did not come back healthy after which the cycle halts (their lock is kept).", "", True),
-        S("REBOOTER_BLOCKER_RETRY_SECONDS", "60", _seconds, "Wait between blocker checks while blocked.", "", True),
+          "pods and reboot).", "force-reboot", **_cycle(order("force", "quarantine", "skip"))),
+        S("REBOOTER_MAX_BLOCKED_NODES", "1", _int(1, 1000), "Quarantined nodes after which the cycle halts.", "",
+          **_cycle(smaller())),
+        S("REBOOTER_MAX_FAILED_NODES", "1", _int(1, 1000),
+          "Nodes that did not come back healthy after which the cycle halts (their lock is kept).", "",
+          **_cycle(smaller())),
+        S("REBOOTER_BLOCKER_RETRY_SECONDS", "60", _seconds, "Wait between blocker checks while blocked.", "",
+          **_cycle(larger())),
         S("REBOOTER_BLOCKER_TIMEOUT_SECONDS", "3600", _seconds,
-          "Give up (cycle blocked, nothing touched) when blockers stay active this long.", "", True),
+          "Give up (cycle blocked, nothing touched) when blockers stay active this long.", "",
+          **_cycle(larger())),
         S("REBOOTER_PRE_REBOOT_NODE_LABELS", "", _labels, "Labels set before the reboot (k=v,k2=v2).",
           "pre-reboot-node-labels"),
         S("REBOOTER_POST_REBOOT_NODE_LABELS", "", _labels, "Labels set once the node is healthy again.",
@@ -306,14 +371,44 @@ def load(env: Mapping[str, str] | None = None) -> dict[str, Any]:
         except ValueError as exc:
             errors.append(f"{setting.name}: {exc}")
     if not errors:
-        errors = windows.validate_window_settings(values) + alerts.validate_alert_settings(values)
+        errors = _cross_checks(values) + _check_cluster_overrides(values)
     if errors:
         raise SettingsError("invalid app settings: " + "; ".join(errors))
     return values
 
 
-def apply_overrides(values: dict[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:
-    """Per-cycle overrides from an HTTP body; only settings marked per_cycle are accepted."""
+def _cross_checks(values: Mapping[str, Any]) -> list[str]:
+    return windows.validate_window_settings(values) + alerts.validate_alert_settings(values)
+
+
+def _check_cluster_overrides(values: dict[str, Any]) -> list[str]:
+    """Every REBOOTER_CLUSTER_OVERRIDES entry names exactly one configured cluster, and each
+    cluster's merged settings pass the same cross-field checks as the app's."""
+    overrides = values["clusterOverrides"]
+    if not overrides:
+        return []
+    refs = [names.parse_cluster_id(c) for c in values["clusters"]]
+    errors = []
+    for wanted in overrides:
+        matching = [r for r in refs if wanted in (r.key, r.name.lower())]
+        if not matching:
+            errors.append(f"REBOOTER_CLUSTER_OVERRIDES: {wanted!r} is not a cluster of REBOOTER_CLUSTERS "
+                          "(use its name or its subscription.resourcegroup.name key)")
+        elif len(matching) > 1:
+            errors.append(f"REBOOTER_CLUSTER_OVERRIDES: {wanted!r} names {len(matching)} clusters; use the "
+                          f"subscription.resourcegroup.name key of one: {', '.join(r.key for r in matching)}")
+    for ref in refs if not errors else []:
+        merged = for_cluster(values, ref.resource_id)
+        errors += [f"{e} (with the overrides of cluster {ref.name})" for e in _cross_checks(merged)]
+    return errors
+
+
+def apply_overrides(values: dict[str, Any], overrides: Mapping[str, Any], *, admin: bool = False) -> dict[str, Any]:
+    """Per-cycle overrides from an HTTP body, on top of the cluster's settings (``values``).
+
+    Only cycle-scope settings are accepted; every value is parsed like its app setting
+    (SettingsError names each bad one). Without ``admin``, an override that is looser than
+    ``values`` in its setting's safe direction raises LooseningError naming it (HTTP 403)."""
     allowed = {s.key: s for s in SETTINGS.values() if s.per_cycle}
     merged = dict(values)
     errors: list[str] = []
@@ -323,26 +418,49 @@ def apply_overrides(values: dict[str, Any], overrides: Mapping[str, Any]) -> dic
             errors.append(f"overrides.{key}: not an overridable setting (expected one of {', '.join(sorted(allowed))})")
             continue
         try:
-            merged[key] = setting.parse(str(raw).lower() if isinstance(raw, bool) else str(raw))
+            merged[key] = setting.parse(_scalar(raw))
         except ValueError as exc:
             errors.append(f"overrides.{key}: {exc}")
     if errors:
         raise SettingsError("; ".join(errors))
+    looser = [key for key in overrides if not allowed[key].safer.allows(values[key], merged[key])]  # type: ignore[union-attr]
+    if looser and not admin:
+        raise LooseningError(looser, "; ".join(
+            f"overrides.{key}: {merged[key]!r} is less safe than this cluster's {values[key]!r} (allowed: "
+            f"{allowed[key].safer.describe}); only the admin route may loosen it" for key in looser))  # type: ignore[union-attr]
     return merged
+
+
+def revalidate(cfg: Mapping[str, Any]) -> list[str]:
+    """Check settings an orchestration received (its input is not trusted): every value of a
+    known key parses again as its setting, and the cross-field rules hold (for example an Entra
+    token only goes to an Azure Monitor host over https). Pure: orchestrators call it."""
+    errors = []
+    by_key = {s.key: s for s in SETTINGS.values()}
+    for key, value in cfg.items():
+        setting = by_key.get(key)
+        if setting is None or isinstance(value, list | dict) or value is None:
+            continue
+        try:
+            reparsed = setting.parse(_scalar(value))
+        except ValueError as exc:
+            errors.append(f"{setting.name}: {exc}")
+            continue
+        if reparsed != value and not (isinstance(value, int | float) and float(reparsed) == float(value)):
+            errors.append(f"{setting.name}: {value!r} is not in its canonical form {reparsed!r}")
+    return errors + alerts.validate_alert_settings(cfg)
 
 
 def markdown_table() -> str:
     """The README's settings table, generated so it cannot drift from the registry."""
-    rows = ["| setting | default | meaning | kured flag | per cycle |", "| --- | --- | --- | --- | --- |"]
+    rows = ["| setting | default | meaning | kured flag | scope | per-cycle override may only be |",
+            "| --- | --- | --- | --- | --- | --- |"]
     for s in SETTINGS.values():
         default = f"`{s.default}`" if s.default else "(empty)"
         kured = f"`{s.kured}`" if s.kured else ""
-        rows.append(f"| `{s.name}` | {default} | {s.meaning} | {kured} | {'`' + s.key + '`' if s.per_cycle else ''} |")
+        safer = f"`{s.key}`: {s.safer.describe}" if s.safer else ""
+        rows.append(f"| `{s.name}` | {default} | {s.meaning} | {kured} | {s.scope} | {safer} |")
     return "\n".join(rows)
-
-
-if __name__ == "__main__":
-    print(markdown_table())
 
 
 def for_cluster(values: dict[str, Any], cluster_id: str) -> dict[str, Any]:
@@ -353,3 +471,7 @@ def for_cluster(values: dict[str, Any], cluster_id: str) -> dict[str, Any]:
     for key in (ref.name.lower(), ref.key):
         merged.update(overrides.get(key, {}))
     return merged
+
+
+if __name__ == "__main__":
+    print(markdown_table())
