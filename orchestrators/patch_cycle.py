@@ -31,6 +31,9 @@ def patch_cycle(context: Any):
     cluster_id = job["cluster"]
     cfg = job["settings"]
     status = common.CycleStatus(context, cluster_id, job.get("reason", ""))
+    invalid = common.invalid_settings(cfg)
+    if invalid:  # an input nobody validated (started around the API): touch nothing, say why
+        return status.finish("failed", reason=invalid)
     control = Control(context)
     state = job.get("resume")
     if state is None:  # first execution: look, plan, announce
@@ -75,7 +78,7 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
     retry = common.retry(cfg)
     status.step("describe cluster")
     try:
-        cluster = yield context.call_activity_with_retry("describe_cluster", retry, {"cluster": cluster_id})
+        cluster = yield context.call_activity_with_retry("describe_cluster", retry, common.target(cluster_id, cfg))
     except Exception as exc:  # noqa: BLE001 - the cycle ends with the reason instead of a stack trace
         return (yield from _fail(context, cfg, status, f"cannot describe the cluster: {common.error_text(exc)}"))
     reason = plan.cluster_skip_reason(cluster)
@@ -93,10 +96,12 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
 
     pools, not_applicable = plan.split_pools(cluster, job.get("pools"))
     status.not_applicable = not_applicable
+    if not pools:  # e.g. a pools filter naming only Windows, stopped or unknown pools
+        return status.finish("skipped", reason=plan.no_pool_reason(cluster, job.get("pools"), not_applicable))
     status.step("probe pools")
     probes = yield from _probe_pools(context, cfg, cluster_id, pools)
     try:
-        inventory = yield context.call_activity_with_retry("list_nodes", retry, {"cluster": cluster_id})
+        inventory = yield context.call_activity_with_retry("list_nodes", retry, common.target(cluster_id, cfg))
     except Exception as exc:  # noqa: BLE001
         return (yield from _fail(context, cfg, status, f"cannot list the cluster's nodes: {common.error_text(exc)}"))
     planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"), cfg["zoneAware"])
@@ -127,7 +132,8 @@ def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
     """The maintenance window, or the reason the cycle must not start now."""
     aks = None
     if cfg["windowSource"] == "aks":
-        aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, {"cluster": cluster_id})
+        aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry,
+                                                     common.target(cluster_id, cfg))
     try:
         window = windows.effective_window(cfg, aks)
         now = context.current_utc_datetime
@@ -274,8 +280,8 @@ def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list
     for attempt in (1, 2):  # one resubmission after a back-off for pools whose submit failed
         try:
             submitted = yield context.task_all([
-                context.call_activity("probe_pool", {"cluster": cluster_id, "pool": p,
-                                                     "podTimeoutSeconds": pod_timeout})
+                context.call_activity("probe_pool", common.target(cluster_id, cfg, pool=p,
+                                                                  podTimeoutSeconds=pod_timeout))
                 for p in to_submit
             ])
         except Exception as exc:  # noqa: BLE001 - the activity itself crashed: treat as a failed submit
@@ -297,8 +303,8 @@ def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list
         yield _wait(context, cfg["probePollSeconds"])
         try:
             polled = yield context.task_all([
-                context.call_activity("fetch_probe_result", {"cluster": cluster_id, "pool": p,
-                                                             "commandId": pending[p]})
+                context.call_activity("fetch_probe_result", common.target(cluster_id, cfg, pool=p,
+                                                                          commandId=pending[p]))
                 for p in sorted(pending)
             ])
         except Exception as exc:  # noqa: BLE001 - the activity itself crashed: poll again until the deadline

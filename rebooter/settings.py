@@ -473,5 +473,23 @@ def for_cluster(values: dict[str, Any], cluster_id: str) -> dict[str, Any]:
     return merged
 
 
+# What every cluster-touching activity needs from the cluster's settings (kept small: it is in
+# every activity's history entry).
+ACTIVITY_KEYS = ("credential", "kubeAuth", "optOutLabel", "pauseLabel", "rebootMethod")
+
+
+def activity_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``settings`` of an activity payload: how to reach the cluster and its node labels."""
+    return {key: cfg[key] for key in ACTIVITY_KEYS}
+
+
+def notify_settings(cfg: Mapping[str, Any], event: str) -> dict[str, Any]:
+    """The ``settings`` of a notify payload: the cluster's masked URLs, events and this event's
+    template (the URL secrets are looked up by the activity, never carried)."""
+    key = notify.template_key(event)
+    return {"notifyUrls": list(cfg.get("notifyUrls") or []), "notifyEvents": list(cfg.get("notifyEvents") or []),
+            key: cfg.get(key, "")}
+
+
 if __name__ == "__main__":
     print(markdown_table())
