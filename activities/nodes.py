@@ -100,7 +100,7 @@ def reboot_node(payload: dict) -> dict:
     api, node = _target(payload)
     method = payload.get("method") or payload["settings"].get("rebootMethod")
     if method not in ("pod", "vmss"):
-        raise ValueError(f"method: expected pod or vmss (or settings.rebootMethod), got {method!r}")
+        raise ValueError(f"method: expected a reboot method, pod or vmss (or settings.rebootMethod), got {method!r}")
     kind = clients.access_of(payload)["credential"]
     with _api_errors("reboot", node):
         return request_reboot(api, node, payload.get("bootId"), method,

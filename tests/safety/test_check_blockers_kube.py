@@ -15,7 +15,7 @@ CLUSTER = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg
 
 @pytest.fixture
 def cluster(kube, monkeypatch):
-    monkeypatch.setattr(clients, "kube_api", lambda cluster_id: kube.api)
+    monkeypatch.setattr(clients, "kube_api", lambda cluster_id, access: kube.api)
     for node in ("n1", "n2", "n3"):
         kube.add_node(node)
     web = kube.add_replicaset("web-7d9f", "shop", 2, {"app": "web"})
