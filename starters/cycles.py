@@ -141,7 +141,10 @@ def describe(instance_id: str, status: Any) -> dict[str, Any]:
 async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """Runs, newest first, from every configured cluster's progress entity (kept after the
     instance itself is reused by the cluster's next cycle) plus the live instance."""
-    app = settings.load()
+    try:
+        app = settings.load()
+    except settings.SettingsError as exc:
+        return misconfigured(exc)
     params = req.params
     wanted_status = params.get("status")
     if wanted_status and wanted_status not in STATUSES + ("completed", "halted", "cancelled", "skipped", "failed",
