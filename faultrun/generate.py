@@ -21,14 +21,15 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from faultrun import overrides
 from sandbox.model import FAULT_TYPES
 
 HARNESS_KINDS = ("controllerNeverRecreates", "activityFailsAfterWork", "activityTwice", "concurrentStart",
-                 "terminateHolder")
+                 "terminateHolder", *overrides.KINDS)
 FAULT_KINDS = tuple(FAULT_TYPES) + HARNESS_KINDS
 NODE_TARGETED = {"nodeNeverReturns", "nodeReturnsNotReady", "terminateHolder"}
 # Pairs that would make one run do two different things at its start.
-INCOMPATIBLE = {frozenset({"concurrentStart", "terminateHolder"})}
+INCOMPATIBLE = {frozenset({"concurrentStart", "terminateHolder"}), frozenset({"concurrentStart", "cycleOverrides"})}
 # Activities whose completion can be lost after they did their work (the at-least-once case).
 FLAKY_ACTIVITIES = ("describe_cluster", "probe_pool", "fetch_probe_result", "list_nodes", "preflight_node",
                     "cordon_node", "drain_node", "reboot_node", "check_node_health", "uncordon_node")
@@ -123,7 +124,11 @@ def generate(seed: int) -> RunPlan:
     }
     faults = []
     for i, kind in enumerate(kinds):
-        fault = {"kind": kind, **_fault_params(rng, kind, eligible, primary=i == 0)}
+        if kind in overrides.KINDS:
+            fault = {"kind": kind, **overrides.params(rng, kind, settings, eligible)}
+            overrides.apply(settings, scenario, fault)
+        else:
+            fault = {"kind": kind, **_fault_params(rng, kind, eligible, primary=i == 0)}
         faults.append(fault)
         if kind in FAULT_TYPES:
             scenario["faults"].append({"type": kind, **{k: v for k, v in fault.items() if k != "kind"}})
