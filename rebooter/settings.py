@@ -439,8 +439,8 @@ def revalidate(cfg: Mapping[str, Any]) -> list[str]:
     by_key = {s.key: s for s in SETTINGS.values()}
     for key, value in cfg.items():
         setting = by_key.get(key)
-        if setting is None or isinstance(value, list | dict) or value is None:
-            continue
+        if setting is None or setting.scope == APP or isinstance(value, list | dict) or value is None:
+            continue  # app-scope settings (timer, ARM) are never read from an orchestration's input
         try:
             reparsed = setting.parse(_scalar(value))
         except ValueError as exc:
