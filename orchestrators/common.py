@@ -6,6 +6,8 @@ the input, so it is safe to run on every replay.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from datetime import datetime
 from typing import Any
@@ -41,6 +43,14 @@ def invalid_settings(cfg: Any) -> str:
     is not trusted, so every value is checked again before anything is touched."""
     if not isinstance(cfg, dict):
         return "invalid settings in the input: expected an object"
+    return _invalid(json.dumps(cfg, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=64)
+def _invalid(cfg_json: str) -> str:
+    """Cached by the input's text: an orchestration is replayed many times with the same input,
+    and the answer is a pure function of it (so caching keeps replays deterministic and cheap)."""
+    cfg = json.loads(cfg_json)
     missing = [key for key in settings.ACTIVITY_KEYS if key not in cfg]
     problems = settings.revalidate(cfg) + [f"{key}: missing" for key in missing]
     return ("invalid settings in the input: " + "; ".join(problems))[:1000] if problems else ""
