@@ -12,20 +12,26 @@ from typing import Any
 from rebooter import aks, clients, inventory, names, probe
 
 
-def describe_cluster(payload: dict[str, Any]) -> dict[str, Any]:
+def _arm(payload: dict[str, Any]) -> tuple[Any, names.ClusterRef]:
+    """The ARM client with the cluster's credential (from the payload's settings) and the cluster."""
     ref = names.parse_cluster_id(payload["cluster"])
-    return aks.describe_cluster(clients.container_service(ref.subscription_id), ref)
+    return clients.container_service(ref.subscription_id, clients.access_of(payload)["credential"]), ref
+
+
+def describe_cluster(payload: dict[str, Any]) -> dict[str, Any]:
+    arm, ref = _arm(payload)
+    return aks.describe_cluster(arm, ref)
 
 
 def probe_pool(payload: dict[str, Any]) -> dict[str, Any]:
     """Submit the pool's probe. Errors come back as data, not exceptions: the orchestrator fans
     these out with task_all, and a failure there must name its pool without failing the rest."""
-    ref = names.parse_cluster_id(payload["cluster"])
     pool = names.check_pool_name(payload["pool"])
     wait = int(payload.get("podTimeoutSeconds", 60))
     try:
-        return aks.submit_probe(clients.container_service(ref.subscription_id), ref, pool, wait,
-                                cluster_token=clients.aks_cluster_token)
+        arm, ref = _arm(payload)
+        kind = clients.access_of(payload)["credential"]
+        return aks.submit_probe(arm, ref, pool, wait, cluster_token=lambda: clients.aks_cluster_token(kind))
     except Exception as exc:  # noqa: BLE001 - reported to the orchestrator with the pool's name
         return {"pool": pool, "error": _one_line(exc)}
 
@@ -33,10 +39,10 @@ def probe_pool(payload: dict[str, Any]) -> dict[str, Any]:
 def fetch_probe_result(payload: dict[str, Any]) -> dict[str, Any]:
     """One poll of a pool's probe: running, done, failed (the command failed: final) or error
     (could not ask: the orchestrator polls again until its deadline)."""
-    ref = names.parse_cluster_id(payload["cluster"])
     pool = names.check_pool_name(payload["pool"])
     try:
-        return aks.fetch_probe(clients.container_service(ref.subscription_id), ref, pool, str(payload["commandId"]))
+        arm, ref = _arm(payload)
+        return aks.fetch_probe(arm, ref, pool, str(payload["commandId"]))
     except probe.ProbeError as exc:
         return {"pool": pool, "status": "failed", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - transient: polled again
@@ -48,13 +54,18 @@ def _one_line(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:500]
 
 
-def _facts(cluster: str) -> list[dict[str, Any]]:
-    cfg = clients.app_settings()
-    return inventory.list_nodes(clients.kube_api(cluster), cfg["optOutLabel"], cfg["pauseLabel"])
+def _facts(payload: dict[str, Any]) -> list[dict[str, Any]]:
+    """The cluster's nodes, with the cluster's own opt-out and pause labels (from the payload)."""
+    cfg = payload.get("settings") or {}
+    labels = [cfg.get("optOutLabel"), cfg.get("pauseLabel")]
+    if not all(isinstance(label, str) and label for label in labels):
+        raise ValueError("settings: expected the cluster's optOutLabel and pauseLabel in the activity payload")
+    cluster = names.parse_cluster_id(payload["cluster"]).resource_id
+    return inventory.list_nodes(clients.kube_api(cluster, clients.access_of(payload)), *labels)
 
 
 def list_nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
-    facts = _facts(payload["cluster"])
+    facts = _facts(payload)
     for fact in facts:
         fact.pop("labels", None)  # keep orchestration history small
     return facts
@@ -62,7 +73,7 @@ def list_nodes(payload: dict[str, Any]) -> list[dict[str, Any]]:
 
 def _count_unavailable(payload: dict[str, Any]) -> dict[str, Any]:
     """Nodes already out by someone else's hand, for the lock's budget check."""
-    return inventory.unavailable(_facts(payload["cluster"]))
+    return inventory.unavailable(_facts(payload))
 
 
 def preflight_node(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,6 +1,6 @@
 """mark_node: set or remove labels and annotations on a node (idempotent merge patch).
 
-{cluster, node, labels?: {key: value | null}, annotations?: {key: value | null}}
+{cluster, node, settings (credential, kubeAuth), labels?: {key: value | null}, annotations?: {key: value | null}}
 -> {node, labels, annotations} as the node carries them afterwards.
 """
 
@@ -14,4 +14,4 @@ from rebooter import clients, marks, names
 def mark_node(payload: dict[str, Any]) -> dict[str, Any]:
     cluster = names.parse_cluster_id(payload.get("cluster")).resource_id
     node = names.check_node_name(payload.get("node"))
-    return marks.mark(clients.kube_api(cluster), node, payload.get("labels"), payload.get("annotations"))
+    return marks.mark(clients.kube_api(cluster, clients.access_of(payload)), node, payload.get("labels"), payload.get("annotations"))

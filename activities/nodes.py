@@ -5,7 +5,9 @@ Thin on purpose: validate the payload, get the cluster's ApiClient, call the dom
 orchestrator repeats calls with durable timers instead of any activity waiting. Real errors
 raise an Exception whose message says what failed.
 
-Every payload carries ``"cluster"`` (AKS resource ID) and ``"node"`` (node name).
+Every payload carries ``"cluster"`` (AKS resource ID), ``"node"`` (node name) and ``"settings"``
+(rebooter.settings.activity_settings: the cluster's credential, Kubernetes auth and reboot method;
+activities never read them from the environment).
 
 cordon_node      {cluster, node, owner?="rebooter"}
                  -> {cordonedByUs, alreadyCordoned, unschedulable, owner}
@@ -13,12 +15,12 @@ uncordon_node    {cluster, node}
                  -> {uncordoned, unschedulable, reason}   reason: "cordoned by us" |
                     "already schedulable" | "cordoned by someone else" | "node not found"
 drain_node       {cluster, node, options?: {drainGracePeriodSeconds, deleteEmptydirData, force,
-                  podSelector, skipWaitForDeleteTimeoutSeconds, disableEviction}, forceDelete?=false}
+                  drainPodSelector, skipWaitForDeleteTimeoutSeconds, disableEviction}, forceDelete?=false}
                  -> {status: "done"|"pending"|"error", method: "eviction"|"delete",
                      evicted: [ns/pod], deleted: [ns/pod], blocked: [{pod, reason}],
                      terminating: [ns/pod], errors: [str], warnings: [str],
                      skipped: [{pod, reason}], remaining: int}
-reboot_node      {cluster, node, bootId, method?: "pod"|"vmss" (default: the app setting)}
+reboot_node      {cluster, node, bootId, method?: "pod"|"vmss" (default: settings.rebootMethod)}
                  -> {status: "rebooted"|"requested", method, bootId, ...details}
 check_node_health {cluster, node, bootIdBefore}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
@@ -56,7 +58,7 @@ def _target(payload: dict) -> tuple[Any, str]:
         raise ValueError(f"expected a JSON object payload, got {type(payload).__name__}")
     cluster = names.parse_cluster_id(payload.get("cluster")).resource_id
     node = names.check_node_name(payload.get("node"))
-    return clients.kube_api(cluster), node
+    return clients.kube_api(cluster, clients.access_of(payload)), node
 
 
 @contextlib.contextmanager
@@ -100,9 +102,13 @@ def drain_node(payload: dict) -> dict:
 
 def reboot_node(payload: dict) -> dict:
     api, node = _target(payload)
-    method = payload.get("method") or clients.app_settings()["rebootMethod"]
+    method = payload.get("method") or payload["settings"].get("rebootMethod")
+    if method not in ("pod", "vmss"):
+        raise ValueError(f"method: expected a reboot method, pod or vmss (or settings.rebootMethod), got {method!r}")
+    kind = clients.access_of(payload)["credential"]
     with _api_errors("reboot", node):
-        return request_reboot(api, node, payload.get("bootId"), method, compute=clients.compute)
+        return request_reboot(api, node, payload.get("bootId"), method,
+                              compute=lambda subscription_id: clients.compute(subscription_id, kind))
 
 
 def check_node_health(payload: dict) -> dict:

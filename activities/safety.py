@@ -12,7 +12,7 @@ check_blockers   {cluster, node?, settings: {prometheusUrl, prometheusAuth, aler
                  "wait": alerts, blocking pods or a PDB that is temporarily short (try again later);
                  "undrainable": the node's drain cannot finish (do not cordon it).
                  Without "node" only the alerts and blocking pods anywhere in the cluster count.
-read_aks_maintenance_window {cluster}
+read_aks_maintenance_window {cluster, settings: {credential, ...}}
                  -> {found: false}
                   | {found: true, window: <Window.to_dict()> | null, error: str, maintenanceWindow: {...}}
                  window is null (and error says why) for unsupported schedules (absoluteMonthly,
@@ -32,10 +32,6 @@ def _cluster(payload: Any) -> names.ClusterRef:
     return names.parse_cluster_id(payload.get("cluster"))
 
 
-def _prometheus_token() -> str:
-    return clients.credential().get_token(alerts.PROMETHEUS_SCOPE).token
-
-
 def check_blockers(payload: dict) -> dict:
     ref = _cluster(payload)
     node = payload.get("node")
@@ -44,9 +40,15 @@ def check_blockers(payload: dict) -> dict:
     values = payload.get("settings")
     if not isinstance(values, dict):
         raise ValueError("settings: expected the cycle's settings object")
-    return blockers.check_blockers(clients.kube_api(ref.resource_id), values, node, token=_prometheus_token)
+    access = clients.access_of(payload)
+
+    def token() -> str:  # only asked for with prometheusAuth entra, and only for an Azure Monitor host
+        return clients.credential(access["credential"]).get_token(alerts.PROMETHEUS_SCOPE).token
+
+    return blockers.check_blockers(clients.kube_api(ref.resource_id, access), values, node, token=token)
 
 
 def read_aks_maintenance_window(payload: dict) -> dict:
     ref = _cluster(payload)
-    return aks_window.read_window(clients.container_service(ref.subscription_id), ref.resource_group, ref.name)
+    arm = clients.container_service(ref.subscription_id, clients.access_of(payload)["credential"])
+    return aks_window.read_window(arm, ref.resource_group, ref.name)

@@ -21,11 +21,12 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
+from faultrun import overrides
 from sandbox.model import FAULT_TYPES
 
 HARNESS_KINDS = ("controllerNeverRecreates", "activityFailsAfterWork", "activityTwice", "concurrentStart",
                  "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand", "nodeDeleted",
-                 "windowReadFails")
+                 "windowReadFails", *overrides.KINDS)
 FAULT_KINDS = tuple(FAULT_TYPES) + HARNESS_KINDS
 NODE_TARGETED = {"nodeNeverReturns", "nodeReturnsNotReady", "terminateHolder", "terminateAtStep", "breakLock",
                  "nodeDeleted"}
@@ -33,7 +34,8 @@ NODE_TARGETED = {"nodeNeverReturns", "nodeReturnsNotReady", "terminateHolder", "
 ACTING = ("concurrentStart", "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand", "nodeDeleted",
           "windowReadFails")
 # Pairs that would make one run do two different things at its start.
-INCOMPATIBLE = {frozenset({a, b}) for a in ACTING for b in ACTING if a != b}
+INCOMPATIBLE = {frozenset({a, b}) for a in ACTING for b in ACTING if a != b} | {
+    frozenset({"concurrentStart", "cycleOverrides"})}
 # The steps of patch_node as its custom status names them (orchestrators/patch_node.py).
 NODE_STEPS = ("lock", "cordon", "drain", "reboot", "wait healthy", "uncordon")
 COMMANDS = ("cancel", "pause", "approve", "reject")
@@ -131,7 +133,11 @@ def generate(seed: int) -> RunPlan:
     }
     faults = []
     for i, kind in enumerate(kinds):
-        fault = {"kind": kind, **_fault_params(rng, kind, eligible, primary=i == 0)}
+        if kind in overrides.KINDS:
+            fault = {"kind": kind, **overrides.params(rng, kind, settings, eligible)}
+            overrides.apply(settings, scenario, fault)
+        else:
+            fault = {"kind": kind, **_fault_params(rng, kind, eligible, primary=i == 0)}
         faults.append(fault)
         if kind in FAULT_TYPES:
             scenario["faults"].append({"type": kind, **{k: v for k, v in fault.items() if k != "kind"}})

@@ -18,7 +18,7 @@ from typing import Any
 
 import requests as http
 
-from faultrun import checks, operator
+from faultrun import checks, operator, overrides
 from faultrun.generate import NAMESPACE, RunPlan, generate
 from faultrun.middleware import Behaviour
 from faultrun.stack import SharedEngine, shared_engine
@@ -95,7 +95,7 @@ def run_plan(plan: RunPlan, engine: SharedEngine | None = None, timeline_path: s
     API while the cycle runs (uncordons a node someone else cordoned, deletes a workload pod), to
     show that the checks catch it."""
     began = time.monotonic()
-    report = Report(plan.seed, plan.kinds, budget=int(plan.settings["REBOOTER_MAX_UNAVAILABLE"]), sabotage=sabotage)
+    report = Report(plan.seed, plan.kinds, budget=overrides.budget(plan), sabotage=sabotage)
     engine = engine or shared_engine()
     fail = plan.harness("activityFailsAfterWork")
     behaviour = Behaviour(twice=plan.harness("activityTwice") is not None,
@@ -150,8 +150,11 @@ class _Run:
         self._observe(initial)
 
     def _start_http(self, wait: bool = True) -> dict[str, Any] | None:
-        response = http.post(f"{self.engine.base_url}/api/patch-cycles",
-                             json={"cluster": self.cluster, "reason": f"faultrun seed {self.plan.seed}"}, timeout=30)
+        def post(body: dict[str, Any]) -> http.Response:
+            return http.post(f"{self.engine.base_url}/api/patch-cycles", json=body, timeout=30)
+
+        body = {"cluster": self.cluster, "reason": f"faultrun seed {self.plan.seed}"}
+        response = post(overrides.refuse_then_start(self, post, body) if not self.cycles else body)
         if response.status_code != 202:
             self.report.violations.append({"check": "start", "detail": f"POST answered {response.status_code}: "
                                                                        f"{response.text[:300]}"})
@@ -324,7 +327,7 @@ class _Run:
             cycles=self.cycles, lock=lock, lock_read_at=read_at, initial=initial, final=self._nodes(),
             commands=self.commands,
         )
-        self.report.violations += checks.check_all(observed)
+        self.report.violations += checks.check_all(observed) + overrides.check(self, initial, observed.final)
         self.report.peak_ours = checks.invariants.max_unavailable(checks.WithoutDeleted(self.box.timeline),
                                                                   exclude_foreign=True).count
         self.report.peak_foreign = checks.foreign_peak(self.box.timeline)

@@ -6,13 +6,15 @@ the input, so it is safe to run on every replay.
 
 from __future__ import annotations
 
+import functools
+import json
 import logging
 from datetime import datetime
 from typing import Any
 
 import azure.durable_functions as df
 
-from rebooter import logs, names, notify_events
+from rebooter import logs, names, notify_events, settings
 
 log = logging.getLogger("rebooter.orchestrators")
 
@@ -22,11 +24,36 @@ PROGRESS_ENTITY = "cluster_progress"
 
 # Settings only the cycle reads: left out of every patch_node input to keep histories small.
 CYCLE_ONLY_PREFIXES = ("notifyTemplate", "window", "approval", "estimated", "schedule", "taskHub", "arm",
-                       "credential", "kubeAuth", "probe", "nodesPerExecution", "soak", "paused", "zoneAware")
+                       "probe", "nodesPerExecution", "soak", "paused", "zoneAware")
+NODE_TEMPLATES = ("notifyTemplateNodeDraining",)  # the one event patch_node announces itself
 
 
 def node_settings(cfg: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in cfg.items() if not k.startswith(CYCLE_ONLY_PREFIXES)}
+    return {k: v for k, v in cfg.items() if not k.startswith(CYCLE_ONLY_PREFIXES) or k in NODE_TEMPLATES}
+
+
+def target(cluster_id: str, cfg: dict[str, Any], **payload: Any) -> dict[str, Any]:
+    """An activity payload for the cluster: its settings travel with it (credential, Kubernetes
+    auth, opt-out and pause labels, reboot method), so no activity reads the environment."""
+    return {"cluster": cluster_id, "settings": settings.activity_settings(cfg), **payload}
+
+
+def invalid_settings(cfg: Any) -> str:
+    """Why the settings an orchestration received cannot be used ('' when they can): its input
+    is not trusted, so every value is checked again before anything is touched."""
+    if not isinstance(cfg, dict):
+        return "invalid settings in the input: expected an object"
+    return _invalid(json.dumps(cfg, sort_keys=True, default=str))
+
+
+@functools.lru_cache(maxsize=64)
+def _invalid(cfg_json: str) -> str:
+    """Cached by the input's text: an orchestration is replayed many times with the same input,
+    and the answer is a pure function of it (so caching keeps replays deterministic and cheap)."""
+    cfg = json.loads(cfg_json)
+    missing = [key for key in settings.ACTIVITY_KEYS if key not in cfg]
+    problems = settings.revalidate(cfg) + [f"{key}: missing" for key in missing]
+    return ("invalid settings in the input: " + "; ".join(problems))[:1000] if problems else ""
 
 
 def retry(cfg: dict[str, Any]) -> df.RetryOptions:
@@ -198,6 +225,6 @@ def notify(context: Any, cfg: dict[str, Any], payload: dict[str, Any] | None):
     if payload is None or not notify_events.wants(cfg, payload["event"]):
         return
     try:
-        yield context.call_activity("notify", payload)
+        yield context.call_activity("notify", {**payload, "settings": settings.notify_settings(cfg, payload["event"])})
     except Exception:  # noqa: BLE001 - the notify activity already logs and reports its failures
         return

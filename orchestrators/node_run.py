@@ -25,7 +25,7 @@ class NodeRun:
         self.node = job["node"]["node"]
         self.facts = job["node"]
         self.cfg = job["settings"]
-        self.target = {"cluster": self.cluster, "node": self.node}
+        self.target = common.target(self.cluster, self.cfg, node=self.node)
         self.holder = context.instance_id
         self.lock = common.lock_id(self.cluster)
         self.retry = common.retry(self.cfg)

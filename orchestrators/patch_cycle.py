@@ -19,7 +19,7 @@ from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
-from rebooter import notify_events, plan, window_settings, windows
+from rebooter import aks_window, notify_events, plan, window_settings, windows
 
 # Results that stop the rollout: something is wrong with a node we took out (failure policy).
 # "skipped" (left alone) and "undrainable" (our cordon undone) let the next node go.
@@ -46,6 +46,9 @@ def patch_cycle(context: Any):
 def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control: Control):
     cluster_id = job["cluster"]
     cfg = job["settings"]
+    invalid = common.invalid_settings(cfg)
+    if invalid:  # an input nobody validated (started around the API): touch nothing, say why
+        return status.finish("failed", reason=invalid)
     state = job.get("resume")
     if state is None:  # first execution: look, plan, announce
         state = yield from _prepare(context, job, status, control)
@@ -97,7 +100,7 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
     retry = common.retry(cfg)
     status.step("describe cluster")
     try:
-        cluster = yield context.call_activity_with_retry("describe_cluster", retry, {"cluster": cluster_id})
+        cluster = yield context.call_activity_with_retry("describe_cluster", retry, common.target(cluster_id, cfg))
     except Exception as exc:  # noqa: BLE001 - the cycle ends with the reason instead of a stack trace
         return (yield from _fail(context, cfg, status, f"cannot describe the cluster: {common.error_text(exc)}"))
     common.record_cluster(context, cluster_id, cluster)
@@ -120,11 +123,13 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
 
     pools, not_applicable = plan.split_pools(cluster, job.get("pools"))
     status.not_applicable = not_applicable
+    if not pools:  # e.g. a pools filter naming only Windows, stopped or unknown pools
+        return status.finish("skipped", reason=plan.no_pool_reason(cluster, job.get("pools"), not_applicable))
     status.step("probe pools")
     probes = yield from _probe_pools(context, cfg, cluster_id, pools)
     common.record_probe(context, cluster_id, probes["results"])
     try:
-        inventory = yield context.call_activity_with_retry("list_nodes", retry, {"cluster": cluster_id})
+        inventory = yield context.call_activity_with_retry("list_nodes", retry, common.target(cluster_id, cfg))
     except Exception as exc:  # noqa: BLE001
         return (yield from _fail(context, cfg, status, f"cannot list the cluster's nodes: {common.error_text(exc)}"))
     planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"), cfg["zoneAware"],
@@ -163,9 +168,9 @@ def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
     aks = None
     if cfg["windowSource"] == "aks":
         try:
-            aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, {"cluster": cluster_id})
+            aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, common.target(cluster_id, cfg))
         except Exception as exc:  # noqa: BLE001 - no window known: do not patch, say why
-            return WindowReadError(f"cannot read the AKS maintenance window ({windows.AKS_CONFIG_NAME}): "
+            return WindowReadError(f"cannot read the AKS maintenance window ({aks_window.AKS_CONFIG_NAME}): "
                                    f"{common.error_text(exc)}")
     try:
         window = window_settings.effective_window(cfg, aks)
@@ -333,8 +338,8 @@ def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list
     for attempt in (1, 2):  # one resubmission after a back-off for pools whose submit failed
         try:
             submitted = yield context.task_all([
-                context.call_activity("probe_pool", {"cluster": cluster_id, "pool": p,
-                                                     "podTimeoutSeconds": pod_timeout})
+                context.call_activity("probe_pool", common.target(cluster_id, cfg, pool=p,
+                                                                  podTimeoutSeconds=pod_timeout))
                 for p in to_submit
             ])
         except Exception as exc:  # noqa: BLE001 - the activity itself crashed: treat as a failed submit
@@ -356,8 +361,8 @@ def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list
         yield _wait(context, cfg["probePollSeconds"])
         try:
             polled = yield context.task_all([
-                context.call_activity("fetch_probe_result", {"cluster": cluster_id, "pool": p,
-                                                             "commandId": pending[p]})
+                context.call_activity("fetch_probe_result", common.target(cluster_id, cfg, pool=p,
+                                                                          commandId=pending[p]))
                 for p in sorted(pending)
             ])
         except Exception as exc:  # noqa: BLE001 - the activity itself crashed: poll again until the deadline

@@ -21,14 +21,18 @@ from orchestrators.control import Control
 from orchestrators.node_run import NodeRun
 from rebooter.marks import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
 
-DRAIN_OPTION_KEYS = {"drainGracePeriodSeconds": "drainGracePeriodSeconds", "deleteEmptydirData": "deleteEmptydirData",
-                     "force": "force", "drainPodSelector": "podSelector",
-                     "skipWaitForDeleteTimeoutSeconds": "skipWaitForDeleteTimeoutSeconds",
-                     "disableEviction": "disableEviction"}
+# The drain options are the settings of the same names (one spelling from the setting to DrainOptions).
+DRAIN_OPTION_KEYS = ("drainGracePeriodSeconds", "deleteEmptydirData", "force", "drainPodSelector",
+                     "skipWaitForDeleteTimeoutSeconds", "disableEviction")
 
 
 def patch_node(context: Any):
     job: dict[str, Any] = context.get_input()
+    invalid = common.invalid_settings(job.get("settings"))
+    if invalid:  # an input nobody validated: take nothing, touch nothing
+        node = job.get("node") or {}
+        return {"node": node.get("node", ""), "pool": node.get("pool", ""), "result": "error", "reason": invalid,
+                "steps": [], "seconds": 0, "before": {}}
     run = NodeRun(context, job, Control(context))
     cfg = run.cfg
     yield from run.control.arm()  # a cancel sent at once is neither lost nor delivered twice
@@ -170,7 +174,7 @@ def _drain(run: NodeRun):
     context, cfg = run.context, run.cfg
     run.begin("drain")
     yield from run.notify_draining()
-    options = {target: cfg[key] for key, target in DRAIN_OPTION_KEYS.items()}
+    options = {key: cfg[key] for key in DRAIN_OPTION_KEYS}
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
     force_delete = False
     attempts = 0

@@ -25,11 +25,16 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 if TYPE_CHECKING:  # imported lazily: settings.py imports this module for its parsers
     import requests
 
 PROMETHEUS_SCOPE = "https://prometheus.monitor.azure.com/.default"
+# Azure Monitor workspace query endpoints are https://<workspace>.<region>.prometheus.monitor.azure.com
+# (Microsoft Learn, "Query Prometheus metrics using the API and PromQL"); an Entra token for the
+# scope above is only ever sent to such a host, whatever the input of an orchestration says.
+ENTRA_HOST_SUFFIXES = (".prometheus.monitor.azure.com",)
 TIMEOUT = (3.0, 5.0)  # (connect, read) seconds per attempt; 3 attempts stay under ~20 s
 RETRIES = 2
 BACKOFF = 0.2  # urllib3: 0 s, 0.4 s between attempts
@@ -73,12 +78,49 @@ def from_settings(values: Mapping[str, Any]) -> AlertCheck | None:
 # ---- setting parsers (used by rebooter.settings) ----------------------------------------------
 
 
+def _masked(url: str) -> str:
+    """The URL with any user:password@ part hidden (for error messages)."""
+    scheme, sep, rest = url.strip().partition("://")
+    netloc, slash, path = rest.partition("/")
+    if "@" in netloc:
+        netloc = "****@" + netloc.rpartition("@")[2]
+    return f"{scheme}{sep}{netloc}{slash}{path}" if sep else ("****" if "@" in url else url)
+
+
+def refuse_credentials(url: str) -> None:
+    """Credentials in a URL would be echoed into statuses, histories and logs: refuse them."""
+    netloc = url.partition("://")[2].partition("/")[0]
+    if "@" in netloc:
+        raise ValueError(f"credentials in the URL (user:password@) are not accepted, they would be shown and "
+                         f"stored wherever the URL is; got {_masked(url)!r}")
+
+
+def entra_host_problem(url: str) -> str:
+    """Why an Entra token must not be sent to ``url`` ('' when it may): https, no credentials, and
+    a parsed host name under an Azure Monitor managed Prometheus domain."""
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        parts.port  # noqa: B018 - raises ValueError on a malformed port
+    except ValueError:
+        return f"not a URL: {_masked(url)!r}"
+    if parts.scheme != "https":
+        return f"an https:// URL is required (a bearer token is never sent over plain http), got {_masked(url)!r}"
+    if "@" in parts.netloc:
+        return f"credentials in the URL are not accepted, got {_masked(url)!r}"
+    if not host.endswith(ENTRA_HOST_SUFFIXES):
+        return (f"the host {host!r} is not an Azure Monitor managed Prometheus endpoint (*"
+                f"{', *'.join(ENTRA_HOST_SUFFIXES)}), so no Entra token is sent to it")
+    return ""
+
+
 def parse_url_setting(raw: str) -> str:
     """Empty (no alert check) or an http(s) URL of a Prometheus-compatible query endpoint."""
     value = raw.strip().rstrip("/")
-    if value and not re.match(r"^https?://[^\s/?#]+(/[^\s?#]*)?$", value):
+    if value and not re.fullmatch(r"https?://[^\s/?#]+(/[^\s?#]*)?", value):
         raise ValueError(f"expected an http:// or https:// URL such as https://<workspace>.<region>.prometheus."
-                         f"monitor.azure.com, or empty, got {raw!r}")
+                         f"monitor.azure.com, or empty, got {_masked(raw)!r}")
+    refuse_credentials(value)
     return value
 
 
@@ -95,9 +137,8 @@ def validate_alert_settings(values: Mapping[str, Any]) -> list[str]:
     """Cross-field checks for settings.load: an Entra token is only ever sent over https."""
     errors = []
     url = str(values.get("prometheusUrl") or "")
-    if values.get("prometheusAuth") == "entra" and url and not url.startswith("https://"):
-        errors.append(f"REBOOTER_PROMETHEUS_URL: REBOOTER_PROMETHEUS_AUTH is entra, so an https:// URL is required "
-                      f"(a bearer token is never sent over plain http), got {url!r}")
+    if values.get("prometheusAuth") == "entra" and url and (problem := entra_host_problem(url)):
+        errors.append(f"REBOOTER_PROMETHEUS_URL: REBOOTER_PROMETHEUS_AUTH is entra, so {problem}")
     if values.get("prometheusAuth") == "entra" and not url:
         errors.append("REBOOTER_PROMETHEUS_AUTH: is entra but REBOOTER_PROMETHEUS_URL is empty")
     return errors
@@ -184,6 +225,8 @@ def query_alerts(check: AlertCheck, token: Callable[[], str] | None = None,
 
     headers = {"Accept": "application/json"}
     if check.auth == "entra":
+        if problem := entra_host_problem(check.url):
+            raise AlertQueryError(problem)
         if token is None:
             raise AlertQueryError("an Entra ID token is required (REBOOTER_PROMETHEUS_AUTH=entra) but none was supplied")
         try:

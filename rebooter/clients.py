@@ -1,6 +1,9 @@
-"""Client factories: ARM and Kubernetes clients for a cluster, built from app settings.
+"""Client factories: ARM and Kubernetes clients for a cluster, built from the cluster's settings.
 
-Activities call these; orchestrators never do. Kubernetes access is derived from the
+Activities call these; orchestrators never do. Which credential and which Kubernetes auth to
+use can differ per cluster (REBOOTER_CLUSTER_OVERRIDES), so they come from the activity's
+payload (:func:`access_of`), never from the environment; only app-wide settings (the ARM
+endpoint and its CA) are read here. Kubernetes access is derived from the
 cluster's own credentials through ARM (an Entra ID token on AAD clusters, the admin
 kubeconfig on local-account clusters), so the sandbox is reached by the same code path
 as a real cluster: its kubeconfig carries its CA. Clients are cached per process because
@@ -52,15 +55,29 @@ class SandboxCredential:
         return AccessToken(token + ".", expires)
 
 
+CREDENTIALS = ("default", "sandbox")
+KUBE_AUTHS = ("auto", "entra", "admin")
+
+
 @lru_cache(maxsize=1)
 def app_settings() -> dict[str, Any]:
-    """App settings for activities (orchestrators receive theirs in their input instead)."""
+    """App settings, for app-scope values only (ARM endpoint, CA bundle) and notification URL
+    secrets; anything a cluster or a cycle can change comes in the activity's payload."""
     return settings.load()
 
 
-@lru_cache(maxsize=1)
-def credential() -> TokenCredential:
-    if app_settings()["credential"] == "sandbox":
+def access_of(payload: Any) -> dict[str, str]:
+    """The credential and Kubernetes auth an activity uses: from its payload's ``settings``."""
+    cfg = payload.get("settings") if isinstance(payload, dict) else None
+    if not isinstance(cfg, dict) or cfg.get("credential") not in CREDENTIALS or cfg.get("kubeAuth") not in KUBE_AUTHS:
+        raise ValueError("settings: expected the cluster's settings (credential: default|sandbox, kubeAuth: "
+                         "auto|entra|admin) in the activity payload")
+    return {"credential": cfg["credential"], "kubeAuth": cfg["kubeAuth"]}
+
+
+@lru_cache(maxsize=4)
+def credential(kind: str = "default") -> TokenCredential:
+    if kind == "sandbox":
         return SandboxCredential()
     from azure.identity import DefaultAzureCredential
 
@@ -74,9 +91,10 @@ def arm_scope(endpoint: str) -> str:
     return _ARM_SCOPES.get(base.lower(), base + "/.default")
 
 
-def aks_cluster_token() -> str:
-    """The run-command ``cluster_token`` for Entra ID clusters: a token for the AKS server app."""
-    return credential().get_token(AKS_AAD_SERVER_SCOPE).token
+def aks_cluster_token(kind: str = "default") -> str:
+    """A token for the AKS server app, with the cluster's credential ``kind``: the run-command
+    ``cluster_token`` and the Kubernetes bearer token on Entra ID clusters."""
+    return credential(kind).get_token(AKS_AAD_SERVER_SCOPE).token
 
 
 def _arm_kwargs() -> dict[str, Any]:
@@ -88,25 +106,37 @@ def _arm_kwargs() -> dict[str, Any]:
 
 
 @lru_cache(maxsize=64)
-def container_service(subscription_id: str):
-    """ContainerServiceClient for one subscription (azure-mgmt-containerservice)."""
+def container_service(subscription_id: str, kind: str = "default"):
+    """ContainerServiceClient for one subscription (azure-mgmt-containerservice), with the
+    credential ``kind`` of the cluster's settings."""
     from azure.mgmt.containerservice import ContainerServiceClient
 
-    return ContainerServiceClient(credential(), subscription_id, **_arm_kwargs())
+    return ContainerServiceClient(credential(kind), subscription_id, **_arm_kwargs())
 
 
 @lru_cache(maxsize=64)
-def compute(subscription_id: str):
+def compute(subscription_id: str, kind: str = "default"):
     """ComputeManagementClient, only needed for the VMSS restart reboot method."""
     from azure.mgmt.compute import ComputeManagementClient
 
-    return ComputeManagementClient(credential(), subscription_id, **_arm_kwargs())
+    return ComputeManagementClient(credential(kind), subscription_id, **_arm_kwargs())
 
 
-def _kubeconfig(ref: names.ClusterRef) -> tuple[dict, bool]:
+def notify_urls(cluster_id: str, masked: list[str]) -> list[str]:
+    """The real notification URLs for ``masked`` (what the payload carries): only URLs configured
+    for this cluster, so a forged payload can never add a destination, and no secret ever sits
+    in a history. The one lookup an activity makes in the app settings, for secrets only."""
+    configured = settings.for_cluster(app_settings(), cluster_id).get("notifyUrls") or []
+    from rebooter.notify import mask_url
+
+    wanted = set(masked)
+    return [url for url in getattr(configured, "secret_urls", configured) if mask_url(url) in wanted]
+
+
+def _kubeconfig(ref: names.ClusterRef, access: dict[str, str]) -> tuple[dict, bool]:
     """The cluster's kubeconfig and whether to authenticate with an Entra ID token."""
-    arm = container_service(ref.subscription_id)
-    auth = app_settings()["kubeAuth"]
+    arm = container_service(ref.subscription_id, access["credential"])
+    auth = access["kubeAuth"]
     if auth == "auto":
         cluster = arm.managed_clusters.get(ref.resource_group, ref.name)
         aad = cluster.aad_profile is not None
@@ -120,29 +150,31 @@ def _kubeconfig(ref: names.ClusterRef) -> tuple[dict, bool]:
     return yaml.safe_load(text), auth == "entra"
 
 
-def _build_kube_client(ref: names.ClusterRef) -> k8s.ApiClient:
-    config, use_entra = _kubeconfig(ref)
+def _build_kube_client(ref: names.ClusterRef, access: dict[str, str]) -> k8s.ApiClient:
+    config, use_entra = _kubeconfig(ref, access)
     if use_entra:
         # The user kubeconfig of an AAD cluster runs kubelogin; we bring the token ourselves.
         for user in config.get("users", []):
-            user["user"] = {"token": aks_cluster_token()}
+            user["user"] = {"token": aks_cluster_token(access["credential"])}
     configuration = k8s.Configuration()
     k8s_config.load_kube_config_from_dict(config, client_configuration=configuration)
     configuration.retries = 2
     return k8s.ApiClient(configuration)
 
 
-def kube_api(cluster_id: str) -> k8s.ApiClient:
-    """A Kubernetes ApiClient for the cluster, reused for a while within this process."""
+def kube_api(cluster_id: str, access: dict[str, str]) -> k8s.ApiClient:
+    """A Kubernetes ApiClient for the cluster with ``access`` (:func:`access_of`), reused for a
+    while within this process."""
     ref = names.parse_cluster_id(cluster_id)
+    key = f"{ref.key}|{access['credential']}|{access['kubeAuth']}"
     now = time.monotonic()
     with _lock:
-        cached = _kube_cache.get(ref.key)
+        cached = _kube_cache.get(key)
         if cached and cached[0] > now:
             return cached[1]
-    api = _build_kube_client(ref)
+    api = _build_kube_client(ref, access)
     with _lock:
-        _kube_cache[ref.key] = (now + _KUBE_CLIENT_LIFETIME, api)
+        _kube_cache[key] = (now + _KUBE_CLIENT_LIFETIME, api)
     return api
 
 

@@ -90,7 +90,7 @@ class DrainOptions:
         "grace_period_seconds": "drainGracePeriodSeconds",
         "delete_emptydir_data": "deleteEmptydirData",
         "force": "force",
-        "pod_selector": "podSelector",
+        "pod_selector": "drainPodSelector",  # the setting's own key: one spelling everywhere
         "skip_wait_for_delete_timeout_seconds": "skipWaitForDeleteTimeoutSeconds",
         "disable_eviction": "disableEviction",
     }
@@ -108,8 +108,8 @@ class DrainOptions:
         for name in ("delete_emptydir_data", "force", "ignore_daemonsets", "disable_eviction"):
             if not isinstance(getattr(self, name), bool):
                 problems.append(f"{self._KEYS.get(name, name)}: expected true or false, got {getattr(self, name)!r}")
-        if not isinstance(self.pod_selector, str) or not _SELECTOR.match(self.pod_selector):
-            problems.append(f"podSelector: expected a label selector such as 'app=web,tier!=db', got {self.pod_selector!r}")
+        if not isinstance(self.pod_selector, str) or not _SELECTOR.fullmatch(self.pod_selector):
+            problems.append(f"drainPodSelector: expected a label selector such as 'app=web,tier!=db', got {self.pod_selector!r}")
         if problems:
             raise ValueError("invalid drain options: " + "; ".join(problems))
 

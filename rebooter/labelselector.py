@@ -75,13 +75,13 @@ def _split(text: str) -> list[str]:
 def _key(key: str) -> str:
     name = key.rsplit("/", 1)[-1]
     prefix = key[: -len(name) - 1] if "/" in key else ""
-    if not _KEY.match(key) or len(prefix) > 253:
+    if not _KEY.fullmatch(key) or len(prefix) > 253:
         raise ValueError(f"invalid label key {key!r}")
     return key
 
 
 def _value(value: str) -> str:
-    if not _VALUE.match(value):
+    if not _VALUE.fullmatch(value):
         raise ValueError(f"invalid label value {value!r} (at most 63 of A-Z a-z 0-9 - _ . , starting and ending alphanumeric)")
     return value
 

@@ -3,6 +3,9 @@
 Pool and node names end up inside run-command scripts and API paths; a cluster ID becomes
 an ARM URL and the durable instance ID. They are checked here, once, with messages that say
 what was expected, before anything is started.
+
+Every pattern is applied with ``fullmatch``: ``$`` also matches before a trailing newline, so
+``re.match(r"^...$")`` would let "node\n" through.
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class ClusterRef:
 
 def parse_cluster_id(value: object) -> ClusterRef:
     """Parse an AKS resource ID or raise ValueError saying what the grammar is."""
-    if not isinstance(value, str) or not (match := _CLUSTER_ID.match(value.strip())):
+    if not isinstance(value, str) or not (match := _CLUSTER_ID.fullmatch(value.strip())):
         raise ValueError(
             "expected an AKS resource ID like /subscriptions/<guid>/resourceGroups/<group>"
             f"/providers/Microsoft.ContainerService/managedClusters/<name>, got {value!r}"
@@ -54,21 +57,21 @@ def parse_cluster_id(value: object) -> ClusterRef:
 
 def check_node_name(value: object) -> str:
     """Node names are DNS-1123 subdomains (<= 253 chars)."""
-    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.match(value):
+    if not isinstance(value, str) or len(value) > 253 or not _DNS1123_SUBDOMAIN.fullmatch(value):
         raise ValueError(f"expected a node name (DNS-1123 subdomain: lower-case a-z, 0-9, '-', '.'), got {value!r}")
     return value
 
 
 def check_pool_name(value: object) -> str:
     """AKS agent pool names: lower-case letter first, then letters and digits, at most 12."""
-    if not isinstance(value, str) or not _POOL.match(value):
+    if not isinstance(value, str) or not _POOL.fullmatch(value):
         raise ValueError(f"expected an agent pool name (a-z then a-z0-9, at most 12 characters), got {value!r}")
     return value
 
 
 def check_label_value(value: object) -> str:
     """Used for run ids and other values placed in labels and shell arguments."""
-    if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.match(value):
+    if not isinstance(value, str) or len(value) > 63 or not _DNS1123_LABEL.fullmatch(value):
         raise ValueError(f"expected a DNS-1123 label (a-z0-9 and '-', at most 63), got {value!r}")
     return value
 
@@ -78,6 +81,6 @@ _INSTANCE_ID = re.compile(r"^[\w.:()\-]{1,300}$")
 
 def check_instance_id(value: object) -> str:
     """Patch-cycle instance IDs as this app makes them (patch-cycle.<sub>.<group>.<name>[:<node>])."""
-    if not isinstance(value, str) or not _INSTANCE_ID.match(value):
+    if not isinstance(value, str) or not _INSTANCE_ID.fullmatch(value):
         raise ValueError(f"expected a patch-cycle instance id (letters, digits, . _ : ( ) -), got {value!r}")
     return value

@@ -389,8 +389,30 @@ def format_duration(seconds: Any) -> str:
     return f"{secs}s"
 
 
+# Caller text (a cycle's reason, who cancelled and why) goes into every message. It must not be
+# able to ping a channel or add a link. Apprise's Slack plugin turns `<!channel>`, `!channel>`,
+# `&lt;!channel&gt;`, `<@user>`, `<url|text>` and bare `https://` URLs into Slack controls
+# (apprise/plugins/slack.py, _re_channel_support/_re_user_id_support/_re_url_support; Slack's own
+# rules: docs.slack.dev "Formatting text for app surfaces"), and Markdown makes `[text](url)` a
+# link. So every value put into a template has these characters (`@` and `!` included, which
+# start mentions) replaced by look-alikes and `://` broken; the template's own text is untouched.
+_ZWSP = "\u200b"
+_NEUTRAL = str.maketrans({"<": "\u2039", ">": "\u203a", "&": "\uff06", "|": "\u00a6", "[": "\u27e6",
+                          "]": "\u27e7", "@": "\uff20", "!": "\u01c3", "\r": " ", "\n": " ", "\t": " "})
+
+
+def neutralize(text: str) -> str:
+    """``text`` safe to place in a Slack/Teams/Markdown message: no mention, no link, one line."""
+    text = "".join(ch if ch.isprintable() or ch in "\r\n\t" else " " for ch in text)
+    return text.translate(_NEUTRAL).replace("://", ":" + _ZWSP + "//")
+
+
 def placeholders(payload: Mapping[str, Any]) -> dict[str, str]:
-    """The template values of an activity payload (missing fields are empty)."""
+    """The template values of an activity payload (missing fields are empty), neutralized."""
+    return {key: neutralize(value) for key, value in _placeholders(payload).items()}
+
+
+def _placeholders(payload: Mapping[str, Any]) -> dict[str, str]:
     cluster_id = _text(payload.get("cluster")).strip()
     try:
         cluster = names.parse_cluster_id(cluster_id).name

@@ -81,6 +81,19 @@ def split_pools(cluster: dict[str, Any], pool_filter: list[str] | None) -> tuple
     return probe, not_applicable
 
 
+def no_pool_reason(cluster: dict[str, Any], pool_filter: list[str] | None,
+                   not_applicable: list[dict[str, str]]) -> str:
+    """Why there is nothing to probe: the filter's unknown pools, and the pools that cannot be."""
+    known = {pool["name"] for pool in cluster["pools"]}
+    parts = []
+    unknown = sorted(set(pool_filter or []) - known)
+    if unknown:
+        parts.append(f"no such pool: {', '.join(unknown)} (pools: {', '.join(sorted(known)) or 'none'})")
+    parts += [f"{p['pool']}: {p['reason']}" for p in not_applicable]
+    prefix = "no pool of the pools filter can be probed" if pool_filter else "no pool can be probed"
+    return f"{prefix}: {'; '.join(parts) or 'the cluster has no node pools'}"
+
+
 def plan_nodes(
     probes: list[dict[str, Any]],
     inventory: list[dict[str, Any]],

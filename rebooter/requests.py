@@ -13,16 +13,36 @@ from rebooter import names, settings
 
 FIELDS = ("cluster", "pools", "nodes", "reason", "overrides", "dryRun")
 MAX_REASON = 500
+# AKS limits (Microsoft Learn, "Quotas, virtual machine size restrictions, and region availability
+# in AKS"): at most 5,000 nodes per cluster and 100 node pools; a longer filter is a mistake.
+MAX_NODES = 5000
+MAX_POOLS = 100
 
 
 class RequestError(ValueError):
-    def __init__(self, field: str, detail: str) -> None:
+    """A refused request: 400 (invalid) or 403 (an override that loosens safety), naming the field."""
+
+    def __init__(self, field: str, detail: str, status: int = 400) -> None:
         super().__init__(f"{field}: {detail}")
         self.field = field
         self.detail = detail
+        self.status = status
 
     def body(self) -> dict[str, str]:
+        if self.status == 403:
+            return {"error": f"refused: '{self.field}' may only make the cycle safer or slower on this route",
+                    "field": self.field, "detail": self.detail}
         return {"error": f"invalid field '{self.field}'", "field": self.field, "detail": self.detail}
+
+
+def load_json(raw: bytes | str) -> Any:
+    """json.loads that turns every parse failure, deep nesting included, into a ValueError."""
+    try:
+        return json.loads(raw)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(str(exc)) from None
 
 
 def instance_id(cluster_id: str) -> str:
@@ -30,11 +50,13 @@ def instance_id(cluster_id: str) -> str:
     return f"patch-cycle.{names.parse_cluster_id(cluster_id).key}"
 
 
-def _name_list(field: str, value: Any, check) -> list[str] | None:
+def _name_list(field: str, value: Any, check, limit: int) -> list[str] | None:
     if value is None:
         return None
     if not isinstance(value, list) or not value:
-        raise RequestError(field, f"expected a non-empty list of names, got {json.dumps(value)[:100]}")
+        raise RequestError(field, f"expected a non-empty list of names, got {type(value).__name__}")
+    if len(value) > limit:
+        raise RequestError(field, f"expected at most {limit} names, got {len(value)}")
     result = []
     for index, item in enumerate(value):
         try:
@@ -44,11 +66,14 @@ def _name_list(field: str, value: Any, check) -> list[str] | None:
     return sorted(set(result))
 
 
-def parse_body(raw: bytes | str, app: dict[str, Any]) -> dict[str, Any]:
-    """Parse and validate a POST /api/patch-cycles body against the app's settings."""
+def parse_body(raw: bytes | str, app: dict[str, Any], *, admin: bool = False) -> dict[str, Any]:
+    """Parse and validate a POST /api/patch-cycles body against the app's settings.
+
+    Every value is checked before anything starts. Overrides go on top of the cluster's settings
+    and, unless ``admin`` (the admin-key route), may only make the cycle safer or slower (403)."""
     try:
-        body = json.loads(raw or b"{}")
-    except (ValueError, UnicodeDecodeError) as exc:
+        body = load_json(raw or b"{}")
+    except ValueError as exc:
         raise RequestError("body", f"expected a JSON object, could not parse it: {exc}") from None
     if not isinstance(body, dict):
         raise RequestError("body", f"expected a JSON object, got {type(body).__name__}")
@@ -73,19 +98,17 @@ def parse_body(raw: bytes | str, app: dict[str, Any]) -> dict[str, Any]:
     overrides = body.get("overrides") or {}
     if not isinstance(overrides, dict):
         raise RequestError("overrides", "expected a JSON object of setting keys to values")
+    pools = _name_list("pools", body.get("pools"), names.check_pool_name, MAX_POOLS)
+    nodes = _name_list("nodes", body.get("nodes"), names.check_node_name, MAX_NODES)
     try:
-        cycle_settings = settings.apply_overrides(settings.for_cluster(app, configured[ref.key]), overrides)
+        cycle_settings = settings.apply_overrides(settings.for_cluster(app, configured[ref.key]), overrides,
+                                                  admin=admin)
+    except settings.LooseningError as exc:
+        raise RequestError(f"overrides.{exc.keys[0]}", str(exc), status=403) from None
     except settings.SettingsError as exc:
         raise RequestError("overrides", str(exc)) from None
-    return cycle_input(
-        configured[ref.key],
-        cycle_settings,
-        reason=reason,
-        trigger="http",
-        pools=_name_list("pools", body.get("pools"), names.check_pool_name),
-        nodes=_name_list("nodes", body.get("nodes"), names.check_node_name),
-        dry_run=dry_run,
-    )
+    return cycle_input(configured[ref.key], cycle_settings, reason=reason, trigger="http",
+                       pools=pools, nodes=nodes, dry_run=dry_run)
 
 
 def cycle_input(cluster_id: str, cfg: dict[str, Any], *, reason: str, trigger: str,

@@ -18,7 +18,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from rebooter import logs, names, settings
-from starters.http import body_object, error, json_response, runtime_status
+from starters.http import body_object, error, json_response, misconfigured, runtime_status
 
 log = logging.getLogger("rebooter.starters")
 LOCK = "cluster_lock"
@@ -55,21 +55,31 @@ async def release_dead_holders(client: Any, cluster_id: str) -> list[str]:
     return released
 
 
-def _cluster(req: func.HttpRequest) -> str:
-    """The configured cluster named in the route: its name, or its key (sub.rg.name)."""
+def _cluster(req: func.HttpRequest) -> str | func.HttpResponse:
+    """The configured cluster named in the route (its name, or its key sub.rg.name), or the
+    error response: invalid settings (503, named), unknown (404), or a name two configured
+    clusters share in different resource groups (400: use the key)."""
     wanted = req.route_params.get("cluster", "").lower()
-    for cluster_id in settings.load()["clusters"]:
-        ref = names.parse_cluster_id(cluster_id)
-        if wanted in (ref.key, ref.name.lower()):
-            return cluster_id
-    raise LookupError(wanted)
+    try:
+        configured = settings.load()["clusters"]
+    except settings.SettingsError as exc:
+        return misconfigured(exc)
+    by_key = [c for c in configured if names.parse_cluster_id(c).key == wanted]
+    by_name = [c for c in configured if names.parse_cluster_id(c).name.lower() == wanted]
+    found = by_key or by_name
+    if len(found) > 1:
+        keys = ", ".join(names.parse_cluster_id(c).key for c in found)
+        return error(400, "ambiguous cluster name", "cluster",
+                     f"{wanted!r} names {len(found)} configured clusters; use the key of one: {keys}")
+    if not found:
+        return error(404, "not a configured cluster", "cluster", f"{wanted!r}: use the cluster name or key")
+    return found[0]
 
 
 async def http_lock(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    try:
-        cluster_id = _cluster(req)
-    except LookupError as exc:
-        return error(404, "not a configured cluster", "cluster", f"{exc.args[0]!r}: use the cluster name or key")
+    cluster_id = _cluster(req)
+    if not isinstance(cluster_id, str):
+        return cluster_id
     released = await release_dead_holders(client, cluster_id)
     state = await read_state(client, LOCK, cluster_id) or {"holders": {}, "history": []}
     holders = {h: v for h, v in state.get("holders", {}).items() if h not in released}
@@ -78,20 +88,18 @@ async def http_lock(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 
 
 async def http_progress(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    try:
-        cluster_id = _cluster(req)
-    except LookupError as exc:
-        return error(404, "not a configured cluster", "cluster", f"{exc.args[0]!r}: use the cluster name or key")
+    cluster_id = _cluster(req)
+    if not isinstance(cluster_id, str):
+        return cluster_id
     state = await read_state(client, PROGRESS, cluster_id) or {"nodes": {}, "cycles": []}
     return json_response(200, {"cluster": cluster_id, **state})
 
 
 async def http_break_lock(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """Admin only (the route requires the host's admin key in Azure): free every slot now."""
-    try:
-        cluster_id = _cluster(req)
-    except LookupError as exc:
-        return error(404, "not a configured cluster", "cluster", f"{exc.args[0]!r}: use the cluster name or key")
+    cluster_id = _cluster(req)
+    if not isinstance(cluster_id, str):
+        return cluster_id
     try:
         body = body_object(req)
     except ValueError as exc:

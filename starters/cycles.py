@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import azure.functions as func
 
 from rebooter import logs, names, requests, settings
 from starters import clusters
-from starters.http import error, json_response, runtime_status, timeline_url
+from starters.http import error, json_response, misconfigured, runtime_status, timeline_url
 
 log = logging.getLogger("rebooter.starters")
 ACTIVE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
@@ -56,7 +57,11 @@ async def start_cycle(client: Any, job: dict[str, Any]) -> tuple[str, bool]:
 
 async def timer_start(client: Any) -> list[str]:
     """Timer: one cycle per configured cluster; a cluster with a cycle still running is left to it."""
-    app = settings.load()
+    try:
+        app = settings.load()
+    except settings.SettingsError as exc:  # named in the log; the timer must not crash on it
+        logs.event(log, "invalid settings", logging.ERROR, reason=str(exc), trigger="timer")
+        return []
     started = []
     for cluster_id in app["clusters"]:
         job = requests.cycle_input(cluster_id, settings.for_cluster(app, cluster_id), reason="scheduled",
@@ -69,20 +74,36 @@ async def timer_start(client: Any) -> list[str]:
     return started
 
 
-async def http_start(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+async def http_start(req: func.HttpRequest, client: Any, *, admin: bool = False) -> func.HttpResponse:
+    """POST /api/patch-cycles (function key: overrides may only make the cycle safer or slower)
+    and POST /api/admin/patch-cycles (admin key: overrides may loosen)."""
     try:
         app = settings.load()
     except settings.SettingsError as exc:
-        return error(500, "the app is misconfigured", "settings", str(exc))
+        return misconfigured(exc)
     try:
-        job = requests.parse_body(req.get_body(), app)
+        job = requests.parse_body(req.get_body(), app, admin=admin)
     except requests.RequestError as exc:
-        return json_response(400, exc.body())
+        return json_response(exc.status, exc.body())
     instance_id, was_started = await start_cycle(client, job)
     if not was_started:
         return error(409, "a patch cycle is already running for this cluster", "cluster", f"instance {instance_id}",
                      id=instance_id)
-    return client.create_check_status_response(req, instance_id)
+    if admin:  # the route that may loosen safety: always visible in the logs
+        logs.event(log, "started through the admin route", logging.WARNING, instanceId=instance_id,
+                   cluster=job["cluster"])
+    return accepted(req, instance_id)
+
+
+def accepted(req: func.HttpRequest, instance_id: str) -> func.HttpResponse:
+    """202 with the app's own status URL. Never the Durable extension's management URLs: in Azure
+    they carry the extension's system key, which can terminate any instance, signal the lock
+    entity and start any orchestration with any input."""
+    parts = urlsplit(req.url)
+    status_url = f"{parts.scheme}://{parts.netloc}/api/patch-cycles/{quote(instance_id, safe='')}"
+    response = json_response(202, {"id": instance_id, "statusUrl": status_url})
+    response.headers["Location"] = status_url
+    return response
 
 
 async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
@@ -121,7 +142,10 @@ def describe(instance_id: str, status: Any) -> dict[str, Any]:
 async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """Runs, newest first, from every configured cluster's progress entity (kept after the
     instance itself is reused by the cluster's next cycle) plus the live instance."""
-    app = settings.load()
+    try:
+        app = settings.load()
+    except settings.SettingsError as exc:
+        return misconfigured(exc)
     params = req.params
     wanted_status = params.get("status")
     if wanted_status and wanted_status not in STATUSES + ("completed", "halted", "cancelled", "skipped", "failed",

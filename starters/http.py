@@ -17,6 +17,11 @@ def error(status: int, message: str, field: str = "", detail: str = "", **extra:
     return json_response(status, {"error": message, "field": field, "detail": detail, **extra})
 
 
+def misconfigured(exc: Exception) -> func.HttpResponse:
+    """Invalid app settings: 503 naming each bad setting (the app cannot serve until fixed)."""
+    return error(503, "the app is misconfigured", "settings", str(exc))
+
+
 def runtime_status(status: Any) -> str | None:
     value = getattr(status, "runtime_status", None)
     return getattr(value, "value", value)
@@ -29,6 +34,8 @@ def body_object(req: func.HttpRequest) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(raw)
+    except RecursionError:
+        raise ValueError("expected a JSON object, could not parse it: nested too deeply") from None
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValueError(f"expected a JSON object, could not parse it: {exc}") from None
     if not isinstance(body, dict):

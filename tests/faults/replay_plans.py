@@ -15,6 +15,7 @@ instance need a backend (the sandbox runs cover them); their plans run with thei
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections import Counter
@@ -26,10 +27,10 @@ from replay.driver import DeterminismError, DriverError, ReplayHost
 from replay.fakes import CLUSTER, FakeCluster, Node, Pool
 from replay.harness import CYCLE_ID, KEY
 
-from faultrun import checks
+from faultrun import checks, overrides
 from faultrun.generate import RunPlan
 from faultrun.run import Report
-from rebooter import requests, settings
+from rebooter import names, requests, settings
 
 # Starting races, terminations, lock breaks and operator commands need a backend and real timing
 # (the sandbox runs and tests/replay/test_operator_commands.py cover them).
@@ -143,6 +144,8 @@ def _apply(run: ReplayRun, fault: dict[str, Any], rng: random.Random) -> None:
         run.applied.append(f"the first node {activity} touches is deleted")
     elif kind == "windowReadFails":
         run.applied.append("the AKS maintenance window cannot be read")
+    elif kind in overrides.KINDS:
+        run.applied.append(f"{kind}: the cycle's settings (see _settings)")
     elif kind in ("activityFailsAfterWork", "activityTwice") or kind in NOT_IN_REPLAY:
         run.applied.append(kind if kind not in NOT_IN_REPLAY else f"{kind}: needs a backend, not replayed")
     else:
@@ -186,8 +189,8 @@ def activities(run: ReplayRun) -> dict[str, Callable[[Any], Any]]:
 def replay(plan: RunPlan) -> tuple[ReplayRun, Report, ReplayHost]:
     """Run the plan's cycle through the SDK's replay and check it; the Report holds any violation."""
     run = build(plan)
-    report = Report(plan.seed, plan.kinds, budget=int(plan.settings["REBOOTER_MAX_UNAVAILABLE"]))
-    cfg = settings.load({**plan.settings, "REBOOTER_CLUSTERS": CLUSTER})
+    report = Report(plan.seed, plan.kinds, budget=overrides.budget(plan))
+    cfg = _settings(run, report)
     host = ReplayHost(activities(run), activity_seconds=0.1)
     job = requests.cycle_input(CLUSTER, cfg, reason=f"faultrun replay seed {plan.seed}", trigger="http")
     try:
@@ -200,6 +203,9 @@ def replay(plan: RunPlan) -> tuple[ReplayRun, Report, ReplayHost]:
         return run, report, host
     for name, kind in run.never_healthy.items():
         run.fired[kind] += int(run.cluster.node(name).rebooted)
+    if plan.harness("clusterOverrides"):  # acted when the activities got the cluster's own labels
+        run.fired["clusterOverrides"] += int(any(p.get("settings", {}).get("optOutLabel") == overrides.OPT_OUT_LABEL
+                                                 for a, p in run.cluster.calls if a == "list_nodes"))
     report.fired.update(run.fired)
     status = cycle.status
     output = cycle.output if isinstance(cycle.output, dict) else {}
@@ -208,6 +214,25 @@ def replay(plan: RunPlan) -> tuple[ReplayRun, Report, ReplayHost]:
                       "skipped": len(output.get("skipped") or [])}]
     report.violations += check(run, host, status, cycle.error, output)
     return run, report, host
+
+
+def _settings(run: ReplayRun, report: Report) -> dict[str, Any]:
+    """The cycle's settings as the starter builds them: the plan's per-cluster overrides moved to
+    the replay's cluster, then the cycleOverrides fault's refused (must raise) and allowed ones."""
+    env = {**run.plan.settings, "REBOOTER_CLUSTERS": CLUSTER}
+    if "REBOOTER_CLUSTER_OVERRIDES" in env:
+        mine = list(json.loads(env["REBOOTER_CLUSTER_OVERRIDES"]).values())[0]
+        env["REBOOTER_CLUSTER_OVERRIDES"] = json.dumps({names.parse_cluster_id(CLUSTER).name: mine})
+    cfg = settings.for_cluster(settings.load(env), CLUSTER)
+    fault = run.plan.harness("cycleOverrides")
+    if fault:
+        try:
+            settings.apply_overrides(cfg, fault["refused"])
+            report.violations.append({"check": "override-refused", "detail": f"{fault['refused']} was accepted"})
+        except settings.LooseningError as exc:
+            run.fired["cycleOverrides"] += int(exc.keys == [fault["refusedKey"]])
+        cfg = settings.apply_overrides(cfg, fault["allowed"])
+    return cfg
 
 
 def check(run: ReplayRun, host: ReplayHost, status: str, error: str | None,

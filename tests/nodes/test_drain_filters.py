@@ -217,11 +217,11 @@ def test_plan_with_force_removes_workloads_and_bare_pod():
 
 def test_options_round_trip_with_settings_keys():
     settings = {"drainGracePeriodSeconds": 30, "deleteEmptydirData": True, "force": False, "maxUnavailable": 1,
-                "podSelector": "app=web", "skipWaitForDeleteTimeoutSeconds": 300, "disableEviction": False}
+                "drainPodSelector": "app=web", "skipWaitForDeleteTimeoutSeconds": 300, "disableEviction": False}
     options = DrainOptions.from_dict(settings)
     assert options == DrainOptions(30, True, False, True, "app=web", 300, False)
     assert DrainOptions.from_dict(options.to_dict()) == options
-    assert set(options.to_dict()) == {"drainGracePeriodSeconds", "deleteEmptydirData", "force", "podSelector",
+    assert set(options.to_dict()) == {"drainGracePeriodSeconds", "deleteEmptydirData", "force", "drainPodSelector",
                                       "skipWaitForDeleteTimeoutSeconds", "disableEviction"}
 
 
@@ -233,7 +233,7 @@ def test_options_defaults_are_kubectls_with_daemonsets_ignored():
 
 @pytest.mark.parametrize("bad", [
     {"drainGracePeriodSeconds": -2}, {"drainGracePeriodSeconds": "30"}, {"force": "yes"},
-    {"podSelector": "app=web; rm -rf /"}, {"skipWaitForDeleteTimeoutSeconds": -1},
+    {"drainPodSelector": "app=web; rm -rf /"}, {"skipWaitForDeleteTimeoutSeconds": -1},
 ])
 def test_options_are_validated(bad):
     with pytest.raises(ValueError, match="invalid drain options"):

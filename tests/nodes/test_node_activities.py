@@ -7,12 +7,14 @@ import json
 import pytest
 
 from activities import nodes
-from rebooter import clients, contract, kubeapi
+from rebooter import clients, contract, kubeapi, settings
 from rebooter.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
 
 from .conftest import CLUSTER
 
 NODE = "aks-pool1-12345678-vmss000000"
+# Every payload carries the cluster's settings (the orchestrators put them there).
+ACCESS = settings.activity_settings(settings.load({"REBOOTER_CREDENTIAL": "sandbox", "REBOOTER_KUBE_AUTH": "admin"}))
 
 
 @pytest.fixture
@@ -20,8 +22,9 @@ def wired(kube, monkeypatch):
     """Activities reach the sandbox through clients.kube_api, as they reach AKS in production."""
     seen = []
 
-    def kube_api(cluster_id):
+    def kube_api(cluster_id, access):
         seen.append(cluster_id)
+        assert access == {"credential": "sandbox", "kubeAuth": "admin"}
         return kube.api
 
     monkeypatch.setattr(clients, "kube_api", kube_api)
@@ -34,7 +37,7 @@ def test_activities_round_trip_json(wired):
     kube.add_node(NODE, boot_id="boot-1")
     rs = kube.add_owner("replicasets", "web", replicas=1)
     kube.add_pod("web-1", NODE, owner=rs)
-    target = {"cluster": CLUSTER, "node": NODE}
+    target = {"cluster": CLUSTER, "node": NODE, "settings": ACCESS}
 
     facts = nodes.describe_node(target)
     assert facts["bootId"] == "boot-1" and facts["unschedulable"] is False
@@ -55,8 +58,8 @@ def test_activities_round_trip_json(wired):
 
 
 @pytest.mark.parametrize("payload, message", [
-    ({"cluster": CLUSTER, "node": "Bad_Node"}, "expected a node name"),
-    ({"cluster": CLUSTER, "node": "n; rm -rf /"}, "expected a node name"),
+    ({"cluster": CLUSTER, "node": "Bad_Node", "settings": ACCESS}, "expected a node name"),
+    ({"cluster": CLUSTER, "node": "n; rm -rf /", "settings": ACCESS}, "expected a node name"),
     ({"cluster": "/subscriptions/x", "node": NODE}, "expected an AKS resource ID"),
     ({"node": NODE}, "expected an AKS resource ID"),
 ])
@@ -66,21 +69,33 @@ def test_payloads_are_validated_before_any_call(wired, payload, message):
     assert wired.seen == []
 
 
+def test_an_activity_without_the_clusters_settings_reads_no_environment(wired, monkeypatch):
+    """Regression (issue 11 item 4): settings come in the payload; none in it is an error,
+    not a silent fallback to the app's environment."""
+    monkeypatch.setenv("REBOOTER_CREDENTIAL", "sandbox")
+    with pytest.raises(ValueError, match="settings"):
+        nodes.cordon_node({"cluster": CLUSTER, "node": NODE})
+    with pytest.raises(ValueError, match="settings"):
+        nodes.reboot_node({"cluster": CLUSTER, "node": NODE, "bootId": "b"})
+    assert wired.seen == []
+
+
 def test_bad_drain_options_and_flags_are_refused(wired):
     wired.add_node(NODE)
     with pytest.raises(ValueError, match="drainGracePeriodSeconds"):
-        nodes.drain_node({"cluster": CLUSTER, "node": NODE, "options": {"drainGracePeriodSeconds": "soon"}})
+        nodes.drain_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS,
+                          "options": {"drainGracePeriodSeconds": "soon"}})
     with pytest.raises(ValueError, match="forceDelete"):
-        nodes.drain_node({"cluster": CLUSTER, "node": NODE, "forceDelete": "yes"})
+        nodes.drain_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS, "forceDelete": "yes"})
     with pytest.raises(ValueError, match="reboot method"):
-        nodes.reboot_node({"cluster": CLUSTER, "node": NODE, "bootId": "b", "method": "ssh"})
+        nodes.reboot_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS, "bootId": "b", "method": "ssh"})
     with pytest.raises(ValueError, match="bootIdBefore"):
-        nodes.check_node_health({"cluster": CLUSTER, "node": NODE})
+        nodes.check_node_health({"cluster": CLUSTER, "node": NODE, "settings": ACCESS})
 
 
 def test_missing_node_is_a_clear_error(wired):
     with pytest.raises(Exception, match=f"node '{NODE}' not found"):
-        nodes.drain_node({"cluster": CLUSTER, "node": NODE})
+        nodes.drain_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS})
 
 
 # -- retries -------------------------------------------------------------------------------
@@ -110,7 +125,7 @@ def test_transient_5xx_is_retried(wired):
     kube = wired
     kube.add_node(NODE)
     _faults(kube, [("GET", f"/nodes/{NODE}", 503), ("PATCH", f"/nodes/{NODE}", 500)])
-    assert nodes.cordon_node({"cluster": CLUSTER, "node": NODE})["cordonedByUs"] is True
+    assert nodes.cordon_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS})["cordonedByUs"] is True
     assert _count(kube, "GET", f"/nodes/{NODE}") == 2 and _count(kube, "PATCH", f"/nodes/{NODE}") == 2
 
 
@@ -119,7 +134,7 @@ def test_persistent_5xx_gives_up_after_three_attempts_with_a_clear_message(wired
     kube.add_node(NODE)
     _faults(kube, [("GET", f"/nodes/{NODE}", 503)] * 5)
     with pytest.raises(kubeapi.KubeError, match=f"read node {NODE}: HTTP 503: injected fault: 503"):
-        nodes.cordon_node({"cluster": CLUSTER, "node": NODE})
+        nodes.cordon_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS})
     assert _count(kube, "GET", f"/nodes/{NODE}") == 3
 
 
@@ -129,11 +144,11 @@ def test_eviction_429_is_not_retried_but_503_is(wired):
     rs = kube.add_owner("replicasets", "db", replicas=1)
     kube.add_pod("db-1", NODE, owner=rs)
     kube.add_pdb("db-pdb", {"app": "db"}, min_available=1)
-    result = nodes.drain_node({"cluster": CLUSTER, "node": NODE})
+    result = nodes.drain_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS})
     assert result["blocked"] and _count(kube, "POST", "/eviction") == 1
     kube.store.delete("poddisruptionbudgets", "db-pdb", "default")
     _faults(kube, [("POST", "/eviction", 503)])
-    result = nodes.drain_node({"cluster": CLUSTER, "node": NODE})
+    result = nodes.drain_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS})
     assert result["evicted"] == ["default/db-1"] and _count(kube, "POST", "/eviction") == 3
 
 
@@ -149,7 +164,7 @@ def test_a_hanging_server_is_not_waited_on_for_long(wired, monkeypatch):
     kube.server.fault_hook = lambda method, path: FaultAction(delay_seconds=1.0) if method == "PATCH" else None
     started = time.monotonic()
     with pytest.raises(kubeapi.KubeError, match="cordon"):
-        nodes.cordon_node({"cluster": CLUSTER, "node": NODE})
+        nodes.cordon_node({"cluster": CLUSTER, "node": NODE, "settings": ACCESS})
     assert time.monotonic() - started < 3.0
 
 

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from activities import nodes
-from rebooter import clients
+from rebooter import clients, settings
 
 SUB = "00000000-0000-0000-0000-0000000000e2"
 SCENARIO = {
@@ -62,7 +62,8 @@ def node_named(sb, pool, index):
 @pytest.mark.parametrize("method", ["pod", "vmss"])
 def test_patch_one_node(sandbox, method):
     node = node_named(sandbox, "user", 0)
-    target = {"cluster": sandbox.cluster_resource_id, "node": node}
+    target = {"cluster": sandbox.cluster_resource_id, "node": node,
+              "settings": settings.activity_settings(settings.load())}  # as the orchestrators pass them
     before = nodes.describe_node(target)
     assert before["ready"] and not before["unschedulable"] and before["labels"]["pool"] == "user"
 
@@ -92,7 +93,8 @@ def test_patch_one_node(sandbox, method):
 
 def test_a_node_cordoned_by_an_operator_is_left_cordoned(sandbox):
     node = node_named(sandbox, "user", 2)
-    target = {"cluster": sandbox.cluster_resource_id, "node": node}
+    target = {"cluster": sandbox.cluster_resource_id, "node": node,
+              "settings": settings.activity_settings(settings.load())}  # as the orchestrators pass them
     assert nodes.cordon_node({**target, "owner": "e2e"}) == {
         "cordonedByUs": False, "alreadyCordoned": True, "unschedulable": True, "owner": ""}
     assert nodes.uncordon_node(target)["uncordoned"] is False

@@ -24,3 +24,23 @@ def app_env(monkeypatch):
     clients.reset()
     yield apply
     clients.reset()
+
+
+DEFAULT_CLUSTER = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-demo"
+                   "/providers/Microsoft.ContainerService/managedClusters/aks-demo")
+
+
+def notify(payload: dict) -> dict:
+    """The notify activity with the payload the orchestrators build (orchestrators/common.notify):
+    the cluster's notification settings, from the app settings these tests set, in ``settings``."""
+    from activities.notify import notify as activity
+    from rebooter import settings
+
+    if not isinstance(payload, dict):
+        return activity(payload)  # what the activity does with a payload that is not an object
+    payload = {"cluster": DEFAULT_CLUSTER, **payload}
+    try:
+        cfg = settings.for_cluster(settings.load(), payload["cluster"])
+    except settings.SettingsError:
+        cfg = {}  # the activity itself reports the invalid settings
+    return activity({**payload, "settings": settings.notify_settings(cfg, str(payload.get("event")))})

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import time
 
-from activities.notify import notify
 from rebooter import notify as notifications
+from tests.notify.conftest import notify
 from tests.notify.receiver import Receiver, closed_port
 
 CLUSTER = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-demo"

@@ -7,9 +7,9 @@ import logging
 
 import pytest
 
-from activities.notify import notify
 from rebooter import notify as notifications
 from rebooter import settings
+from tests.notify.conftest import notify
 from tests.notify.receiver import Receiver, closed_port
 
 SECRETS = ("S3cretPassw0rd", "T0kenPath42", "s3cr3tSig99")

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from activities.notify import notify
 from rebooter import notify as notifications
 from rebooter import settings
+from tests.notify.conftest import notify
 
 SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#ops"
 WORKFLOW = "workflows://prod-12.westus.logic.azure.com:443/8f2e0c1d9a7b4c6e/SiGnAtUrE123abc"

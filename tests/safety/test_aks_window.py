@@ -9,12 +9,13 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.containerservice import models
 
 from activities import safety
-from rebooter import clients
+from rebooter import clients, settings
 from rebooter.aks_window import window_from_aks
 from rebooter.window_settings import effective_window
 from rebooter.windows import WindowError, closes_at, is_open, next_open
 
 CLUSTER = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
+ACCESS = settings.activity_settings(settings.load({}))
 
 
 def utc(*args: int) -> datetime:
@@ -115,7 +116,7 @@ def arm(monkeypatch):
 
     def install(config):
         holder["arm"] = FakeArm(config)
-        monkeypatch.setattr(clients, "container_service", lambda sub: holder["arm"])
+        monkeypatch.setattr(clients, "container_service", lambda sub, kind: holder["arm"])
         return holder["arm"]
 
     return install
@@ -125,7 +126,7 @@ def test_activity_reads_the_node_os_schedule(arm):
     fake = arm(models.MaintenanceConfiguration(maintenance_window=models.MaintenanceWindow(
         schedule=models.Schedule(weekly=models.WeeklySchedule(interval_weeks=1, day_of_week="Saturday")),
         duration_hours=6, start_time="22:00", utc_offset="+01:00")))
-    result = safety.read_aks_maintenance_window({"cluster": CLUSTER})
+    result = safety.read_aks_maintenance_window({"cluster": CLUSTER, "settings": ACCESS})
     assert fake.maintenance_configurations.calls == [("rg", "aks1", "aksManagedNodeOSUpgradeSchedule")]
     assert result["found"] is True and result["error"] == ""
     assert result["window"]["days"] == ["sat"] and result["window"]["zone"] == "UTC+01:00"
@@ -135,7 +136,7 @@ def test_activity_reads_the_node_os_schedule(arm):
 
 def test_activity_404_is_not_found(arm):
     arm(None)
-    result = safety.read_aks_maintenance_window({"cluster": CLUSTER})
+    result = safety.read_aks_maintenance_window({"cluster": CLUSTER, "settings": ACCESS})
     assert result == {"found": False}
     with pytest.raises(WindowError, match="no aksManagedNodeOSUpgradeSchedule"):
         effective_window({"windowSource": "aks"}, result)
@@ -146,7 +147,7 @@ def test_activity_reports_unsupported_schedule_without_failing(arm):
         schedule=models.Schedule(relative_monthly=models.RelativeMonthlySchedule(
             interval_months=1, week_index="First", day_of_week="Monday")),
         duration_hours=4, start_time="01:00")))
-    result = safety.read_aks_maintenance_window({"cluster": CLUSTER})
+    result = safety.read_aks_maintenance_window({"cluster": CLUSTER, "settings": ACCESS})
     assert result["found"] is True and result["window"] is None
     assert "unsupported schedule" in result["error"]
     with pytest.raises(WindowError, match="unsupported schedule"):

@@ -80,19 +80,60 @@ def test_not_configured_is_no_check():
     assert alerts.from_settings({"prometheusUrl": ""}) is None
 
 
-def test_entra_token_is_sent(prom):
-    scopes = []
-    query_alerts(AlertCheck(prom.url, auth="entra"), token=lambda: scopes.append(1) or "tok-123")
-    assert prom.requests[-1]["authorization"] == "Bearer tok-123" and scopes == [1]
+AZURE_PROM = "https://ws-1a2b.westeurope.prometheus.monitor.azure.com"
 
 
-def test_token_failure_blocks(prom):
+class RecordingSession:
+    """Stands in for requests.Session: records each GET, answers an empty vector."""
+
+    def __init__(self) -> None:
+        self.calls: list[dict] = []
+
+    def get(self, url, params=None, headers=None, timeout=None):
+        self.calls.append({"url": url, "headers": dict(headers or {})})
+        body = b'{"status": "success", "data": {"resultType": "vector", "result": []}}'
+        return type("Response", (), {"status_code": 200, "content": body})()
+
+
+def test_entra_token_is_sent_to_an_azure_monitor_host():
+    scopes, http = [], RecordingSession()
+    query_alerts(AlertCheck(AZURE_PROM, auth="entra"), token=lambda: scopes.append(1) or "tok-123", http=http)
+    assert http.calls[-1]["headers"]["Authorization"] == "Bearer tok-123" and scopes == [1]
+
+
+@pytest.mark.parametrize("url", [
+    "https://evil.example@ws.westeurope.prometheus.monitor.azure.com",  # userinfo, the host looks right
+    "https://ws.westeurope.prometheus.monitor.azure.com.evil.example",  # suffix of a foreign domain
+    "https://prometheus.monitor.azure.com@evil.example",  # the real host is evil.example
+    "http://ws.westeurope.prometheus.monitor.azure.com",  # plain http
+    "https://evil.example",
+])
+def test_no_entra_token_leaves_for_another_host(url):
+    """Regression (issue 11 item 11): the host is checked on the parsed host name, at the moment
+    the token would be sent, whatever settings reached the activity."""
+    http, asked = RecordingSession(), []
+    reasons = alert_reasons(AlertCheck(url, auth="entra"), token=lambda: asked.append(1) or "tok", http=http)
+    assert http.calls == [] and asked == [] and len(reasons) == 1 and "Entra" in reasons[0] or "https" in reasons[0]
+    assert alerts.validate_alert_settings({"prometheusUrl": url, "prometheusAuth": "entra"})
+
+
+def test_prometheus_url_with_credentials_is_refused_and_never_echoed():
+    with pytest.raises(ValueError) as info:
+        alerts.parse_url_setting("https://user:s3cret-pass@prom.example:9090")
+    assert "s3cret-pass" not in str(info.value) and "credentials" in str(info.value)
+    with pytest.raises(ValueError) as info:
+        alerts.parse_url_setting("https://user:s3cret-pass@prom example")
+    assert "s3cret-pass" not in str(info.value)
+
+
+def test_token_failure_blocks():
     def broken() -> str:
         raise RuntimeError("ManagedIdentityCredential: no identity\nmore")
 
-    reasons = alert_reasons(AlertCheck(prom.url, auth="entra"), token=broken)
+    http = RecordingSession()
+    reasons = alert_reasons(AlertCheck(AZURE_PROM, auth="entra"), token=broken, http=http)
     assert len(reasons) == 1 and "cannot get an Entra ID token" in reasons[0] and "no identity" in reasons[0]
-    assert prom.requests == []
+    assert http.calls == []
 
 
 def test_http_500_blocks_with_the_reason(prom):

@@ -15,7 +15,7 @@ CLUSTER = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg
 
 @pytest.fixture
 def cluster(kube, monkeypatch):
-    monkeypatch.setattr(clients, "kube_api", lambda cluster_id: kube.api)
+    monkeypatch.setattr(clients, "kube_api", lambda cluster_id, access: kube.api)
     for node in ("n1", "n2", "n3"):
         kube.add_node(node)
     web = kube.add_replicaset("web-7d9f", "shop", 2, {"app": "web"})
@@ -116,3 +116,12 @@ def test_payload_is_validated():
 
 def test_prometheus_scope_is_azure_monitor():
     assert alerts.PROMETHEUS_SCOPE == "https://prometheus.monitor.azure.com/.default"
+
+
+def test_the_drain_pod_selector_setting_reaches_the_pdb_prediction(cluster):
+    """Regression (issue 14): the setting is drainPodSelector and DrainOptions read podSelector,
+    so the prediction judged pods the drain would never evict (one spelling everywhere now)."""
+    values = cfg(REBOOTER_DRAIN_POD_SELECTOR="app=api")
+    result = safety.check_blockers({"cluster": CLUSTER, "node": "n1", "settings": values})
+    assert result["verdict"] == "ok" and result["drain"]["evict"] == 1, result
+    assert safety.check_blockers({"cluster": CLUSTER, "node": "n1", "settings": cfg()})["verdict"] == "undrainable"

@@ -30,6 +30,7 @@ EXPECTED = {
     "cluster_progress": {("entityTrigger", "context")},
     "scheduled_patch_cycles": {("durableClient", "client"), ("timerTrigger", "timer")},
     "start_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "start_patch_cycle_unrestricted": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "get_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "list_patch_cycles": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "command_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
@@ -75,3 +76,8 @@ def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
     assert start["authLevel"].upper() == "FUNCTION"
     brk = next(b for b in found["break_cluster_lock"] if b["type"] == "httpTrigger")
     assert brk["authLevel"].upper() == "ADMIN", "breaking the lock needs the admin key"
+    unrestricted = next(b for b in found["start_patch_cycle_unrestricted"] if b["type"] == "httpTrigger")
+    assert unrestricted["authLevel"].upper() == "ADMIN", "loosening overrides need the admin key"
+    assert unrestricted["route"] == "patch-cycles/unrestricted"
+    routes = [b["route"] for bindings in found.values() for b in bindings if b.get("route")]
+    assert not [r for r in routes if r.lower().startswith("admin")], "the host refuses routes starting with admin"

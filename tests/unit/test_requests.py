@@ -18,9 +18,9 @@ def parse(body, app):
 
 def test_valid_body_becomes_cycle_input(app):
     job = parse({"cluster": CLUSTER.lower(), "pools": ["user"], "nodes": ["aks-user-1"], "reason": "CVE",
-                 "overrides": {"drainTimeoutSeconds": 60}}, app)
+                 "overrides": {"drainTimeoutSeconds": 3600}}, app)
     assert job["cluster"] == CLUSTER and job["pools"] == ["user"] and job["nodes"] == ["aks-user-1"]
-    assert job["settings"]["drainTimeoutSeconds"] == 60 and job["trigger"] == "http"
+    assert job["settings"]["drainTimeoutSeconds"] == 3600 and job["trigger"] == "http"
 
 
 @pytest.mark.parametrize(
