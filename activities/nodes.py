@@ -133,7 +133,7 @@ def set_pending_taint(payload: dict) -> dict:
         raise ValueError(f"nodes: expected a list of node names, got {nodes!r}")
     cluster = names.parse_cluster_id(payload.get("cluster")).resource_id
     checked = [names.check_node_name(n) for n in nodes]
-    api = clients.kube_api(cluster)
+    api = clients.kube_api(cluster, clients.access_of(payload))
     results = []
     for node in checked:
         with _api_errors("taint" if payload["pending"] else "untaint", node):

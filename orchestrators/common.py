@@ -134,7 +134,7 @@ def pending_taint(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: lis
         return None
     try:
         yield context.call_activity_with_retry("set_pending_taint", retry(cfg),
-                                               {"cluster": cluster_id, "nodes": list(nodes), "pending": pending})
+                                               target(cluster_id, cfg, nodes=list(nodes), pending=pending))
     except Exception as exc:  # noqa: BLE001 - see the docstring
         return error_text(exc)
     return None
