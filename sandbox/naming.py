@@ -5,6 +5,9 @@ Real AKS names a Linux VMSS node ``aks-<pool>-<8 digits>-vmss<instance id in bas
 names are limited to 15 characters, hence the 6-character Windows pool names), and sets
 ``spec.providerID`` to the VMSS VM's resource ID with a lower-cased node resource group.
 The 8 digits are the same for every pool of a cluster.
+
+Kept apart from the app's name validation and provider-ID parsing (rebooter's names and reboot
+modules) on purpose: the sandbox is an independent oracle of what AKS produces.
 """
 
 from __future__ import annotations

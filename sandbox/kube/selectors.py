@@ -4,6 +4,9 @@ Label selectors: ``a=b``, ``a==b``, ``a!=b``, ``a in (x,y)``, ``a notin (x,y)``,
 ``a>1``, ``a<1``, comma separated (AND). ``!=`` and ``notin`` also match objects without the label,
 as upstream. Field selectors: ``f=v``, ``f==v``, ``f!=v`` over the fields each kind supports; any
 other field is a 400 BadRequest ``field label not supported: <f>`` like the real server.
+
+Written apart from the app's own parser (rebooter's labelselector) on purpose: the sandbox is an
+independent oracle, so a mistake in the app's selector handling cannot be mirrored here and pass.
 """
 
 from __future__ import annotations
