@@ -43,14 +43,16 @@ from typing import Any
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from rebooter import clients, names, taint
-from rebooter.cordon import cordon, uncordon
-from rebooter.drain import DrainOptions
-from rebooter.eviction import drain_pass
-from rebooter.health import check_health
-from rebooter.kubeapi import KubeError, error_message
-from rebooter.nodeinfo import describe_node as describe
-from rebooter.reboot import request_reboot
+from rebooter.arm import clients
+from rebooter.config import names
+from rebooter.kube import taint
+from rebooter.kube.cordon import cordon, uncordon
+from rebooter.kube.drain import DrainOptions
+from rebooter.kube.eviction import drain_pass
+from rebooter.kube.health import check_health
+from rebooter.kube.kubeapi import KubeError, error_message
+from rebooter.kube.nodeinfo import describe_node as describe
+from rebooter.kube.reboot import request_reboot
 
 
 def _target(payload: dict) -> tuple[Any, str]:

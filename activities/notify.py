@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 
-from rebooter import clients
-from rebooter import notify as notifications
+from rebooter.arm import clients
+from rebooter.notifications import send as notifications
 
 log = logging.getLogger("rebooter.notify")
 

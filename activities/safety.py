@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rebooter import aks_window, alerts, blockers, clients, names
+from rebooter.arm import aks_window, clients
+from rebooter.config import names
+from rebooter.policy import alerts, blockers
 
 
 def _cluster(payload: Any) -> names.ClusterRef:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from rebooter import budget
+from rebooter.policy import budget
 
 State = dict[str, Any]
 
@@ -40,8 +40,8 @@ def _over_budget(holders: dict[str, Any], node: str, pool: str, data: dict[str, 
     """Why one more node may not go out now, or "" when it may.
 
     The caller reads the cluster just before (``out``: every node the node list shows out, from
-    ``rebooter.budget.world_out``); the lock's slots only add nodes that are not out yet. So a
-    node that is down counts whether or not a slot still covers it (rebooter/budget.py).
+    ``rebooter.policy.budget.world_out``); the lock's slots only add nodes that are not out yet. So a
+    node that is down counts whether or not a slot still covers it (rebooter/policy/budget.py).
     ``external`` (a count without names) is the payload of instances started before ``out``.
     """
     world = data.get("out")

@@ -14,7 +14,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from rebooter import logs, names, notify_events, settings
+from rebooter.config import logs, names, settings
+from rebooter.notifications import events as notify_events
 
 log = logging.getLogger("rebooter.orchestrators")
 

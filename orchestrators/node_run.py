@@ -12,7 +12,8 @@ from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
-from rebooter import logs, notify_events
+from rebooter.config import logs
+from rebooter.notifications import events as notify_events
 
 log = logging.getLogger("rebooter.orchestrators")
 

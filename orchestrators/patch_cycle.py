@@ -19,7 +19,9 @@ from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
-from rebooter import aks_window, notify_events, plan, window_settings, windows
+from rebooter.arm import aks_window
+from rebooter.notifications import events as notify_events
+from rebooter.policy import plan, window_settings, windows
 
 # Results that stop the rollout: something is wrong with a node we took out (failure policy).
 # "skipped" (left alone) and "undrainable" (our cordon undone) let the next node go.

@@ -19,7 +19,7 @@ from typing import Any
 from orchestrators import common
 from orchestrators.control import Control
 from orchestrators.node_run import NodeRun
-from rebooter.marks import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
+from rebooter.kube.marks import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
 
 # The drain options are the settings of the same names (one spelling from the setting to DrainOptions).
 DRAIN_OPTION_KEYS = ("drainGracePeriodSeconds", "deleteEmptydirData", "force", "drainPodSelector",
@@ -235,7 +235,7 @@ def _wait_healthy(run: NodeRun):
 
 def gone(exc: BaseException) -> bool:
     """The node was deleted (scale-in, autoscaler): the activities raise NodeNotFound
-    (rebooter/kubeapi.py), whose name reaches the orchestrator in the failure message."""
+    (rebooter/kube/kubeapi.py), whose name reaches the orchestrator in the failure message."""
     text = str(exc)
     return "NodeNotFound" in text or "not found in the cluster" in text
 

@@ -7,7 +7,7 @@ against a fake host root and checks it prints what :func:`probe_line` prints.
 
 Probe (asking a pool which nodes need a reboot)
     The app submits one AKS run-command per pool. Its context zip carries
-    ``PROBE_RUNNER_FILE`` (see ``rebooter.probe``), which, inside the run-command pod,
+    ``PROBE_RUNNER_FILE`` (see ``rebooter.arm.probe``), which, inside the run-command pod,
     creates one short-lived *probe pod* per node of the pool:
 
     * namespace ``PROBE_NAMESPACE``, ``spec.nodeName`` pinned, tolerating every taint,

@@ -17,7 +17,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from rebooter import logs, names, settings
+from rebooter.config import logs, names, settings
 from starters.http import body_object, error, json_response, misconfigured, runtime_status
 
 log = logging.getLogger("rebooter.starters")

@@ -12,7 +12,7 @@ from typing import Any
 import azure.functions as func
 
 from orchestrators.control import ACTIONS, EVENT
-from rebooter import names
+from rebooter.config import names
 from starters.http import body_object, error, json_response, runtime_status
 
 log = logging.getLogger("rebooter.starters")

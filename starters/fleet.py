@@ -13,7 +13,8 @@ from typing import Any
 
 from croniter import croniter
 
-from rebooter import names, window_settings, windows
+from rebooter.config import names
+from rebooter.policy import window_settings, windows
 
 
 def next_timer_run(schedule: str, now: datetime) -> str:

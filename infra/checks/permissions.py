@@ -15,7 +15,7 @@ does (kubernetes.io/docs/reference/access-authn-authz/authorization: GET of one 
 namespace argument is followed back to a constant where it can be (a literal, a module
 constant, a local assignment, or the same argument at every call of the enclosing function);
 calls whose namespace is not a constant need the permission in every namespace. The
-run-command probe script's kubectl commands (``rebooter.probe.RUNNER_SCRIPT``) are mapped too:
+run-command probe script's kubectl commands (``rebooter.arm.probe.RUNNER_SCRIPT``) are mapped too:
 on Entra ID clusters the command runs as the app's identity.
 """
 
@@ -253,7 +253,8 @@ def deployed_python() -> list[Path]:
 
 def code_kube_needs(files: Iterable[Path] | None = None) -> list[KubeNeed]:
     """Kubernetes needs of the deployed code plus the run-command probe script."""
-    from rebooter import contract, probe
+    from rebooter import contract
+    from rebooter.arm import probe
 
     needs = kube_needs(deployed_python() if files is None else files)
     return needs + probe_script_needs(probe.RUNNER_SCRIPT, contract.PROBE_NAMESPACE)

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faultrun import checks
-from faultrun.middleware import ActivityFaults, Behaviour, InjectedActivityFault
-from faultrun.run import Report
-from sandbox import scenario as scenario_mod
-from sandbox.timeline import Timeline
+from lab.faultrun import checks
+from lab.faultrun.middleware import ActivityFaults, Behaviour, InjectedActivityFault
+from lab.faultrun.run import Report
+from lab.sandbox import scenario as scenario_mod
+from lab.sandbox.timeline import Timeline
 
 SCENARIO = scenario_mod.load({
     "name": "checks", "cluster": {"name": "aks-checks"},
@@ -195,7 +195,7 @@ def test_pdb_breaks_and_deletions_outside_evictions_are_caught():
 
 
 def test_known_bugs_explain_only_their_own_symptom(monkeypatch):
-    from faultrun import known as known_module
+    from lab.faultrun import known as known_module
 
     crash = known_module.KnownIssue("crash-bug", "x.py", "a crash", "fix it", lambda v, r: v["check"] == "crash")
     monkeypatch.setattr(known_module, "KNOWN", (crash,))
@@ -209,7 +209,7 @@ def test_known_bugs_explain_only_their_own_symptom(monkeypatch):
 
 
 def test_no_known_bugs_are_left_open():
-    from faultrun import known as known_module
+    from lab.faultrun import known as known_module
 
     assert known_module.KNOWN == (), "a listed bug makes its seeds xfail: fix it, then remove it"
 

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from faultrun.generate import FAULT_KINDS, HARNESS_KINDS, generate, primary_kind
-from sandbox import scenario as scenario_mod
-from sandbox.model import FAULT_TYPES
+from lab.faultrun.generate import FAULT_KINDS, HARNESS_KINDS, generate, primary_kind
+from lab.sandbox import scenario as scenario_mod
+from lab.sandbox.model import FAULT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = range(1, 301)
@@ -58,7 +58,7 @@ def test_every_fault_kind_the_sandbox_supports_has_a_generator_and_any_15_seeds_
 
 def test_a_seed_is_the_same_plan_in_another_process():
     seed = 23
-    out = subprocess.run([sys.executable, "-m", "faultrun", "generate", "--seed", str(seed)], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "lab.faultrun", "generate", "--seed", str(seed)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60, check=True).stdout
     assert json.loads(out) == json.loads(json.dumps(generate(seed).to_dict()))
     assert generate(seed).to_dict() != generate(seed + 1).to_dict()

@@ -122,7 +122,7 @@ def test_kubernetes_requests_map_to_verbs_like_the_api_server():
          "def f(api, pod):\n    k8s.CoreV1Api(api).create_namespaced_pod(pod['ns'], {})\n",
          ("", "pods", "create"), None, False),
         # a module constant followed through a helper's parameter: the kube-system Role has it
-        ("from kubernetes import client as k8s\nfrom rebooter import contract\nfrom rebooter.kubeapi import call_json\n"
+        ("from kubernetes import client as k8s\nfrom rebooter import contract\nfrom rebooter.kube.kubeapi import call_json\n"
          "def _get(core, name, namespace):\n    return call_json(core.read_namespaced_pod, name, namespace)\n"
          "def g(api):\n    return _get(k8s.CoreV1Api(api), 'x', contract.PROBE_NAMESPACE)\n",
          ("", "pods", "get"), "kube-system", True),

@@ -7,8 +7,11 @@ import json
 import pytest
 
 from activities import nodes
-from rebooter import clients, contract, kubeapi, settings
-from rebooter.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
+from rebooter import contract
+from rebooter.arm import clients
+from rebooter.arm.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
+from rebooter.config import settings
+from rebooter.kube import kubeapi
 
 from .conftest import CLUSTER
 
@@ -102,7 +105,7 @@ def test_missing_node_is_a_clear_error(wired):
 
 def _faults(kube, plan):
     """Answer the first requests matching (method, path fragment) with the given statuses."""
-    from sandbox.kube.server import FaultAction
+    from lab.sandbox.kube.server import FaultAction
 
     remaining = list(plan)
 
@@ -155,7 +158,7 @@ def test_eviction_429_is_not_retried_but_503_is(wired):
 def test_a_hanging_server_is_not_waited_on_for_long(wired, monkeypatch):
     import time
 
-    from sandbox.kube.server import FaultAction
+    from lab.sandbox.kube.server import FaultAction
 
     kube = wired
     kube.add_node(NODE)
@@ -227,7 +230,7 @@ def test_probe_pod_template_with_placeholders_matches_the_real_manifest():
 
 
 def test_run_command_request_builds():
-    from rebooter.probe import build_request
+    from rebooter.arm.probe import build_request
 
     request = build_request("pool1", "run-7", 30)
     assert request["command"].startswith("bash ") and request["context"]

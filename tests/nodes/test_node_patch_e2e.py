@@ -12,7 +12,8 @@ import time
 import pytest
 
 from activities import nodes
-from rebooter import clients, settings
+from rebooter.arm import clients
+from rebooter.config import settings
 
 SUB = "00000000-0000-0000-0000-0000000000e2"
 SCENARIO = {
@@ -32,7 +33,7 @@ SCENARIO = {
 
 @pytest.fixture
 def sandbox(monkeypatch):
-    from sandbox.runtime import Sandbox
+    from lab.sandbox.runtime import Sandbox
 
     with Sandbox(SCENARIO) as sb:
         monkeypatch.setenv("REBOOTER_ARM_ENDPOINT", sb.arm_url)

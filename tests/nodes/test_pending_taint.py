@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from activities import nodes
-from rebooter import clients, contract, settings
-from sandbox import placement
+from lab.sandbox import placement
+from rebooter import contract
+from rebooter.arm import clients
+from rebooter.config import settings
 
 from .conftest import CLUSTER
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from rebooter import notify as notifications
+from rebooter.notifications import send as notifications
 from tests.notify.conftest import notify
 from tests.notify.receiver import Receiver, closed_port
 

@@ -6,17 +6,18 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from rebooter import notify, notify_events
+from rebooter.notifications import events as notify_events
+from rebooter.notifications import send as notify
 
 ROOT = Path(__file__).resolve().parents[2]
 # The same list as tests/unit/test_static_determinism.py: what an orchestrator may not pull in.
 FORBIDDEN = {"random", "uuid", "time", "os", "socket", "subprocess", "requests", "urllib", "http", "aiohttp",
-             "kubernetes", "azure", "rebooter.clients", "threading", "secrets", "asyncio", "apprise", "logging",
-             "contextvars", "rebooter.notify"}
+             "kubernetes", "azure", "rebooter.arm.clients", "threading", "secrets", "asyncio", "apprise", "logging",
+             "contextvars", "rebooter.notifications.send"}
 
 
 def test_notify_events_imports_nothing_an_orchestrator_may_not():
-    tree = ast.parse((ROOT / "rebooter" / "notify_events.py").read_text())
+    tree = ast.parse((ROOT / "rebooter" / "notifications" / "events.py").read_text())
     imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
     imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert not [m for m in imported if any(m == bad or m.startswith(bad + ".") for bad in FORBIDDEN)]

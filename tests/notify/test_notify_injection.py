@@ -12,7 +12,7 @@ import re
 import pytest
 from apprise.plugins.slack import NotifySlack
 
-from rebooter import notify
+from rebooter.notifications import send as notify
 
 CLUSTER = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-demo"
            "/providers/Microsoft.ContainerService/managedClusters/aks-demo")

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from activities.notify import notify as activity
-from rebooter import notify as notifications
-from rebooter import settings
+from rebooter.config import settings
+from rebooter.notifications import send as notifications
 
 SUB = "00000000-0000-0000-0000-000000000000"
 A = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-a"

@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from rebooter import notify as notifications
-from rebooter import settings
+from rebooter.config import settings
+from rebooter.notifications import send as notifications
 from tests.notify.conftest import notify
 from tests.notify.receiver import Receiver, closed_port
 

@@ -7,8 +7,8 @@ import json
 
 import pytest
 
-from rebooter import notify as notifications
-from rebooter import settings
+from rebooter.config import settings
+from rebooter.notifications import send as notifications
 from tests.notify.conftest import notify
 
 SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#ops"

@@ -134,7 +134,7 @@ class FakeCluster:
         return {"blocked": False, "verdict": "ok", "reasons": [], "alerts": [], "pods": [], "drain": None}
 
     def preflight_node(self, payload: dict[str, Any]) -> dict[str, Any]:
-        from rebooter import inventory
+        from rebooter.kube import inventory
 
         facts = [{"name": n.name, "pool": n.pool, "ready": n.ready, "unschedulable": n.unschedulable,
                   "cordonedByUs": n.cordoned_by_us, "quarantined": False} for n in self.nodes]

@@ -10,7 +10,7 @@ import pytest
 
 import entities
 from entities import lock, progress
-from rebooter import settings
+from rebooter.config import settings
 
 from .driver import DeterminismError, ReplayHost
 from .fakes import two_node_cluster

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from rebooter import requests, settings
+from rebooter.config import cycle_request, settings
 
 from .driver import DEFAULT_START, ReplayHost
 from .fakes import two_node_cluster
@@ -23,7 +23,7 @@ A, B = "aks-system-0", "aks-user-0"
 def _host(cluster, overrides: dict[str, Any], activities: dict[str, Any] | None = None,
           env: dict[str, str] | None = None):
     cfg = {**settings.load(env or {}), **overrides}
-    job = requests.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http")
+    job = cycle_request.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http")
     host = ReplayHost({**cluster.activities(), **(activities or {})}, activity_seconds=1.0)
     return host, job
 
@@ -181,7 +181,7 @@ def test_reported_bug_a_down_node_whose_slot_was_freed_still_uses_the_budget():
     down = cluster.node(A)
     down.unschedulable, down.cordoned_by_us, down.ready = True, True, "Unknown"
     cfg = {**settings.load({}), "lockTimeoutSeconds": 120, "lockRetrySeconds": 30}  # a short wait for room
-    job = requests.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http", nodes=[B])
+    job = cycle_request.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http", nodes=[B])
     host = ReplayHost(cluster.activities(), activity_seconds=1.0)
     host.seed_entity("cluster_lock", KEY, {"holders": {}, "history": [{"event": "broken", "holder": "admin"}]})
     cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)

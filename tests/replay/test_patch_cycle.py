@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from rebooter import settings
+from rebooter.config import settings
 
 from .driver import DEFAULT_START
 from .fakes import two_node_cluster

@@ -42,7 +42,7 @@ def test_the_cluster_settings_travel_in_every_activity_payload():
 
 def test_a_forged_patch_node_input_takes_nothing():
     from orchestrators import common
-    from rebooter import settings
+    from rebooter.config import settings
 
     from .driver import ReplayHost
     from .fakes import CLUSTER

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from rebooter.blockers import predict_drain
-from rebooter.drain import DrainOptions
+from rebooter.kube.drain import DrainOptions
+from rebooter.policy.blockers import predict_drain
 
 from .builders import owner, pdb, pod
 

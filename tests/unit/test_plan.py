@@ -1,4 +1,4 @@
-from rebooter import plan
+from rebooter.policy import plan
 
 
 def cluster(**kw):
