@@ -13,12 +13,18 @@ from concurrent.futures import Future
 
 import pytest
 
+<<<<<<< HEAD
 from lab.faultrun.run import Report
 from lab.faultrun.soak import Tally
+=======
+from lab.faultrun.generate import FAULT_KINDS
+from lab.faultrun.run import Report
+from lab.faultrun.soak import Tally
+>>>>>>> lead
 
-# At least 40 seeded runs; every len(FAULT_KINDS) (20) consecutive seeds plan every fault kind as their
-# primary fault, so 42 seeds plan each at least twice.
-DEFAULT_SEEDS = tuple(range(1, 43))
+# At least 40 seeded runs; every len(FAULT_KINDS) consecutive seeds plan every fault kind as their
+# primary fault, so twice that many seeds plan each at least twice.
+DEFAULT_SEEDS = tuple(range(1, 2 * len(FAULT_KINDS) + 1))
 RUN_TIMEOUT = 240  # seconds a test waits for its seed (queueing behind other seeds included)
 
 

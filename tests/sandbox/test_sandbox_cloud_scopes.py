@@ -35,7 +35,7 @@ class Recorder:
 def recorder(monkeypatch: pytest.MonkeyPatch):
     rec = Recorder()
     clients.reset()
-    def fake() -> Recorder:
+    def fake(kind: str = "default") -> Recorder:
         return rec
 
     fake.cache_clear = lambda: None  # clients.reset() clears the real one's cache
