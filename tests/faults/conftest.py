@@ -13,14 +13,9 @@ from concurrent.futures import Future
 
 import pytest
 
-<<<<<<< HEAD
-from lab.faultrun.run import Report
-from lab.faultrun.soak import Tally
-=======
 from lab.faultrun.generate import FAULT_KINDS
 from lab.faultrun.run import Report
 from lab.faultrun.soak import Tally
->>>>>>> lead
 
 # At least 40 seeded runs; every len(FAULT_KINDS) consecutive seeds plan every fault kind as their
 # primary fault, so twice that many seeds plan each at least twice.
