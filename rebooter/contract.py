@@ -74,7 +74,6 @@ REBOOT_IMAGE = NODE_IMAGE
 PROBE_RUNNER_FILE = "rebooter-probe.sh"
 
 SENTINEL = "/var/run/reboot-required"
-SENTINEL_PKGS = "/var/run/reboot-required.pkgs"
 HOST_ROOT = "/host"  # where the reboot pod mounts the host's / (hostPath), as kubectl debug node does
 EXPECTED_BOOT_ID_ENV = "EXPECTED_BOOT_ID"
 REBOOT_ACTIVE_DEADLINE_SECONDS = 300  # the kubelet kills a reboot pod still active after this (both runs)

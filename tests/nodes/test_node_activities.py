@@ -8,6 +8,7 @@ import pytest
 
 from activities import nodes
 from rebooter import clients, contract, kubeapi, settings
+from rebooter.nodeinfo import describe_node
 from rebooter.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
 
 from .conftest import CLUSTER
@@ -39,7 +40,7 @@ def test_activities_round_trip_json(wired):
     kube.add_pod("web-1", NODE, owner=rs)
     target = {"cluster": CLUSTER, "node": NODE, "settings": ACCESS}
 
-    facts = nodes.describe_node(target)
+    facts = describe_node(kube.api, NODE)
     assert facts["bootId"] == "boot-1" and facts["unschedulable"] is False
     cordoned = nodes.cordon_node({**target, "owner": "patch_node:aks1:" + NODE})
     assert cordoned["cordonedByUs"] is True

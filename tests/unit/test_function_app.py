@@ -14,7 +14,6 @@ EXPECTED = {
     "probe_pool": {("activityTrigger", "payload")},
     "fetch_probe_result": {("activityTrigger", "payload")},
     "list_nodes": {("activityTrigger", "payload")},
-    "describe_node": {("activityTrigger", "payload")},
     "preflight_node": {("activityTrigger", "payload")},
     "check_blockers": {("activityTrigger", "payload")},
     "read_aks_maintenance_window": {("activityTrigger", "payload")},
@@ -63,6 +62,15 @@ def test_every_function_has_its_trigger_and_bindings():
     assert set(found) == set(EXPECTED)
     for name, bindings in found.items():
         assert {(b["type"], b["name"]) for b in bindings} == EXPECTED[name], name
+
+
+def test_the_deploy_guide_states_the_function_count():
+    kinds = [next(b["type"] for b in bindings if b["type"].endswith("Trigger")) for bindings in functions().values()]
+    counts = {kind: kinds.count(kind) for kind in set(kinds)}
+    stated = (f"indexes: {len(kinds)} ({counts['httpTrigger']} HTTP, {counts['timerTrigger']} timer, "
+              f"{counts['orchestrationTrigger']} orchestrators, {counts['entityTrigger']} entities, "
+              f"{counts['activityTrigger']} activities;")
+    assert stated in " ".join((ROOT / "docs" / "deploy.md").read_text().split())
 
 
 def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
