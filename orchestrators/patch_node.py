@@ -19,7 +19,7 @@ from typing import Any
 from orchestrators import common
 from orchestrators.control import Control
 from orchestrators.node_run import NodeRun
-from rebooter.marks import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
+from rebooter.contract import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
 
 # The drain options are the settings of the same names (one spelling from the setting to DrainOptions).
 DRAIN_OPTION_KEYS = ("drainGracePeriodSeconds", "deleteEmptydirData", "force", "drainPodSelector",

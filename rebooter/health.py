@@ -27,9 +27,9 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from rebooter import contract
+from rebooter.contract import VERIFIED_BOOT_ID_ANNOTATION, probe_pod_name
 from rebooter.kubeapi import KubeError, call, call_json, error_message, format_time
 from rebooter.nodeinfo import (
-    VERIFIED_BOOT_ID_ANNOTATION,
     annotations,
     boot_id,
     is_ready,
@@ -37,7 +37,7 @@ from rebooter.nodeinfo import (
     read_node,
     ready_condition,
 )
-from rebooter.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
+from rebooter.probe_pod import parse_probe_output, probe_pod_manifest
 
 VERIFY_RUN_ID = "verify"
 

@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client as k8s
 
 from rebooter import budget, contract
-from rebooter.marks import QUARANTINE_LABEL
+from rebooter.contract import QUARANTINE_LABEL
 
 POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 ZONE_LABEL = "topology.kubernetes.io/zone"

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rebooter import alerts, labelselector, names, notify, window_settings
+from rebooter import alerts, contract, labelselector, names, notify, window_settings
 from rebooter.scopes import APP, CLUSTER, CYCLE, GRACE, SAME, Direction, keep, larger, order, smaller, zero_is_unlimited
 from rebooter.setting_types import (
     WEEK,
@@ -180,9 +180,9 @@ SETTINGS: dict[str, Setting] = {
           **_cycle(keep(True))),
         S("REBOOTER_PAUSED", "false", _bool,
           "Pause switch: no new cycle starts (per cluster with REBOOTER_CLUSTER_OVERRIDES)."),
-        S("REBOOTER_OPT_OUT_LABEL", "rebooter.aks.io/opt-out", _text,
+        S("REBOOTER_OPT_OUT_LABEL", contract.DEFAULT_OPT_OUT_LABEL, _text,
           "Nodes (or pools, through their node labels) with this label set to `true` are never touched."),
-        S("REBOOTER_PAUSE_LABEL", "rebooter.aks.io/paused", _text,
+        S("REBOOTER_PAUSE_LABEL", contract.DEFAULT_PAUSE_LABEL, _text,
           "Nodes (or pools) with this label set to `true` are skipped until it is removed."),
         S("REBOOTER_CLUSTER_OVERRIDES", "{}", _cluster_overrides,
           "Per-cluster settings: JSON object from cluster name (or sub.rg.name key) to {setting key: value}; "
@@ -217,7 +217,7 @@ SETTINGS: dict[str, Setting] = {
           "Annotate nodes with the reboot state, last reboot time and last result.", "annotate-nodes"),
         S("REBOOTER_PREFER_NO_SCHEDULE_TAINT", "true", _bool,
           "While a reboot is pending (from planning until the node is healthy again, or the cycle ends without "
-          "patching it), the node carries the PreferNoSchedule taint `rebooter.aks.io/reboot-pending`, so new pods "
+          f"patching it), the node carries the PreferNoSchedule taint `{contract.PENDING_TAINT_KEY}`, so new pods "
           "prefer other nodes.", "prefer-no-schedule-taint"),
         S("REBOOTER_WINDOW_SOURCE", "settings", _choice("settings", "aks", "cron"),
           "Maintenance window: `settings` (the REBOOTER_WINDOW_* day/time settings), `aks` (the cluster's planned "

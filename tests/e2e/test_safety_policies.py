@@ -13,8 +13,8 @@ import pytest
 from durabletask.entities import EntityInstanceId
 
 from rebooter import names
+from rebooter.contract import QUARANTINE_LABEL
 from rebooter.cronwindow import CronWindow
-from rebooter.marks import QUARANTINE_LABEL
 from sandbox import invariants
 
 

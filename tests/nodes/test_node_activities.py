@@ -8,8 +8,9 @@ import pytest
 
 from activities import nodes
 from rebooter import clients, contract, kubeapi, settings
+from rebooter.contract import probe_pod_name
 from rebooter.nodeinfo import describe_node
-from rebooter.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
+from rebooter.probe_pod import parse_probe_output, probe_pod_manifest
 
 from .conftest import CLUSTER
 

@@ -8,12 +8,13 @@ import pytest
 from kubernetes import client as k8s
 
 from rebooter import contract
+from rebooter.contract import REBOOT_FROM_BOOT_ID_ANNOTATION
 from rebooter.cordon import cordon, uncordon
 from rebooter.drain import DrainOptions
 from rebooter.eviction import drain_pass
 from rebooter.health import check_health, verify_pod_name
 from rebooter.kubeapi import NodeNotFound
-from rebooter.nodeinfo import REBOOT_FROM_BOOT_ID_ANNOTATION, describe_node
+from rebooter.nodeinfo import describe_node
 from rebooter.reboot import request_reboot
 
 from .conftest import eventually
