@@ -14,12 +14,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from rebooter.outcomes import CycleOutcome, NodeResult
 from sandbox import invariants
 from sandbox.model import Scenario
 from sandbox.timeline import Event, Timeline
 
-NOT_PATCHED_REPORTED = {"failed", "error"}  # results that must say whether the node is still cordoned
-CYCLE_LEVEL = {"failed", "skipped", "blocked", "cancelled"}  # outcomes that can end a cycle before planning
+NOT_PATCHED_REPORTED = {NodeResult.FAILED, NodeResult.ERROR}  # results that must say whether the node is still cordoned
+# Outcomes that can end a cycle before planning.
+CYCLE_LEVEL = {CycleOutcome.FAILED, CycleOutcome.SKIPPED, CycleOutcome.BLOCKED, CycleOutcome.CANCELLED}
 
 
 @dataclass

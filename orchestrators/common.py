@@ -14,7 +14,7 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from rebooter import logs, names, notify_events, settings
+from rebooter import logs, names, notify_events, outcomes, settings
 
 log = logging.getLogger("rebooter.orchestrators")
 
@@ -157,7 +157,7 @@ class CycleStatus:
         self.started = context.current_utc_datetime
 
     def counts(self) -> dict[str, int]:
-        done = sum(1 for r in self.results if r["result"] == "patched")
+        done = sum(1 for r in self.results if r["result"] == outcomes.NodeResult.PATCHED)
         return {"total": self.total, "patched": done, "failed": len(self.results) - done,
                 "skipped": len(self.skipped), "upToDate": len(self.up_to_date)}
 
@@ -200,7 +200,7 @@ class CycleStatus:
 
     def finish(self, outcome: str, reason: str = "", **extra: Any) -> dict[str, Any]:
         if not self.context.is_replaying:
-            logs.event(log, "cycle", logging.WARNING if outcome in ("failed", "halted", "blocked") else logging.INFO,
+            logs.event(log, "cycle", logging.WARNING if outcome in outcomes.CYCLE_WARNED else logging.INFO,
                        cluster=self.cluster, instanceId=self.context.instance_id, result=outcome, reason=reason,
                        durationSeconds=seconds_between(self.started, self.context.current_utc_datetime),
                        **self.counts())

@@ -12,7 +12,7 @@ from typing import Any
 
 from orchestrators import common
 from orchestrators.control import Control
-from rebooter import logs, notify_events
+from rebooter import logs, notify_events, outcomes
 
 log = logging.getLogger("rebooter.orchestrators")
 
@@ -76,7 +76,7 @@ class NodeRun:
         self._publish(outcome)
         if not self.context.is_replaying:
             after = extra.get("after") or {}
-            logs.event(log, "node", logging.WARNING if outcome in ("failed", "error", "quarantined") else logging.INFO,
+            logs.event(log, "node", logging.WARNING if outcome in outcomes.WARNED else logging.INFO,
                        cluster=self.cluster, node=self.node, pool=summary["pool"], instanceId=self.holder,
                        result=outcome, reason=reason, durationSeconds=summary["seconds"],
                        kernelBefore=summary["before"]["kernel"], kernelAfter=after.get("kernel", ""),

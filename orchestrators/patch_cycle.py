@@ -20,10 +20,7 @@ from typing import Any
 from orchestrators import common
 from orchestrators.control import Control
 from rebooter import aks_window, notify_events, plan, window_settings, windows
-
-# Results that stop the rollout: something is wrong with a node we took out (failure policy).
-# "skipped" (left alone) and "undrainable" (our cordon undone) let the next node go.
-HALTING = {"failed", "error"}
+from rebooter.outcomes import HALTING, CycleOutcome, NodeResult
 
 
 def patch_cycle(context: Any):
@@ -48,7 +45,7 @@ def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control:
     cfg = job["settings"]
     invalid = common.invalid_settings(cfg)
     if invalid:  # an input nobody validated (started around the API): touch nothing, say why
-        return status.finish("failed", reason=invalid)
+        return status.finish(CycleOutcome.FAILED, reason=invalid)
     state = job.get("resume")
     if state is None:  # first execution: look, plan, announce
         state = yield from _prepare(context, job, status, control)
@@ -74,10 +71,10 @@ def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control:
     if remaining and not halted:  # cancelled between batches: the rest is not started
         status.skipped += [{"node": n["node"], "reason": "not started: the cycle was cancelled"} for n in remaining]
     if control.cancel:
-        outcome, reason = "cancelled", f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
+        outcome, reason = CycleOutcome.CANCELLED, f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
                                        f"{control.cancel.get('reason') or 'no reason given'}"
     else:
-        outcome, reason = ("halted", halted) if halted else ("completed", "")
+        outcome, reason = (CycleOutcome.HALTED, halted) if halted else (CycleOutcome.COMPLETED, "")
     # Every node tainted at planning loses the taint now (a patched node already did at its
     # uncordon; the call is idempotent): cancelled, halted, skipped or left to the next run.
     yield from common.pending_taint(context, cfg, cluster_id, state.get("tainted", []), False)
@@ -86,7 +83,7 @@ def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control:
                         nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
     if status.total or halted:
         yield from common.notify(context, cfg, notify_events.cycle_payload(
-            "cycle_finished" if outcome == "completed" else "cycle_halted", cluster=cluster_id,
+            "cycle_finished" if outcome == CycleOutcome.COMPLETED else "cycle_halted", cluster=cluster_id,
             instance_id=context.instance_id, reason=reason, result=outcome, counts=status.counts(),
             seconds=common.seconds_between(started, context.current_utc_datetime)))
     return summary
@@ -109,22 +106,22 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
         reason = "paused (REBOOTER_PAUSED or this cluster's override)"
     channel = plan.channel_facts(cluster)
     if reason:
-        return status.finish("skipped", reason=reason, **channel)
+        return status.finish(CycleOutcome.SKIPPED, reason=reason, **channel)
 
     status.step("maintenance window")
     window = yield from _window(context, cfg, cluster_id, retry)
     if isinstance(window, WindowReadError):
         return (yield from _fail(context, cfg, status, str(window)))
     if isinstance(window, str):
-        return status.finish("skipped", reason=window)
+        return status.finish(CycleOutcome.SKIPPED, reason=window)
     blocked = yield from _wait_for_blockers(context, cfg, cluster_id, status, control)
     if blocked:
-        return status.finish("blocked", reason=blocked)
+        return status.finish(CycleOutcome.BLOCKED, reason=blocked)
 
     pools, not_applicable = plan.split_pools(cluster, job.get("pools"))
     status.not_applicable = not_applicable
     if not pools:  # e.g. a pools filter naming only Windows, stopped or unknown pools
-        return status.finish("skipped", reason=plan.no_pool_reason(cluster, job.get("pools"), not_applicable))
+        return status.finish(CycleOutcome.SKIPPED, reason=plan.no_pool_reason(cluster, job.get("pools"), not_applicable))
     status.step("probe pools")
     probes = yield from _probe_pools(context, cfg, cluster_id, pools)
     common.record_probe(context, cluster_id, probes["results"])
@@ -140,9 +137,9 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
 
     if job.get("dryRun"):
         history = yield context.call_entity(common.progress_id(cluster_id), "get")
-        return status.finish("dry-run", plan=plan.dry_run(planned, cfg, history), window=window.describe(), **channel)
+        return status.finish(CycleOutcome.DRY_RUN, plan=plan.dry_run(planned, cfg, history), window=window.describe(), **channel)
 
-    common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
+    common.record_cycle(context, cluster_id, started, CycleOutcome.RUNNING, planned=[n["node"] for n in planned["nodes"]])
     tainted = [n["node"] for n in planned["nodes"]] if cfg.get("preferNoScheduleTaint", True) else []
     yield from common.pending_taint(context, cfg, cluster_id, tainted, True)
     if planned["nodes"]:
@@ -159,8 +156,8 @@ class WindowReadError(str):
 
 def _fail(context: Any, cfg: dict[str, Any], status: common.CycleStatus, reason: str):
     yield from common.notify(context, cfg, notify_events.cycle_payload(
-        "cycle_halted", cluster=status.cluster, instance_id=context.instance_id, reason=reason, result="failed"))
-    return status.finish("failed", reason=reason)
+        "cycle_halted", cluster=status.cluster, instance_id=context.instance_id, reason=reason, result=CycleOutcome.FAILED))
+    return status.finish(CycleOutcome.FAILED, reason=reason)
 
 
 def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
@@ -286,7 +283,7 @@ def _collect(context: Any, wave: list[dict[str, Any]], children: list[Any]):
 
 def _lost_child(node: dict[str, Any], exc: BaseException) -> dict[str, Any]:
     """The result of a patch_node that ended without one (terminated, or the worker crashed)."""
-    return {"node": node["node"], "pool": node.get("pool", ""), "result": "error", "steps": [], "seconds": 0,
+    return {"node": node["node"], "pool": node.get("pool", ""), "result": NodeResult.ERROR, "steps": [], "seconds": 0,
             "reason": f"patch_node ended without a result ({common.error_text(exc)}); the node may still be "
                       "cordoned by us: the next cycle resumes it, or uncordon it by hand",
             "cordoned": "unknown", "before": {"bootId": node.get("bootId", ""), "kernel": node.get("kernel", "")}}
@@ -296,8 +293,8 @@ def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | No
     """Failure policy: stop after maxFailedNodes failures, or maxBlockedNodes quarantined nodes,
     or any cluster-wide block (alerts do not go away by moving to the next node)."""
     failed = [r for r in results if r["result"] in HALTING]
-    quarantined = [r for r in results if r["result"] == "quarantined"]
-    blocked = [r for r in results if r["result"] == "blocked"]
+    quarantined = [r for r in results if r["result"] == NodeResult.QUARANTINED]
+    blocked = [r for r in results if r["result"] == NodeResult.BLOCKED]
     if len(failed) >= cfg["maxFailedNodes"]:
         last = failed[-1]
         return f"node {last['node']} {last['result']}: {last.get('reason', '')}"

@@ -39,7 +39,6 @@ from urllib.parse import unquote
 from rebooter import names
 from rebooter.notify_events import (  # noqa: F401 - re-exported: callers use rebooter.notify for all of it
     EVENTS,
-    NODE_FAILED_RESULTS,
     PLACEHOLDERS,
     Event,
     cycle_payload,

@@ -13,6 +13,7 @@ from urllib.parse import quote, urlsplit
 import azure.functions as func
 
 from rebooter import logs, names, requests, settings
+from rebooter.outcomes import CycleOutcome
 from starters import clusters
 from starters.http import error, json_response, misconfigured, runtime_status, timeline_url
 
@@ -148,10 +149,9 @@ async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
         return misconfigured(exc)
     params = req.params
     wanted_status = params.get("status")
-    if wanted_status and wanted_status not in STATUSES + ("completed", "halted", "cancelled", "skipped", "failed",
-                                                          "running", "dry-run"):
+    if wanted_status and wanted_status not in (*STATUSES, *CycleOutcome):
         return error(400, "invalid query parameter", "status",
-                     f"expected one of {', '.join(STATUSES)} or an outcome (completed, halted, cancelled, ...)")
+                     f"expected one of {', '.join(STATUSES)} or an outcome ({', '.join(CycleOutcome)})")
     try:
         limit = int(params.get("limit", "20"))
         offset = int(params.get("continuationToken", "0") or 0)
