@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from orchestrators import common
+from orchestrators import durable
 from orchestrators.control import Control
 from orchestrators.node_run import NodeRun
 from rebooter.contract import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
@@ -27,9 +27,9 @@ DRAIN_OPTION_KEYS = ("drainGracePeriodSeconds", "deleteEmptydirData", "force", "
                      "skipWaitForDeleteTimeoutSeconds", "disableEviction")
 
 
-def patch_node(context: Any):
+def patch_node(context: Any):  # the runtime binds it: see orchestrators.context for the type
     job: dict[str, Any] = context.get_input()
-    invalid = common.invalid_settings(job.get("settings"))
+    invalid = durable.invalid_settings(job.get("settings"))
     if invalid:  # an input nobody validated: take nothing, touch nothing
         node = job.get("node") or {}
         return {"node": node.get("node", ""), "pool": node.get("pool", ""), "result": NodeResult.ERROR, "reason": invalid,
@@ -52,7 +52,7 @@ def patch_node(context: Any):
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
         if gone(exc):
             return _gone(run, exc)
-        return (yield from _give_back(run, NodeResult.ERROR, f"cordon failed: {common.error_text(exc)}"))
+        return (yield from _give_back(run, NodeResult.ERROR, f"cordon failed: {durable.error_text(exc)}"))
     run.end(cordonedByUs=cordon["cordonedByUs"])
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
         run.release()
@@ -88,9 +88,9 @@ def patch_node(context: Any):
         if gone(exc):
             return _gone(run, exc)
         return (yield from run.fail_keeping_lock(
-            NodeResult.ERROR, f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; the node is still "
+            NodeResult.ERROR, f"rebooted and healthy, but uncordon failed: {durable.error_text(exc)}; the node is still "
                      "cordoned by us"))
-    yield from common.pending_taint(context, cfg, run.cluster, [run.node], False)  # healthy: no longer pending
+    yield from durable.pending_taint(context, cfg, run.cluster, [run.node], False)  # healthy: no longer pending
     run.release()
     after = {"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")}
     if still:
@@ -122,7 +122,7 @@ def _drain_and_reboot(run: NodeRun):
     except Exception as exc:  # noqa: BLE001
         if gone(exc):
             return _gone(run, exc)
-        return (yield from run.fail_keeping_lock(NodeResult.FAILED, f"reboot request failed: {common.error_text(exc)}"))
+        return (yield from run.fail_keeping_lock(NodeResult.FAILED, f"reboot request failed: {durable.error_text(exc)}"))
     return None
 
 
@@ -138,7 +138,7 @@ def _take_lock(run: NodeRun):
         except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
             if gone(exc):
                 return _gone(run, exc)
-            check = {"blocked": True, "verdict": Verdict.WAIT, "reasons": [f"preflight failed: {common.error_text(exc)}"]}
+            check = {"blocked": True, "verdict": Verdict.WAIT, "reasons": [f"preflight failed: {durable.error_text(exc)}"]}
         force = cfg["undrainablePolicy"] == "force"
         if check["blocked"] and check["verdict"] == Verdict.UNDRAINABLE and not force:
             return run.result(NodeResult.UNDRAINABLE, "predicted before cordoning: " + "; ".join(check["reasons"]),
@@ -152,7 +152,7 @@ def _take_lock(run: NodeRun):
             out = check["unavailable"]
             got = yield context.call_entity(run.lock, "acquire", {
                 "holder": run.holder, "node": run.node, "pool": run.facts.get("pool", ""),
-                "now": common.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
+                "now": durable.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
                 "limit": cfg["maxUnavailable"], "out": out["out"], "poolLimit": cfg["maxUnavailablePerPool"]})
             if got["acquired"]:
                 run.lock_renewed = context.current_utc_datetime
@@ -187,7 +187,7 @@ def _drain(run: NodeRun):
             run.end(attempts=attempts)
             if gone(exc):
                 return _gone(run, exc)
-            return (yield from _give_back(run, NodeResult.ERROR, f"drain failed: {common.error_text(exc)}"))
+            return (yield from _give_back(run, NodeResult.ERROR, f"drain failed: {durable.error_text(exc)}"))
         if drained["status"] == "done":
             run.end(attempts=attempts, forced=force_delete)
             return None
@@ -227,7 +227,7 @@ def _wait_healthy(run: NodeRun):
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
             if gone(exc):
                 return {"healthy": False, "gone": exc}
-            health = {"healthy": False, "reasons": [f"health check failed: {common.error_text(exc)}"]}
+            health = {"healthy": False, "reasons": [f"health check failed: {durable.error_text(exc)}"]}
         final = not health.get("healthy") and health.get("pending") is False  # e.g. the sentinel is still there
         if health.get("healthy") or final or context.current_utc_datetime >= deadline:
             return health
@@ -244,7 +244,7 @@ def gone(exc: BaseException) -> bool:
 def _gone(run: NodeRun, exc: BaseException) -> dict[str, Any]:
     """A node that no longer exists is out of nobody's budget: free its slot and let the cycle go on."""
     run.release()
-    return run.result(NodeResult.GONE, f"the node was deleted from the cluster during the cycle ({common.error_text(exc)})")
+    return run.result(NodeResult.GONE, f"the node was deleted from the cluster during the cycle ({durable.error_text(exc)})")
 
 
 def _undo_earlier_cordon(run: NodeRun, outcome: dict[str, Any]):
@@ -254,7 +254,7 @@ def _undo_earlier_cordon(run: NodeRun, outcome: dict[str, Any]):
         result = yield run.activity("uncordon_node")
     except Exception as exc:  # noqa: BLE001 - say so: it is still cordoned by us
         return {**outcome, "reason": f"{outcome['reason']}; our cordon from an earlier cycle could not be undone: "
-                                     f"{common.error_text(exc)}", "cordoned": True}
+                                     f"{durable.error_text(exc)}", "cordoned": True}
     return {**outcome, "reason": f"{outcome['reason']}; our cordon from an earlier cycle was undone",
             "cordoned": not result.get("uncordoned")}
 
@@ -270,7 +270,7 @@ def _give_back(run: NodeRun, outcome: str, reason: str):
     try:
         yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001 - say so: the node may still be cordoned by us
-        return (yield from run.fail_keeping_lock(NodeResult.ERROR, f"{reason}; and uncordon failed: {common.error_text(exc)}"))
+        return (yield from run.fail_keeping_lock(NodeResult.ERROR, f"{reason}; and uncordon failed: {durable.error_text(exc)}"))
     run.release()
     return run.result(outcome, reason)
 
@@ -282,7 +282,7 @@ def _quarantine(run: NodeRun, reason: str):
                            annotations={QUARANTINE_REASON_ANNOTATION: reason, LAST_RESULT_ANNOTATION: NodeResult.QUARANTINED})
     except Exception as exc:  # noqa: BLE001 - without the label, do not leave it cordoned silently
         return (yield from _give_back(run, NodeResult.UNDRAINABLE, f"{reason}; quarantine label failed: "
-                                                          f"{common.error_text(exc)}"))
+                                                          f"{durable.error_text(exc)}"))
     run.release()
     return run.result(NodeResult.QUARANTINED, reason, cordoned=True)
 

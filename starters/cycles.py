@@ -12,14 +12,13 @@ from urllib.parse import quote, urlsplit
 
 import azure.functions as func
 
+from orchestrators import durable
 from rebooter import logs, names, requests, settings
 from rebooter.outcomes import CycleOutcome
 from starters import clusters
 from starters.http import error, json_response, misconfigured, runtime_status, timeline_url
 
 log = logging.getLogger("rebooter.starters")
-ACTIVE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
-STATUSES = ("Running", "Pending", "Completed", "Failed", "Terminated", "Suspended")
 MAX_PAGE = 100
 
 
@@ -34,7 +33,7 @@ def check_settings_at_startup() -> None:
 
 
 async def running(client: Any, instance_id: str) -> bool:
-    return runtime_status(await client.get_status(instance_id)) in ACTIVE
+    return runtime_status(await client.get_status(instance_id)) in durable.ACTIVE_STATUSES
 
 
 async def start_cycle(client: Any, job: dict[str, Any]) -> tuple[str, bool]:
@@ -149,9 +148,9 @@ async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
         return misconfigured(exc)
     params = req.params
     wanted_status = params.get("status")
-    if wanted_status and wanted_status not in (*STATUSES, *CycleOutcome):
+    if wanted_status and wanted_status not in (*durable.RUNTIME_STATUSES, *CycleOutcome):
         return error(400, "invalid query parameter", "status",
-                     f"expected one of {', '.join(STATUSES)} or an outcome ({', '.join(CycleOutcome)})")
+                     f"expected one of {', '.join(durable.RUNTIME_STATUSES)} or an outcome ({', '.join(CycleOutcome)})")
     try:
         limit = int(params.get("limit", "20"))
         offset = int(params.get("continuationToken", "0") or 0)
@@ -183,7 +182,7 @@ async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 
 async def _runs_of(client: Any, cluster_id: str) -> list[dict[str, Any]]:
     instance_id = requests.instance_id(cluster_id)
-    progress = await clusters.read_state(client, clusters.PROGRESS, cluster_id) or {}
+    progress = await clusters.read_state(client, durable.PROGRESS_ENTITY, cluster_id) or {}
     live = await client.get_status(instance_id)
     runs = []
     for cycle in progress.get("cycles", []):

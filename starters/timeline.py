@@ -11,6 +11,7 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from orchestrators.durable import RUNNING_STATUSES
 from rebooter.outcomes import SHOWN_AS_FAILED, SHOWN_AS_STOPPED
 
 STEPS = ("lock", "cordon", "drain", "reboot", "wait healthy", "uncordon")
@@ -33,7 +34,7 @@ def build(status: dict[str, Any], nodes: list[dict[str, Any]], budget: int, now:
 
     ``nodes`` are node results or live patch_node statuses: {node, result?, steps, cordoned?}.
     """
-    running = status.get("status") in ("Running", "Pending", "ContinuedAsNew")
+    running = status.get("status") in RUNNING_STATUSES
     output = status.get("output") if isinstance(status.get("output"), dict) else {}
     custom = status.get("customStatus") if isinstance(status.get("customStatus"), dict) else {}
     rows = []

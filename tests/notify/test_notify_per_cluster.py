@@ -15,7 +15,7 @@ B = A.replace("aks-a", "aks-b")
 
 
 def payload_for(cluster: str, reason: str = "CVE") -> dict:
-    """What orchestrators/common.notify sends for this cluster's cycle."""
+    """What orchestrators/durable.notify sends for this cluster's cycle."""
     cfg = settings.for_cluster(settings.load(), cluster)
     event = notifications.cycle_payload("cycle_started", cluster=cluster, instance_id=f"i-{cluster[-5:]}",
                                         reason=reason, counts={"total": 1})

@@ -89,3 +89,16 @@ def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
     assert unrestricted["route"] == "patch-cycles/unrestricted"
     routes = [b["route"] for bindings in found.values() for b in bindings if b.get("route")]
     assert not [r for r in routes if r.lower().startswith("admin")], "the host refuses routes starting with admin"
+
+
+def test_the_entity_names_and_runtime_statuses_have_one_home():
+    from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+
+    from orchestrators import durable
+
+    entities = {name for name, bindings in functions().items() if any(b["type"] == "entityTrigger" for b in bindings)}
+    assert entities == {durable.LOCK_ENTITY, durable.PROGRESS_ENTITY}
+    assert set(durable.RUNTIME_STATUSES) == {s.value for s in OrchestrationRuntimeStatus}
+    assert durable.ACTIVE_STATUSES | durable.ENDED_STATUSES == set(durable.RUNTIME_STATUSES)
+    assert not durable.ACTIVE_STATUSES & durable.ENDED_STATUSES
+    assert "ContinuedAsNew" in durable.ACTIVE_STATUSES and durable.RUNNING_STATUSES < durable.ACTIVE_STATUSES
