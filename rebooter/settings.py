@@ -302,7 +302,7 @@ def _check_cluster_overrides(values: dict[str, Any]) -> list[str]:
     refs = [names.parse_cluster_id(c) for c in values["clusters"]]
     errors = []
     for wanted in overrides:
-        matching = [r for r in refs if wanted in (r.key, r.name.lower())]
+        matching = [names.parse_cluster_id(c) for c in names.configured_named(values["clusters"], wanted)]
         if not matching:
             errors.append(f"REBOOTER_CLUSTER_OVERRIDES: {wanted!r} is not a cluster of REBOOTER_CLUSTERS "
                           "(use its name or its subscription.resourcegroup.name key)")

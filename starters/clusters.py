@@ -57,9 +57,7 @@ def _cluster(req: func.HttpRequest) -> str | func.HttpResponse:
         configured = settings.load()["clusters"]
     except settings.SettingsError as exc:
         return misconfigured(exc)
-    by_key = [c for c in configured if names.parse_cluster_id(c).key == wanted]
-    by_name = [c for c in configured if names.parse_cluster_id(c).name.lower() == wanted]
-    found = by_key or by_name
+    found = names.configured_named(configured, wanted)
     if len(found) > 1:
         keys = ", ".join(names.parse_cluster_id(c).key for c in found)
         return error(400, "ambiguous cluster name", "cluster",
