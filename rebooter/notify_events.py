@@ -1,6 +1,7 @@
 """The notification events and their activity payloads: pure, for orchestrators too.
 
-Orchestrators import this module (not rebooter.notify, which sends and guards logs) to build
+Orchestrators import this module (not rebooter.notify_send, which sends, or notify_secrets, which
+guards logs) to build
 the ``notify`` activity's payload deterministically: only the input and the context's
 instance ID go in, so a replay builds the same payload with the same event id.
 """

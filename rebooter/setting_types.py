@@ -8,7 +8,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from rebooter import alerts, labelselector, names, notify, windows
+from rebooter import alerts, labelselector, names, notify_secrets, windows
 
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
@@ -65,7 +65,7 @@ def _text(raw: str) -> str:
 def _url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not value.startswith("https://"):
-        raise ValueError(f"expected an https:// URL, got {notify.mask_url(raw)!r}")
+        raise ValueError(f"expected an https:// URL, got {notify_secrets.mask_url(raw)!r}")
     alerts.refuse_credentials(value)
     return value
 

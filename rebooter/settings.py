@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from rebooter import alerts, contract, labelselector, names, notify, window_settings
+from rebooter import alerts, contract, labelselector, names, notify_events, notify_settings, window_settings
 from rebooter.scopes import APP, CLUSTER, CYCLE, GRACE, SAME, Direction, keep, larger, order, smaller, zero_is_unlimited
 from rebooter.setting_types import (
     WEEK,
@@ -256,17 +256,17 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_BLOCKING_POD_SELECTORS", "", labelselector.parse_list,
           "Label selectors separated by `;`: reboots wait while a matching pod runs on the node (before the lock: "
           "anywhere in the cluster).", "blocking-pod-selector"),
-        S("REBOOTER_NOTIFY_URLS", "", notify.parse_urls_setting,
+        S("REBOOTER_NOTIFY_URLS", "", notify_settings.parse_urls_setting,
           "Apprise notification URLs, space or comma separated (slack://..., workflows://... or the Teams workflow's "
           "https URL, mailto://..., json://host/path); each is checked by Apprise at start; empty = no notifications. "
           "Secrets are masked wherever a URL is shown.", "notify-url"),
-        S("REBOOTER_NOTIFY_EVENTS", "all", notify.parse_events_setting,
-          f"Events to notify: `all` or a comma list of {', '.join(notify.EVENTS)}."),
-        *[S(notify.template_setting(e.name), e.body, notify.parse_template,
+        S("REBOOTER_NOTIFY_EVENTS", "all", notify_settings.parse_events_setting,
+          f"Events to notify: `all` or a comma list of {', '.join(notify_events.EVENTS)}."),
+        *[S(notify_events.template_setting(e.name), e.body, notify_settings.parse_template,
             f"Message (markdown) when {e.meaning} (event `{e.name}`); placeholders: "
-            f"{', '.join('$' + p for p in notify.PLACEHOLDERS)} (others stop the start); the event id is appended.",
+            f"{', '.join('$' + p for p in notify_events.PLACEHOLDERS)} (others stop the start); the event id is appended.",
             e.kured)
-          for e in notify.EVENTS.values()],
+          for e in notify_events.EVENTS.values()],
     ]
 }
 
@@ -398,7 +398,7 @@ def activity_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
 def notify_settings(cfg: Mapping[str, Any], event: str) -> dict[str, Any]:
     """The ``settings`` of a notify payload: the cluster's masked URLs, events and this event's
     template (the URL secrets are looked up by the activity, never carried)."""
-    key = notify.template_key(event)
+    key = notify_events.template_key(event)
     return {"notifyUrls": list(cfg.get("notifyUrls") or []), "notifyEvents": list(cfg.get("notifyEvents") or []),
             key: cfg.get(key, "")}
 
