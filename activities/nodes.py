@@ -26,7 +26,7 @@ check_node_health {cluster, node, bootIdBefore}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
                      reasons: [str]}   healthy with rebootRequired true: rebooted, but the sentinel
                      is back (packages: its .pkgs); the node is marked "still-required"
-set_pending_taint {cluster, nodes: [node], pending: bool}
+set_pending_taint {cluster, settings, nodes: [node], pending: bool}
                  -> {results: [{node, tainted, changed, reason}]}   (our PreferNoSchedule taint only)
 """
 
@@ -117,13 +117,13 @@ def set_pending_taint(payload: dict) -> dict:
     """Add or remove the reboot-pending taint on several nodes in one call (one per cycle after
     planning, one per node once it is healthy); each node is idempotent on its own."""
     if not isinstance(payload, dict) or not isinstance(payload.get("pending"), bool):
-        raise ValueError("expected {cluster, nodes: [node names], pending: true|false}")
+        raise ValueError("expected {cluster, settings, nodes: [node names], pending: true|false}")
     nodes = payload.get("nodes")
     if not isinstance(nodes, list):
         raise ValueError(f"nodes: expected a list of node names, got {nodes!r}")
     cluster = names.parse_cluster_id(payload.get("cluster")).resource_id
     checked = [names.check_node_name(n) for n in nodes]
-    api = clients.kube_api(cluster)
+    api = clients.kube_api(cluster, clients.access_of(payload))
     results = []
     for node in checked:
         with _api_errors("taint" if payload["pending"] else "untaint", node):

@@ -107,7 +107,7 @@ def pending_taint(context: OrchestrationContext, cfg: dict[str, Any], cluster_id
         return None
     try:
         yield context.call_activity_with_retry("set_pending_taint", retry(cfg),
-                                               {"cluster": cluster_id, "nodes": list(nodes), "pending": pending})
+                                               target(cluster_id, cfg, nodes=list(nodes), pending=pending))
     except Exception as exc:  # noqa: BLE001 - see the docstring
         return error_text(exc)
     return None

@@ -5,18 +5,24 @@ from __future__ import annotations
 import pytest
 
 from activities import nodes
-from rebooter import clients, contract
+from rebooter import clients, contract, settings
 from sandbox import placement
 
 from .conftest import CLUSTER
 
 A, B = "aks-pool1-12345678-vmss000000", "aks-pool1-12345678-vmss000001"
 OURS = {"key": contract.PENDING_TAINT_KEY, "value": "true", "effect": "PreferNoSchedule"}
+# Every payload carries the cluster's settings (the orchestrators put them there).
+ACCESS = settings.activity_settings(settings.load({"REBOOTER_CREDENTIAL": "sandbox", "REBOOTER_KUBE_AUTH": "admin"}))
 
 
 @pytest.fixture
 def wired(kube, monkeypatch):
-    monkeypatch.setattr(clients, "kube_api", lambda cluster_id: kube.api)
+    def kube_api(cluster_id, access):
+        assert access == {"credential": "sandbox", "kubeAuth": "admin"}  # the payload's, as in Azure
+        return kube.api
+
+    monkeypatch.setattr(clients, "kube_api", kube_api)
     return kube
 
 
@@ -32,28 +38,28 @@ def test_taint_is_added_once_and_removed_leaving_other_taints(wired):
                {"key": contract.PENDING_TAINT_KEY, "value": "x", "effect": "NoSchedule"}]  # same key, not ours
     kube.store.patch("nodes", B, {"spec": {"taints": foreign}}, "application/merge-patch+json")
 
-    first = nodes.set_pending_taint({"cluster": CLUSTER, "nodes": [A, B], "pending": True})
+    first = nodes.set_pending_taint({"cluster": CLUSTER, "settings": ACCESS, "nodes": [A, B], "pending": True})
     assert [r["changed"] for r in first["results"]] == [True, True]
-    again = nodes.set_pending_taint({"cluster": CLUSTER, "nodes": [A, B], "pending": True})
+    again = nodes.set_pending_taint({"cluster": CLUSTER, "settings": ACCESS, "nodes": [A, B], "pending": True})
     assert [r["changed"] for r in again["results"]] == [False, False]  # idempotent
     assert taints(kube, A) == [OURS]
     assert taints(kube, B) == foreign + [OURS]
 
-    nodes.set_pending_taint({"cluster": CLUSTER, "nodes": [A, B], "pending": False})
-    nodes.set_pending_taint({"cluster": CLUSTER, "nodes": [A, B], "pending": False})
+    nodes.set_pending_taint({"cluster": CLUSTER, "settings": ACCESS, "nodes": [A, B], "pending": False})
+    nodes.set_pending_taint({"cluster": CLUSTER, "settings": ACCESS, "nodes": [A, B], "pending": False})
     assert taints(kube, A) == []
     assert taints(kube, B) == foreign  # only our key with our effect is ever removed
 
 
 def test_missing_node_and_bad_payloads(wired):
-    gone = nodes.set_pending_taint({"cluster": CLUSTER, "nodes": ["aks-pool1-12345678-vmss00000z"], "pending": False})
+    gone = nodes.set_pending_taint({"cluster": CLUSTER, "settings": ACCESS, "nodes": ["aks-pool1-12345678-vmss00000z"], "pending": False})
     assert gone["results"][0]["reason"] == "node not found"
     with pytest.raises(ValueError, match="pending"):
-        nodes.set_pending_taint({"cluster": CLUSTER, "nodes": [A], "pending": "yes"})
+        nodes.set_pending_taint({"cluster": CLUSTER, "settings": ACCESS, "nodes": [A], "pending": "yes"})
     with pytest.raises(ValueError, match="nodes"):
-        nodes.set_pending_taint({"cluster": CLUSTER, "nodes": A, "pending": True})
+        nodes.set_pending_taint({"cluster": CLUSTER, "settings": ACCESS, "nodes": A, "pending": True})
     with pytest.raises(ValueError):
-        nodes.set_pending_taint({"cluster": CLUSTER, "nodes": ["bad;name"], "pending": True})
+        nodes.set_pending_taint({"cluster": CLUSTER, "settings": ACCESS, "nodes": ["bad;name"], "pending": True})
 
 
 def _node(name, taints=()):
