@@ -1,4 +1,4 @@
-"""Activities for one node (Kubernetes side): cordon, drain, reboot, health, uncordon, describe.
+"""Activities for one node (Kubernetes side): cordon, drain, reboot, health, uncordon, taint.
 
 Thin on purpose: validate the payload, get the cluster's ApiClient, call the domain function in
 ``rebooter``. Each is ``(payload: dict) -> dict`` (JSON in, JSON out), idempotent and short: the
@@ -26,12 +26,8 @@ check_node_health {cluster, node, bootIdBefore}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
                      reasons: [str]}   healthy with rebootRequired true: rebooted, but the sentinel
                      is back (packages: its .pkgs); the node is marked "still-required"
-set_pending_taint {cluster, nodes: [node], pending: bool}
+set_pending_taint {cluster, settings, nodes: [node], pending: bool}
                  -> {results: [{node, tainted, changed, reason}]}   (our PreferNoSchedule taint only)
-describe_node    {cluster, node}
-                 -> {name, exists, unschedulable, cordonedByUs, cordonedBy, ready, bootId, kernel,
-                     labels: {pool, zone, mode, os}, taints: [{key, value, effect}], providerId,
-                     rebootState, lastReboot}     ({name, exists: false} when the node is gone)
 """
 
 from __future__ import annotations
@@ -51,7 +47,6 @@ from rebooter.kube.drain import DrainOptions
 from rebooter.kube.eviction import drain_pass
 from rebooter.kube.health import check_health
 from rebooter.kube.kubeapi import KubeError, error_message
-from rebooter.kube.nodeinfo import describe_node as describe
 from rebooter.kube.reboot import request_reboot
 
 
@@ -74,13 +69,14 @@ def _api_errors(action: str, node: str) -> Iterator[None]:
         raise KubeError(f"{action} {node}: Kubernetes API unreachable: {error_message(exc)}") from None
 
 
-def _flag(payload: dict, *keys: str) -> bool:
-    for key in keys:
-        if key in payload and payload[key] is not None:
-            if not isinstance(payload[key], bool):
-                raise ValueError(f"{key}: expected true or false, got {payload[key]!r}")
-            return payload[key]
-    return False
+def _flag(payload: dict, key: str) -> bool:
+    """An optional boolean field (absent or null: false)."""
+    value = payload.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"{key}: expected true or false, got {value!r}")
+    return value
 
 
 def cordon_node(payload: dict) -> dict:
@@ -99,7 +95,7 @@ def drain_node(payload: dict) -> dict:
     options = DrainOptions.from_dict(payload.get("options") if isinstance(payload, dict) else None)
     api, node = _target(payload)
     with _api_errors("drain", node):
-        return drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete", "force_delete"))
+        return drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete"))
 
 
 def reboot_node(payload: dict) -> dict:
@@ -119,17 +115,11 @@ def check_node_health(payload: dict) -> dict:
         return check_health(api, node, payload.get("bootIdBefore"))
 
 
-def describe_node(payload: dict) -> dict:
-    api, node = _target(payload)
-    with _api_errors("describe", node):
-        return describe(api, node)
-
-
 def set_pending_taint(payload: dict) -> dict:
     """Add or remove the reboot-pending taint on several nodes in one call (one per cycle after
     planning, one per node once it is healthy); each node is idempotent on its own."""
     if not isinstance(payload, dict) or not isinstance(payload.get("pending"), bool):
-        raise ValueError("expected {cluster, nodes: [node names], pending: true|false}")
+        raise ValueError("expected {cluster, settings, nodes: [node names], pending: true|false}")
     nodes = payload.get("nodes")
     if not isinstance(nodes, list):
         raise ValueError(f"nodes: expected a list of node names, got {nodes!r}")

@@ -64,10 +64,6 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
     """Apply one operation. Unknown operations raise, so a typo fails loudly in the caller."""
     state = state or initial()
     data = data or {}
-    if operation == "inspect":
-        now = data.get("now")
-        holders = _live(state, now) if now else state["holders"]
-        return state, {"holders": holders, "history": state["history"][-10:]}
     now = data["now"]
     holder = data.get("holder", "")
     holders = _live(state, now)
@@ -121,4 +117,4 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
         history = _log(state, "broken", data.get("by", "operator"), now, reason=data.get("reason", ""),
                        holders=sorted(holders))
         return {"holders": {}, "history": history}, {"broken": sorted(holders)}
-    raise ValueError(f"lock: unknown operation {operation!r} (expected acquire, renew, keep, release, break, inspect)")
+    raise ValueError(f"lock: unknown operation {operation!r} (expected acquire, renew, keep, release, break)")

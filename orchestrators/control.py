@@ -17,12 +17,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from orchestrators.context import OrchestrationContext
+
 EVENT = "control"
 ACTIONS = ("cancel", "pause", "resume", "approve", "reject")
 
 
 class Control:
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: OrchestrationContext) -> None:
         self.context = context
         self._waiter: Any = None
         self.cancel: dict[str, Any] | None = None

@@ -11,12 +11,12 @@ from typing import Any
 
 import azure.functions as func
 
+from orchestrators import durable
 from orchestrators.control import ACTIONS, EVENT
 from rebooter.config import names
 from starters.http import body_object, error, json_response, runtime_status
 
 log = logging.getLogger("rebooter.starters")
-LIVE = {"Running", "Pending", "Suspended"}
 
 
 async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
@@ -41,7 +41,7 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     status = await client.get_status(instance_id)
     if status is None or runtime_status(status) is None:
         return error(404, "no such patch cycle", "instanceId", instance_id)
-    if runtime_status(status) not in LIVE:
+    if runtime_status(status) not in durable.ACTIVE_STATUSES:
         return error(409, f"the patch cycle is {runtime_status(status)}: nothing to {action}", "instanceId",
                      instance_id)
     command = {"action": action, "by": body.get("by", "operator"), "reason": body.get("reason", "")}
@@ -51,7 +51,7 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     if action == "cancel":
         for node in custom.get("currentNodes", []):
             child = f"{instance_id}:{node}"
-            if runtime_status(await client.get_status(child)) in LIVE:
+            if runtime_status(await client.get_status(child)) in durable.ACTIVE_STATUSES:
                 await client.raise_event(child, EVENT, command)
                 reached.append(child)
     log.info("operator command", extra={"instanceId": instance_id, "action": action, "by": command["by"]})

@@ -3,7 +3,8 @@
 Not a measurement: kured is not run here. What the model keeps from kured's code:
 
 - every node's daemon checks its sentinel on a ticker of ``period`` (default 1 h), the first
-  check after a random delay of 0.5-1.5 x period (``delaytick``; REFERENCE.md);
+  check after a random delay of 0.5-1.5 x period (kured
+  pkg/delaytick/delaytick.go: the first tick after d/2 + d x rand, then every d);
 - a check that finds the sentinel tries the cluster lock (an annotation on the DaemonSet,
   ``concurrency`` holders); held by others -> nothing until the next tick (lock contention);
 - with the lock: drain, reboot, back to Ready; the restarted kured pod on that node then

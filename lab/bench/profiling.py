@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import cProfile
 import pstats
+from pathlib import Path
 from typing import Any
 
 from lab.bench.fit import linear
@@ -84,8 +85,11 @@ def run(n: int = 200, top: int = 12) -> dict[str, Any]:
     }
 
 
+_REPO = str(Path(__file__).resolve().parents[1]) + "/"  # the clone, wherever it is
+
+
 def _short(filename: str) -> str:
-    for marker in ("site-packages/", "/work/main/"):
+    for marker in ("site-packages/", _REPO):
         if marker in filename:
             return filename.split(marker, 1)[1]
     return filename

@@ -17,9 +17,11 @@ from typing import Any
 from lab.sandbox import invariants
 from lab.sandbox.model import Scenario
 from lab.sandbox.timeline import Event, Timeline
+from rebooter.outcomes import CycleOutcome, NodeResult
 
-NOT_PATCHED_REPORTED = {"failed", "error"}  # results that must say whether the node is still cordoned
-CYCLE_LEVEL = {"failed", "skipped", "blocked", "cancelled"}  # outcomes that can end a cycle before planning
+NOT_PATCHED_REPORTED = {NodeResult.FAILED, NodeResult.ERROR}  # results that must say whether the node is still cordoned
+# Outcomes that can end a cycle before planning.
+CYCLE_LEVEL = {CycleOutcome.FAILED, CycleOutcome.SKIPPED, CycleOutcome.BLOCKED, CycleOutcome.CANCELLED}
 
 
 @dataclass

@@ -6,7 +6,8 @@ durabletask's worker, so each invocation gets an adapter presenting the subset o
 classic API the app uses. Every task the adapter hands out is a durabletask ``Task``
 (the worker only resumes generators on those), and a thin driver generator sits
 between the worker and the user's generator to translate failures into what the
-classic SDK raises. Mismatches absorbed here (see REFERENCE.md):
+classic SDK raises. Mismatches absorbed here (read in Azure/azure-functions-durable-python and
+microsoft/durabletask-python; tests/local pins each one):
 
 - ``current_utc_datetime`` is timezone-aware UTC (durabletask: naive UTC);
 - a failed activity / sub-orchestration / entity call reaches the orchestrator as a

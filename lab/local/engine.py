@@ -154,7 +154,8 @@ class LocalEngine:
             concurrency_options=ConcurrencyOptions(maximum_thread_pool_workers=self._thread_pool_workers),
             logger=_WORKER_LOG,  # standard logging instead of the SDK's own stderr handler
         )
-        registry = worker._registry  # named registration (REFERENCE.md); add_orchestrator uses __name__
+        registry = worker._registry  # by the Functions name; add_orchestrator would use __name__
+        # (microsoft/durabletask-python, durabletask/worker.py: _Registry.add_named_orchestrator)
         for name, fn in self.index.orchestrators.items():
             registry.add_named_orchestrator(name, make_orchestrator(fn))
         for name, (fn, param) in self.index.activities.items():

@@ -2,7 +2,8 @@
 
 ``app.get_functions()`` builds the functions and raises when called a second time on
 the same app, so the index is cached per app (several engines may run one app in
-turn, e.g. one per test). The user code sits where REFERENCE.md says:
+turn, e.g. one per test). The user code sits where azure-functions-durable's decorators put it
+(Azure/azure-functions-durable-python, azure/durable_functions/decorators/durable_app.py):
 orchestrators ``get_user_function().orchestrator_function``, entities
 ``.entity_function``, activities ``get_user_function()`` with its trigger parameter,
 starters ``get_user_function()`` (the client middleware that builds the classic client

@@ -127,7 +127,7 @@ def notify_urls(cluster_id: str, masked: list[str]) -> list[str]:
     for this cluster, so a forged payload can never add a destination, and no secret ever sits
     in a history. The one lookup an activity makes in the app settings, for secrets only."""
     configured = settings.for_cluster(app_settings(), cluster_id).get("notifyUrls") or []
-    from rebooter.notifications.send import mask_url
+    from rebooter.notifications.secrets import mask_url
 
     wanted = set(masked)
     return [url for url in getattr(configured, "secret_urls", configured) if mask_url(url) in wanted]

@@ -30,17 +30,12 @@ def _checked(value: object, check: Callable[[object], str]) -> str:
     return check(value)
 
 
-def probe_pod_name(node: str, run_id: str) -> str:
-    """Deterministic name ``rebooter-<run id>-<node>``, at most 63 characters."""
-    return f"rebooter-{run_id}-{node}"[:63].rstrip("-.")
-
-
 def probe_pod_manifest(node: str, run_id: str, generate_name: bool) -> dict[str, Any]:
     """The probe pod for ``node`` as an API object (JSON-ready dict).
 
     ``run_id`` labels the pods of one probe run (``contract.RUN_LABEL``) so they can be
     listed and deleted together. With ``generate_name`` the server picks a unique name
-    (``rebooter-probe-<node>-xxxxx``); without it the name is :func:`probe_pod_name`, so
+    (``rebooter-probe-<node>-xxxxx``); without it the name is :func:`rebooter.contract.probe_pod_name`, so
     creating it twice is one pod (409 the second time).
 
     ``node`` and ``run_id`` are validated; a ``__PLACEHOLDER__`` (upper-case between double
@@ -55,9 +50,9 @@ def probe_pod_manifest(node: str, run_id: str, generate_name: bool) -> dict[str,
         labels[contract.NODE_LABEL] = node
     metadata: dict[str, Any] = {"namespace": contract.PROBE_NAMESPACE, "labels": labels}
     if generate_name:
-        metadata["generateName"] = f"rebooter-probe-{node}"[:57].rstrip("-.") + "-"
+        metadata["generateName"] = contract.probe_pod_generate_name(node)
     else:
-        metadata["name"] = probe_pod_name(node, run_id)
+        metadata["name"] = contract.probe_pod_name(node, run_id)
     return {
         "apiVersion": "v1",
         "kind": "Pod",

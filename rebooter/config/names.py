@@ -11,6 +11,7 @@ Every pattern is applied with ``fullmatch``: ``$`` also matches before a trailin
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 _DNS1123_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
@@ -53,6 +54,16 @@ def parse_cluster_id(value: object) -> ClusterRef:
     if rg.endswith("."):
         raise ValueError(f"resource group name may not end with a period, got {rg!r}")
     return ClusterRef(match["sub"].lower(), rg, match["name"])
+
+
+def configured_named(configured: Iterable[str], wanted: str) -> list[str]:
+    """The configured clusters (resource IDs) that ``wanted`` names: the one whose
+    subscription.resourcegroup.name key it is, else every one with that name (in any case).
+    More than one means a name clusters in different resource groups share: the caller asks for
+    the key instead. The HTTP routes and REBOOTER_CLUSTER_OVERRIDES both look clusters up here."""
+    wanted = wanted.strip().lower()
+    refs = [(c, parse_cluster_id(c)) for c in configured]
+    return [c for c, r in refs if r.key == wanted] or [c for c, r in refs if r.name.lower() == wanted]
 
 
 def check_node_name(value: object) -> str:

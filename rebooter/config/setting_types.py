@@ -9,7 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from rebooter.config import names
-from rebooter.notifications import send as notify
+from rebooter.notifications import secrets as notify_secrets
 from rebooter.policy import alerts, labelselector, windows
 
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
@@ -67,7 +67,7 @@ def _text(raw: str) -> str:
 def _url(raw: str) -> str:
     value = raw.strip().rstrip("/")
     if not value.startswith("https://"):
-        raise ValueError(f"expected an https:// URL, got {notify.mask_url(raw)!r}")
+        raise ValueError(f"expected an https:// URL, got {notify_secrets.mask_url(raw)!r}")
     alerts.refuse_credentials(value)
     return value
 

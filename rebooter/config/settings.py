@@ -17,6 +17,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from rebooter import contract
 from rebooter.config import names
 from rebooter.config.scopes import (
     APP,
@@ -49,7 +50,8 @@ from rebooter.config.setting_types import (
     _url,
     _window_days,
 )
-from rebooter.notifications import send as notify
+from rebooter.notifications import events as notify_events
+from rebooter.notifications import settings as notify_settings
 from rebooter.policy import alerts, labelselector, window_settings
 
 __all__ = ["SETTINGS", "WEEK", "LooseningError", "Setting", "SettingsError", "apply_overrides", "for_cluster", "load",
@@ -194,9 +196,9 @@ SETTINGS: dict[str, Setting] = {
           **_cycle(keep(True))),
         S("REBOOTER_PAUSED", "false", _bool,
           "Pause switch: no new cycle starts (per cluster with REBOOTER_CLUSTER_OVERRIDES)."),
-        S("REBOOTER_OPT_OUT_LABEL", "rebooter.aks.io/opt-out", _text,
+        S("REBOOTER_OPT_OUT_LABEL", contract.DEFAULT_OPT_OUT_LABEL, _text,
           "Nodes (or pools, through their node labels) with this label set to `true` are never touched."),
-        S("REBOOTER_PAUSE_LABEL", "rebooter.aks.io/paused", _text,
+        S("REBOOTER_PAUSE_LABEL", contract.DEFAULT_PAUSE_LABEL, _text,
           "Nodes (or pools) with this label set to `true` are skipped until it is removed."),
         S("REBOOTER_CLUSTER_OVERRIDES", "{}", _cluster_overrides,
           "Per-cluster settings: JSON object from cluster name (or sub.rg.name key) to {setting key: value}; "
@@ -231,7 +233,7 @@ SETTINGS: dict[str, Setting] = {
           "Annotate nodes with the reboot state, last reboot time and last result.", "annotate-nodes"),
         S("REBOOTER_PREFER_NO_SCHEDULE_TAINT", "true", _bool,
           "While a reboot is pending (from planning until the node is healthy again, or the cycle ends without "
-          "patching it), the node carries the PreferNoSchedule taint `rebooter.aks.io/reboot-pending`, so new pods "
+          f"patching it), the node carries the PreferNoSchedule taint `{contract.PENDING_TAINT_KEY}`, so new pods "
           "prefer other nodes.", "prefer-no-schedule-taint"),
         S("REBOOTER_WINDOW_SOURCE", "settings", _choice("settings", "aks", "cron"),
           "Maintenance window: `settings` (the REBOOTER_WINDOW_* day/time settings), `aks` (the cluster's planned "
@@ -270,17 +272,17 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_BLOCKING_POD_SELECTORS", "", labelselector.parse_list,
           "Label selectors separated by `;`: reboots wait while a matching pod runs on the node (before the lock: "
           "anywhere in the cluster).", "blocking-pod-selector"),
-        S("REBOOTER_NOTIFY_URLS", "", notify.parse_urls_setting,
+        S("REBOOTER_NOTIFY_URLS", "", notify_settings.parse_urls_setting,
           "Apprise notification URLs, space or comma separated (slack://..., workflows://... or the Teams workflow's "
           "https URL, mailto://..., json://host/path); each is checked by Apprise at start; empty = no notifications. "
           "Secrets are masked wherever a URL is shown.", "notify-url"),
-        S("REBOOTER_NOTIFY_EVENTS", "all", notify.parse_events_setting,
-          f"Events to notify: `all` or a comma list of {', '.join(notify.EVENTS)}."),
-        *[S(notify.template_setting(e.name), e.body, notify.parse_template,
+        S("REBOOTER_NOTIFY_EVENTS", "all", notify_settings.parse_events_setting,
+          f"Events to notify: `all` or a comma list of {', '.join(notify_events.EVENTS)}."),
+        *[S(notify_events.template_setting(e.name), e.body, notify_settings.parse_template,
             f"Message (markdown) when {e.meaning} (event `{e.name}`); placeholders: "
-            f"{', '.join('$' + p for p in notify.PLACEHOLDERS)} (others stop the start); the event id is appended.",
+            f"{', '.join('$' + p for p in notify_events.PLACEHOLDERS)} (others stop the start); the event id is appended.",
             e.kured)
-          for e in notify.EVENTS.values()],
+          for e in notify_events.EVENTS.values()],
     ]
 }
 
@@ -316,7 +318,7 @@ def _check_cluster_overrides(values: dict[str, Any]) -> list[str]:
     refs = [names.parse_cluster_id(c) for c in values["clusters"]]
     errors = []
     for wanted in overrides:
-        matching = [r for r in refs if wanted in (r.key, r.name.lower())]
+        matching = [names.parse_cluster_id(c) for c in names.configured_named(values["clusters"], wanted)]
         if not matching:
             errors.append(f"REBOOTER_CLUSTER_OVERRIDES: {wanted!r} is not a cluster of REBOOTER_CLUSTERS "
                           "(use its name or its subscription.resourcegroup.name key)")
@@ -412,7 +414,7 @@ def activity_settings(cfg: Mapping[str, Any]) -> dict[str, Any]:
 def notify_settings(cfg: Mapping[str, Any], event: str) -> dict[str, Any]:
     """The ``settings`` of a notify payload: the cluster's masked URLs, events and this event's
     template (the URL secrets are looked up by the activity, never carried)."""
-    key = notify.template_key(event)
+    key = notify_events.template_key(event)
     return {"notifyUrls": list(cfg.get("notifyUrls") or []), "notifyEvents": list(cfg.get("notifyEvents") or []),
             key: cfg.get(key, "")}
 

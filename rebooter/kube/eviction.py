@@ -6,7 +6,7 @@ drain survives a crash or redeploy and never holds an activity for long. A pass 
 idempotent: an evicted pod is terminating or gone on the next pass and is not evicted again.
 
 Eviction answers (policy/v1 Eviction subresource): 200/201 evicted; 404 already gone;
-429 a PodDisruptionBudget refuses now ("blocked", with the server's cause, retried by the
+429 a PodDisruptionBudget refuses now (PodEviction.REFUSED, listed in the pass's "blocked" with the server's cause, retried by the
 orchestrator after its back-off); 500 the pod has several PDBs (an error kubectl does not
 retry either); 403 NamespaceTerminating: wait for the namespace to go.
 """
@@ -29,6 +29,7 @@ from rebooter.kube.kubeapi import (
     status_body,
 )
 from rebooter.kube.nodeinfo import read_node
+from rebooter.outcomes import PodEviction
 
 PAGE_SIZE = 500
 NAMESPACE_TERMINATING_CAUSE = "NamespaceTerminating"
@@ -96,8 +97,8 @@ def _has_cause(exc: ApiException, reason: str) -> bool:
     return any(cause.get("reason") == reason for cause in causes)
 
 
-def evict_pod(api: k8s.ApiClient, pod: dict[str, Any], options: DrainOptions) -> tuple[str, str]:
-    """Evict one pod. Returns (outcome, reason): evicted | gone | blocked | terminating | error."""
+def evict_pod(api: k8s.ApiClient, pod: dict[str, Any], options: DrainOptions) -> tuple[PodEviction, str]:
+    """Evict one pod. Returns (outcome, reason): evicted | gone | refused | terminating | error."""
     meta = pod["metadata"]
     body: dict[str, Any] = {
         "apiVersion": "policy/v1",
@@ -111,20 +112,20 @@ def evict_pod(api: k8s.ApiClient, pod: dict[str, Any], options: DrainOptions) ->
     try:
         call_json(core.create_namespaced_pod_eviction, meta["name"], meta["namespace"], body,
                   retry_on=NOT_RETRIED_FOR_EVICTION)
-        return "evicted", ""
+        return PodEviction.EVICTED, ""
     except ApiException as exc:
         if exc.status == 404:
-            return "gone", ""
+            return PodEviction.GONE, ""
         if exc.status == 429:
-            return "blocked", blocked_reason(exc)
+            return PodEviction.REFUSED, blocked_reason(exc)
         if exc.status == 403 and _has_cause(exc, NAMESPACE_TERMINATING_CAUSE):
-            state = "terminating" if meta.get("deletionTimestamp") else "blocked"
+            state = PodEviction.TERMINATING if meta.get("deletionTimestamp") else PodEviction.REFUSED
             return state, error_message(exc)
-        return "error", f"error when evicting pods/{meta['name']!r} -n {meta['namespace']!r}: {error_message(exc)}"
+        return PodEviction.ERROR, f"error when evicting pods/{meta['name']!r} -n {meta['namespace']!r}: {error_message(exc)}"
 
 
-def delete_pod(api: k8s.ApiClient, pod: dict[str, Any], options: DrainOptions) -> tuple[str, str]:
-    """DELETE one pod (no PDB check). Returns (outcome, reason): deleted | gone | error."""
+def delete_pod(api: k8s.ApiClient, pod: dict[str, Any], options: DrainOptions) -> tuple[PodEviction, str]:
+    """DELETE one pod (no PDB check). Returns (outcome, reason): deleted | gone | error (PodEviction)."""
     meta = pod["metadata"]
     core = k8s.CoreV1Api(api)
     body: dict[str, Any] = _delete_options(options)
@@ -133,11 +134,11 @@ def delete_pod(api: k8s.ApiClient, pod: dict[str, Any], options: DrainOptions) -
         body["preconditions"] = {"uid": meta["uid"]}
     try:
         call_json(core.delete_namespaced_pod, meta["name"], meta["namespace"], body=body)
-        return "deleted", ""
+        return PodEviction.DELETED, ""
     except ApiException as exc:
         if exc.status in (404, 409):  # 409: the UID precondition failed, our pod is already gone
-            return "gone", ""
-        return "error", f"error when deleting pods/{meta['name']!r} -n {meta['namespace']!r}: {error_message(exc)}"
+            return PodEviction.GONE, ""
+        return PodEviction.ERROR, f"error when deleting pods/{meta['name']!r} -n {meta['namespace']!r}: {error_message(exc)}"
 
 
 def drain_pass(
@@ -178,14 +179,14 @@ def drain_pass(
             outcome, reason = delete_pod(api, pod, options)
         else:
             outcome, reason = evict_pod(api, pod, options)
-        if outcome in ("evicted", "deleted"):
+        if outcome in (PodEviction.EVICTED, PodEviction.DELETED):
             result[outcome].append(name)
             acted.add(pod["metadata"].get("uid", name))
-        elif outcome == "terminating":
+        elif outcome == PodEviction.TERMINATING:
             acted.add(pod["metadata"].get("uid", name))
-        elif outcome == "blocked":
+        elif outcome == PodEviction.REFUSED:  # listed under "blocked": refused by a PDB for now
             result["blocked"].append({"pod": name, "reason": reason})
-        elif outcome == "error":
+        elif outcome == PodEviction.ERROR:
             result["errors"].append(reason)
 
     # One more listing tells which of the pods that must go are still there (kubectl polls

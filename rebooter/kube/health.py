@@ -27,10 +27,10 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from rebooter import contract
-from rebooter.arm.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
+from rebooter.arm.probe_pod import parse_probe_output, probe_pod_manifest
+from rebooter.contract import VERIFIED_BOOT_ID_ANNOTATION, probe_pod_name
 from rebooter.kube.kubeapi import KubeError, call, call_json, error_message, format_time
 from rebooter.kube.nodeinfo import (
-    VERIFIED_BOOT_ID_ANNOTATION,
     annotations,
     boot_id,
     is_ready,

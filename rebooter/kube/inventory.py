@@ -7,7 +7,7 @@ from typing import Any
 from kubernetes import client as k8s
 
 from rebooter import contract
-from rebooter.kube.marks import QUARANTINE_LABEL
+from rebooter.contract import QUARANTINE_LABEL
 from rebooter.policy import budget
 
 POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")

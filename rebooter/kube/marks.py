@@ -1,5 +1,5 @@
 """Labels and annotations the app puts on a node (kured's annotate-nodes, pre/post-reboot
-labels, the quarantine label). One merge patch; setting a value twice is a no-op, so the
+labels, the quarantine label; their keys are in rebooter.contract). One merge patch; setting a value twice is a no-op, so the
 activity is idempotent. ``None`` removes a key.
 """
 
@@ -10,10 +10,6 @@ from typing import Any
 from kubernetes import client as k8s
 
 from rebooter.kube import kubeapi
-
-QUARANTINE_LABEL = "rebooter.aks.io/quarantined"
-QUARANTINE_REASON_ANNOTATION = "rebooter.aks.io/quarantine-reason"
-LAST_RESULT_ANNOTATION = "rebooter.aks.io/last-result"
 
 
 def mark(api: k8s.ApiClient, node: str, labels: dict[str, str | None] | None = None,

@@ -17,9 +17,6 @@ POOL_LABELS = ("kubernetes.azure.com/agentpool", "agentpool")
 ZONE_LABEL = "topology.kubernetes.io/zone"
 MODE_LABEL = "kubernetes.azure.com/mode"
 OS_LABEL = "kubernetes.io/os"
-# Not in contract.py (extra marks this part of the app leaves; readable by operators):
-REBOOT_FROM_BOOT_ID_ANNOTATION = "rebooter.aks.io/reboot-from-boot-id"  # boot ID a reboot was requested from
-VERIFIED_BOOT_ID_ANNOTATION = "rebooter.aks.io/verified-boot-id"  # boot ID the health check passed on
 
 
 def read_node(api: k8s.ApiClient, node: str) -> dict[str, Any]:

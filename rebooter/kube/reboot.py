@@ -19,8 +19,9 @@ from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
 from rebooter import contract
+from rebooter.contract import REBOOT_FROM_BOOT_ID_ANNOTATION
 from rebooter.kube.kubeapi import KubeError, call_json, error_message
-from rebooter.kube.nodeinfo import REBOOT_FROM_BOOT_ID_ANNOTATION, annotations, boot_id, read_node
+from rebooter.kube.nodeinfo import annotations, boot_id, read_node
 
 METHODS = ("pod", "vmss")
 _RG = r"(?P<rg>[-\w._()]{1,90})"

@@ -1,6 +1,7 @@
 """The notification events and their activity payloads: pure, for orchestrators too.
 
-Orchestrators import this module (not rebooter.notify, which sends and guards logs) to build
+Orchestrators import this module (not rebooter.notify_send, which sends, or notify_secrets, which
+guards logs) to build
 the ``notify`` activity's payload deterministically: only the input and the context's
 instance ID go in, so a replay builds the same payload with the same event id.
 """
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from rebooter.outcomes import NOTIFIED_AS_FAILED, NodeResult
 
 PLACEHOLDERS = (
     "cluster", "cluster_id", "node", "pool", "reason", "instance_id", "step", "result",
@@ -80,14 +83,11 @@ def event_id(instance_id: str, event: str, node: str = "") -> str:
 # Payload builders for the orchestrators (pure, deterministic)
 # ------------------------------------------------------------------------------------------
 
-NODE_FAILED_RESULTS = {"failed", "error", "undrainable"}
-
-
 def node_event_for(result: str) -> str | None:
     """The event a patch_node result announces: healthy, failed, or none (skipped)."""
-    if result == "patched":
+    if result == NodeResult.PATCHED:
         return "node_healthy"
-    if result in NODE_FAILED_RESULTS:
+    if result in NOTIFIED_AS_FAILED:
         return "node_failed"
     return None
 

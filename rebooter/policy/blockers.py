@@ -22,6 +22,7 @@ from typing import Any
 
 from rebooter.kube.drain import DrainOptions, controller_of, plan_drain
 from rebooter.kube.kubeapi import pod_id
+from rebooter.outcomes import Verdict
 from rebooter.policy import alerts, labelselector
 
 MAX_LISTED = 10  # pods named in one reason
@@ -112,9 +113,9 @@ def _budget(pdb: Mapping[str, Any], expected: int) -> str:
 
 
 def judge_pdb(pdb: Mapping[str, Any], pods_here: list[Mapping[str, Any]]) -> tuple[str, str]:
-    """Verdict ("ok" | "wait" | "blocked") and reason for one PDB and the pods of this node it covers.
+    """Verdict (ok | wait | undrainable, rebooter.outcomes.Verdict) and reason for one PDB and the pods of this node it covers.
 
-    * blocked: the budget can never allow an eviction by itself (desiredHealthy >= expectedPods:
+    * undrainable: the budget can never allow an eviction by itself (desiredHealthy >= expectedPods:
       minAvailable equal to the replicas, maxUnavailable 0, ...), the disruption controller cannot
       compute it, or this node holds more of its pods than it can ever lose while no controller
       replaces them;
@@ -127,10 +128,10 @@ def judge_pdb(pdb: Mapping[str, Any], pods_here: list[Mapping[str, Any]]) -> tup
     status = pdb.get("status") or {}
     meta = pdb.get("metadata") or {}
     if not status or int(status.get("observedGeneration", 0)) < int(meta.get("generation", 1)):
-        return "wait", f"{name} has not been processed by the disruption controller yet (covers {here})"
+        return Verdict.WAIT, f"{name} has not been processed by the disruption controller yet (covers {here})"
     for condition in status.get("conditions") or []:
         if condition.get("type") == "DisruptionAllowed" and condition.get("reason") == "SyncFailed":
-            return "blocked", (f"cannot drain: {name} cannot be evaluated by the disruption controller: "
+            return Verdict.UNDRAINABLE, (f"cannot drain: {name} cannot be evaluated by the disruption controller: "
                                f"{condition.get('message', '')} (covers {here})")
     allowed = int(status.get("disruptionsAllowed", 0))
     current = int(status.get("currentHealthy", 0))
@@ -141,15 +142,15 @@ def judge_pdb(pdb: Mapping[str, Any], pods_here: list[Mapping[str, Any]]) -> tup
     free_unhealthy = policy == "AlwaysAllow" or (current >= desired > 0)
     needing = [p for p in pods_here if is_pod_ready(p) or not free_unhealthy]
     if not needing:
-        return "ok", ""
+        return Verdict.OK, ""
     here = ", ".join(pod_id(p) for p in needing)  # type: ignore[arg-type]
     if expected > 0 and desired >= expected:
-        return "blocked", (f"cannot drain: {name} allows no disruption ({_budget(pdb, expected)}); "
+        return Verdict.UNDRAINABLE, (f"cannot drain: {name} allows no disruption ({_budget(pdb, expected)}); "
                            f"it covers {here} on this node")
     can_lose = max(0, expected - desired)
     unreplaced = [p for p in needing if controller_of(dict(p)) is None]
     if len(unreplaced) > can_lose:
-        return "blocked", (f"cannot drain: {name} can lose at most {can_lose} of its {expected} pods "
+        return Verdict.UNDRAINABLE, (f"cannot drain: {name} can lose at most {can_lose} of its {expected} pods "
                            f"({_budget(pdb, expected)}) and this node holds {len(unreplaced)} that no controller "
                            f"replaces: {', '.join(pod_id(p) for p in unreplaced)}")  # type: ignore[arg-type]
     if allowed <= 0:
@@ -159,8 +160,8 @@ def judge_pdb(pdb: Mapping[str, Any], pods_here: list[Mapping[str, Any]]) -> tup
             why = "it expects no pods (its controller may be scaling)"
         else:
             why = f"a disruption is already in progress ({current} healthy, needs {desired})"
-        return "wait", f"{name} allows no disruption now: {why} (covers {here}); waiting for its pods to recover"
-    return "ok", ""
+        return Verdict.WAIT, f"{name} allows no disruption now: {why} (covers {here}); waiting for its pods to recover"
+    return Verdict.OK, ""
 
 
 def predict_drain(
@@ -175,7 +176,7 @@ def predict_drain(
     ``pods_on_node``: the node's pods (API JSON); ``pdbs``: PodDisruptionBudgets of (at least)
     their namespaces, with status. The pods a drain would evict are chosen with kubectl's rules
     (rebooter.drain); each is checked against the PDBs covering it (see :func:`judge_pdb`).
-    Returns ``{"verdict": "ok" | "wait" | "blocked", "reasons": [str], "evict": int}``.
+    Returns ``{"verdict": "ok" | "wait" | "undrainable", "reasons": [str], "evict": int}``.
     """
     options = options or DrainOptions()
     plan = plan_drain([dict(p) for p in pods_on_node], options, now or datetime.now(UTC), daemonset_exists)
@@ -198,11 +199,11 @@ def predict_drain(
         for key in sorted(groups):
             pdb, pods_here = groups[key]
             verdict, reason = judge_pdb(pdb, pods_here)
-            if verdict == "blocked":
+            if verdict == Verdict.UNDRAINABLE:
                 blocked.append(reason)
-            elif verdict == "wait":
+            elif verdict == Verdict.WAIT:
                 waits.append(reason)
-    verdict = "blocked" if blocked else "wait" if waits else "ok"
+    verdict = Verdict.UNDRAINABLE if blocked else Verdict.WAIT if waits else Verdict.OK
     return {"verdict": verdict, "reasons": blocked + waits, "evict": len(evicted)}
 
 
@@ -279,14 +280,14 @@ def check_blockers(
         try:
             drain = predict_node_drain(api, node, DrainOptions.from_dict(values), now)
         except Exception as exc:  # noqa: BLE001 - cannot tell: wait, with the reason
-            drain = {"verdict": "wait", "reasons": [f"cannot predict the drain of {node}: {error_message(exc)}"],
+            drain = {"verdict": Verdict.WAIT, "reasons": [f"cannot predict the drain of {node}: {error_message(exc)}"],
                      "evict": 0}
     reasons = alert_reasons + pod_problems + (drain["reasons"] if drain else [])
-    verdict = "ok"
-    if drain and drain["verdict"] == "blocked":
-        verdict = "undrainable"
+    verdict = Verdict.OK
+    if drain and drain["verdict"] == Verdict.UNDRAINABLE:
+        verdict = Verdict.UNDRAINABLE
     elif reasons:
-        verdict = "wait"
+        verdict = Verdict.WAIT
     return {
         "blocked": bool(reasons),
         "verdict": verdict,

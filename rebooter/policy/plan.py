@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from rebooter import contract
+from rebooter.outcomes import NodeResult
 
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
 # The "boot ID before" of a node an interrupted cycle already rebooted: any real boot ID differs.
@@ -225,7 +226,7 @@ def dry_run(planned: dict[str, Any], cfg: dict[str, Any], history: dict[str, Any
     measured = [
         float(entry["result"]["seconds"])
         for entry in (history or {}).get("nodes", {}).values()
-        if isinstance(entry.get("result"), dict) and entry["result"].get("result") == "patched"
+        if isinstance(entry.get("result"), dict) and entry["result"].get("result") == NodeResult.PATCHED
         and entry["result"].get("seconds")
     ]
     per_node = sum(measured) / len(measured) if measured else float(cfg["estimatedNodeSeconds"])

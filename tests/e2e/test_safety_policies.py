@@ -14,7 +14,7 @@ from durabletask.entities import EntityInstanceId
 
 from lab.sandbox import invariants
 from rebooter.config import names
-from rebooter.kube.marks import QUARANTINE_LABEL
+from rebooter.contract import QUARANTINE_LABEL
 from rebooter.policy.cronwindow import CronWindow
 
 

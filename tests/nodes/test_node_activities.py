@@ -9,9 +9,11 @@ import pytest
 from activities import nodes
 from rebooter import contract
 from rebooter.arm import clients
-from rebooter.arm.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
+from rebooter.arm.probe_pod import parse_probe_output, probe_pod_manifest
 from rebooter.config import settings
+from rebooter.contract import probe_pod_name
 from rebooter.kube import kubeapi
+from rebooter.kube.nodeinfo import describe_node
 
 from .conftest import CLUSTER
 
@@ -42,7 +44,7 @@ def test_activities_round_trip_json(wired):
     kube.add_pod("web-1", NODE, owner=rs)
     target = {"cluster": CLUSTER, "node": NODE, "settings": ACCESS}
 
-    facts = nodes.describe_node(target)
+    facts = describe_node(kube.api, NODE)
     assert facts["bootId"] == "boot-1" and facts["unschedulable"] is False
     cordoned = nodes.cordon_node({**target, "owner": "patch_node:aks1:" + NODE})
     assert cordoned["cordonedByUs"] is True

@@ -8,12 +8,13 @@ import pytest
 from kubernetes import client as k8s
 
 from rebooter import contract
+from rebooter.contract import REBOOT_FROM_BOOT_ID_ANNOTATION
 from rebooter.kube.cordon import cordon, uncordon
 from rebooter.kube.drain import DrainOptions
 from rebooter.kube.eviction import drain_pass
 from rebooter.kube.health import check_health, verify_pod_name
 from rebooter.kube.kubeapi import NodeNotFound
-from rebooter.kube.nodeinfo import REBOOT_FROM_BOOT_ID_ANNOTATION, describe_node
+from rebooter.kube.nodeinfo import describe_node
 from rebooter.kube.reboot import request_reboot
 
 from .conftest import eventually

@@ -31,7 +31,7 @@ DEFAULT_CLUSTER = ("/subscriptions/00000000-0000-0000-0000-000000000000/resource
 
 
 def notify(payload: dict) -> dict:
-    """The notify activity with the payload the orchestrators build (orchestrators/common.notify):
+    """The notify activity with the payload the orchestrators build (orchestrators/durable.notify):
     the cluster's notification settings, from the app settings these tests set, in ``settings``."""
     from activities.notify import notify as activity
     from rebooter.config import settings

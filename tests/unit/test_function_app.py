@@ -14,7 +14,6 @@ EXPECTED = {
     "probe_pool": {("activityTrigger", "payload")},
     "fetch_probe_result": {("activityTrigger", "payload")},
     "list_nodes": {("activityTrigger", "payload")},
-    "describe_node": {("activityTrigger", "payload")},
     "preflight_node": {("activityTrigger", "payload")},
     "check_blockers": {("activityTrigger", "payload")},
     "read_aks_maintenance_window": {("activityTrigger", "payload")},
@@ -65,6 +64,15 @@ def test_every_function_has_its_trigger_and_bindings():
         assert {(b["type"], b["name"]) for b in bindings} == EXPECTED[name], name
 
 
+def test_the_deploy_guide_states_the_function_count():
+    kinds = [next(b["type"] for b in bindings if b["type"].endswith("Trigger")) for bindings in functions().values()]
+    counts = {kind: kinds.count(kind) for kind in set(kinds)}
+    stated = (f"indexes: {len(kinds)} ({counts['httpTrigger']} HTTP, {counts['timerTrigger']} timer, "
+              f"{counts['orchestrationTrigger']} orchestrators, {counts['entityTrigger']} entities, "
+              f"{counts['activityTrigger']} activities;")
+    assert stated in " ".join((ROOT / "docs" / "deploy.md").read_text().split())
+
+
 def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
     found = functions()
     timer = next(b for b in found["scheduled_patch_cycles"] if b["type"] == "timerTrigger")
@@ -81,3 +89,16 @@ def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
     assert unrestricted["route"] == "patch-cycles/unrestricted"
     routes = [b["route"] for bindings in found.values() for b in bindings if b.get("route")]
     assert not [r for r in routes if r.lower().startswith("admin")], "the host refuses routes starting with admin"
+
+
+def test_the_entity_names_and_runtime_statuses_have_one_home():
+    from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+
+    from orchestrators import durable
+
+    entities = {name for name, bindings in functions().items() if any(b["type"] == "entityTrigger" for b in bindings)}
+    assert entities == {durable.LOCK_ENTITY, durable.PROGRESS_ENTITY}
+    assert set(durable.RUNTIME_STATUSES) == {s.value for s in OrchestrationRuntimeStatus}
+    assert durable.ACTIVE_STATUSES | durable.ENDED_STATUSES == set(durable.RUNTIME_STATUSES)
+    assert not durable.ACTIVE_STATUSES & durable.ENDED_STATUSES
+    assert "ContinuedAsNew" in durable.ACTIVE_STATUSES and durable.RUNNING_STATUSES < durable.ACTIVE_STATUSES
