@@ -17,7 +17,7 @@ FORBIDDEN = {"random", "uuid", "time", "os", "socket", "subprocess", "requests",
 
 
 def test_notify_events_imports_nothing_an_orchestrator_may_not():
-    tree = ast.parse((ROOT / "rebooter" / "notify_events.py").read_text())
+    tree = ast.parse((ROOT / "rebooter" / "notifications" / "events.py").read_text())
     imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
     imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert not [m for m in imported if any(m == bad or m.startswith(bad + ".") for bad in FORBIDDEN)]
