@@ -16,9 +16,9 @@ import pytest
 from faultrun.run import Report
 from faultrun.soak import Tally
 
-# At least 40 seeded runs; every len(FAULT_KINDS) (20) consecutive seeds plan every fault kind as their
-# primary fault, so 42 seeds plan each at least twice.
-DEFAULT_SEEDS = tuple(range(1, 43))
+# At least 40 seeded runs; every len(FAULT_KINDS) (23) consecutive seeds plan every fault kind as their
+# primary fault, and 44 seeds plan each at least twice (primary or second fault).
+DEFAULT_SEEDS = tuple(range(1, 45))
 RUN_TIMEOUT = 240  # seconds a test waits for its seed (queueing behind other seeds included)
 
 
