@@ -13,6 +13,7 @@ import azure.functions as func
 
 from orchestrators.control import ACTIONS, EVENT
 from rebooter import names
+from starters import clusters
 from starters.http import body_object, error, json_response, runtime_status
 
 log = logging.getLogger("rebooter.starters")
@@ -56,3 +57,72 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
                 reached.append(child)
     log.info("operator command", extra={"instanceId": instance_id, "action": action, "by": command["by"]})
     return json_response(202, {"id": instance_id, "action": action, "sentTo": reached})
+
+
+async def http_terminate(req: func.HttpRequest, client: Any) -> func.HttpResponse:
+    """POST /api/patch-cycles/{instanceId}/terminate (admin key): the rollback an operator can rely
+    on. Durable does not terminate sub-orchestrations with their parent (Microsoft Learn, "Manage
+    instances in Durable Functions", Terminate instances: "Terminating an instance doesn't
+    currently propagate to sub-orchestrations"; the durabletask sidecar answers "Recursive
+    termination is not supported"), so a raw terminate of patch_cycle leaves its running
+    patch_node behind, taking a node out that no summary reports. Here the cycle is terminated
+    first (it can start no new patch_node), then every patch_node of it still running (its ids
+    are ``<cycle id>:<node>``: the cycle's current nodes and every node its progress entry names).
+    The answer lists each node with the step it was at; a node left cordoned by us still counts
+    against the budget (rebooter.budget) and the next cycle resumes it and reports it."""
+    instance_id = req.route_params.get("instanceId", "")
+    try:
+        names.check_instance_id(instance_id)
+    except ValueError as exc:
+        return error(400, "invalid instance id", "instanceId", str(exc))
+    try:
+        body = body_object(req)
+    except ValueError as exc:
+        return error(400, "invalid body", "body", str(exc))
+    reason, by = body.get("reason"), body.get("by", "admin")
+    unknown = sorted(set(body) - {"by", "reason"})
+    if unknown:
+        return error(400, "unknown field", unknown[0], "expected some of: by, reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
+        return error(400, "a reason is required to terminate a patch cycle", "reason",
+                     "a non-empty string (at most 500 characters)")
+    if not isinstance(by, str) or len(by) > 100:
+        return error(400, "invalid field", "by", "a string (at most 100 characters)")
+    status = await client.get_status(instance_id)
+    if status is None or runtime_status(status) is None:
+        return error(404, "no such patch cycle", "instanceId", instance_id)
+    text = f"terminated by {by}: {reason}"
+    if runtime_status(status) in LIVE:
+        await client.terminate(instance_id, text)
+    final = await client.get_status(instance_id)  # its last custom status names the wave it had started
+    nodes = await _children(client, instance_id, final or status)
+    stopped = []
+    for node, child in sorted(nodes.items()):
+        child_status = await client.get_status(child)
+        state = runtime_status(child_status)
+        if state in LIVE:
+            await client.terminate(child, text)
+            custom = child_status.custom_status if isinstance(child_status.custom_status, dict) else {}
+            stopped.append({"node": node, "instanceId": child, "step": custom.get("step", ""),
+                            "note": "terminated mid-step: if it is still cordoned by us it counts against the "
+                                    "budget, and the next cycle resumes it"})
+    log.warning("patch cycle terminated", extra={"instanceId": instance_id, "by": by, "reason": reason,
+                                                  "nodes": [s["node"] for s in stopped]})
+    return json_response(202, {"id": instance_id, "terminated": runtime_status(status) in LIVE,
+                               "nodesTerminated": stopped, "by": by, "reason": reason})
+
+
+async def _children(client: Any, instance_id: str, status: Any) -> dict[str, str]:
+    """node -> patch_node instance id of every node this cycle may have started."""
+    custom = status.custom_status if isinstance(status.custom_status, dict) else {}
+    nodes = {n: f"{instance_id}:{n}" for n in custom.get("currentNodes") or []}
+    cluster = custom.get("cluster")
+    if isinstance(cluster, str) and cluster:
+        try:
+            progress = await clusters.read_state(client, clusters.PROGRESS, cluster) or {}
+        except ValueError:
+            progress = {}
+        for node, entry in (progress.get("nodes") or {}).items():
+            if str(entry.get("instanceId", "")) == f"{instance_id}:{node}":
+                nodes[node] = entry["instanceId"]
+    return nodes
