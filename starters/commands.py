@@ -61,10 +61,10 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 
 async def http_terminate(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     """POST /api/patch-cycles/{instanceId}/terminate (admin key): the rollback an operator can rely
-    on. Durable does not terminate sub-orchestrations with their parent (Microsoft Learn, "Manage
-    instances in Durable Functions", Terminate instances: "Terminating an instance doesn't
-    currently propagate to sub-orchestrations"; the durabletask sidecar answers "Recursive
-    termination is not supported"), so a raw terminate of patch_cycle leaves its running
+    on. Durable does not terminate sub-orchestrations with their parent (Microsoft Learn,
+    IDurableOrchestrationClient.TerminateAsync, Remarks: terminating an instance "has no effect on
+    any in-flight activity function executions or sub-orchestrations that were started by" it; the
+    local durabletask backend logs "Recursive termination is not supported"), so a raw terminate of patch_cycle leaves its running
     patch_node behind, taking a node out that no summary reports. Here the cycle is terminated
     first (it can start no new patch_node), then every patch_node of it still running (its ids
     are ``<cycle id>:<node>``: the cycle's current nodes and every node its progress entry names).
