@@ -57,6 +57,7 @@ def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control:
     else:  # a continued execution: pick up where the previous one stopped
         status.restore(state)
         control.restore(state["control"])
+        yield from control.read_mailbox(common.progress_id(cluster_id), state["startedAt"])
     started = datetime.fromisoformat(state["startedAt"])
     status.started = started
     window = window_settings.window_from_dict(state["window"])

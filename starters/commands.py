@@ -7,8 +7,11 @@ and on the patch_node instances it is running now, so a cancel reaches a node mi
 from __future__ import annotations
 
 import logging
+import uuid
+from datetime import UTC, datetime
 from typing import Any
 
+import azure.durable_functions as df
 import azure.functions as func
 
 from orchestrators.control import ACTIONS, EVENT
@@ -18,6 +21,7 @@ from starters.http import body_object, error, json_response, runtime_status
 
 log = logging.getLogger("rebooter.starters")
 LIVE = {"Running", "Pending", "Suspended"}
+CYCLE_PREFIX = "patch-cycle."  # rebooter.requests.instance_id: patch-cycle.<cluster key>
 
 
 async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
@@ -45,7 +49,14 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     if runtime_status(status) not in LIVE:
         return error(409, f"the patch cycle is {runtime_status(status)}: nothing to {action}", "instanceId",
                      instance_id)
-    command = {"action": action, "by": body.get("by", "operator"), "reason": body.get("reason", "")}
+    command = {"id": uuid.uuid4().hex, "action": action, "by": body.get("by", "operator"),
+               "reason": body.get("reason", ""), "sentAt": datetime.now(UTC).isoformat()}
+    if instance_id.startswith(CYCLE_PREFIX):
+        # The durable mailbox first, then the event: continue-as-new drops an event that arrived in
+        # the episode that continued, and the continued execution takes it from the mailbox
+        # (orchestrators/control.py read_mailbox; the id makes it applied once).
+        await client.signal_entity(df.EntityId(clusters.PROGRESS, instance_id[len(CYCLE_PREFIX):]), "command",
+                                   {**command, "instanceId": instance_id})
     await client.raise_event(instance_id, EVENT, command)
     reached = [instance_id]
     custom = status.custom_status if isinstance(status.custom_status, dict) else {}
