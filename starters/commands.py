@@ -6,6 +6,7 @@ and on the patch_node instances it is running now, so a cancel reaches a node mi
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ from starters.http import body_object, error, json_response, runtime_status
 
 log = logging.getLogger("rebooter.starters")
 LIVE = {"Running", "Pending", "Suspended"}
+TERMINATE_WAIT_SECONDS = 10.0  # the answer waits at most this long for the cycle to be Terminated
 CYCLE_PREFIX = "patch-cycle."  # rebooter.requests.instance_id: patch-cycle.<cluster key>
 
 
@@ -105,7 +107,7 @@ async def http_terminate(req: func.HttpRequest, client: Any) -> func.HttpRespons
     text = f"terminated by {by}: {reason}"
     if runtime_status(status) in LIVE:
         await client.terminate(instance_id, text)
-    final = await client.get_status(instance_id)  # its last custom status names the wave it had started
+    final = await _ended(client, instance_id)  # its last custom status names the last wave it started
     nodes = await _children(client, instance_id, final or status)
     stopped = []
     for node, child in sorted(nodes.items()):
@@ -120,7 +122,20 @@ async def http_terminate(req: func.HttpRequest, client: Any) -> func.HttpRespons
     log.warning("patch cycle terminated", extra={"instanceId": instance_id, "by": by, "reason": reason,
                                                   "nodes": [s["node"] for s in stopped]})
     return json_response(202, {"id": instance_id, "terminated": runtime_status(status) in LIVE,
+                               "cycleStatus": runtime_status(final) if final is not None else "unknown",
                                "nodesTerminated": stopped, "by": by, "reason": reason})
+
+
+async def _ended(client: Any, instance_id: str) -> Any:
+    """The cycle's status once the terminate took effect (it is queued behind the episode the
+    orchestrator may be running, which may still start a patch_node), within TERMINATE_WAIT_SECONDS."""
+    status = await client.get_status(instance_id)
+    for _ in range(int(TERMINATE_WAIT_SECONDS / 0.1)):
+        if runtime_status(status) not in LIVE:
+            break
+        await asyncio.sleep(0.1)
+        status = await client.get_status(instance_id)
+    return status
 
 
 async def _children(client: Any, instance_id: str, status: Any) -> dict[str, str]:
