@@ -59,6 +59,7 @@ def _run(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus
     else:  # a continued execution: pick up where the previous one stopped
         status.restore(state)
         control.restore(state["control"])
+        yield from control.read_mailbox(durable.progress_id(cluster_id), state["startedAt"])
     started = datetime.fromisoformat(state["startedAt"])
     status.started = started
     window = window_settings.window_from_dict(state["window"])

@@ -13,8 +13,7 @@ from urllib.parse import quote, urlsplit
 import azure.functions as func
 
 from orchestrators import durable
-from rebooter.config import cycle_request as requests
-from rebooter.config import logs, names, settings
+from rebooter.config import cycle_request, logs, names, settings
 from rebooter.outcomes import CycleOutcome
 from starters import clusters
 from starters.http import error, json_response, misconfigured, runtime_status, timeline_url
@@ -39,7 +38,7 @@ async def running(client: Any, instance_id: str) -> bool:
 
 async def start_cycle(client: Any, job: dict[str, Any]) -> tuple[str, bool]:
     """Start patch_cycle for job's cluster unless one is already running; (instance id, started)."""
-    instance_id = requests.instance_id(job["cluster"])
+    instance_id = cycle_request.instance_id(job["cluster"])
     if await running(client, instance_id):
         return instance_id, False
     await clusters.release_dead_holders(client, job["cluster"])
@@ -65,7 +64,7 @@ async def timer_start(client: Any) -> list[str]:
         return []
     started = []
     for cluster_id in app["clusters"]:
-        job = requests.cycle_input(cluster_id, settings.for_cluster(app, cluster_id), reason="scheduled",
+        job = cycle_request.cycle_input(cluster_id, settings.for_cluster(app, cluster_id), reason="scheduled",
                                    trigger="timer")
         instance_id, was_started = await start_cycle(client, job)
         if was_started:
@@ -83,8 +82,8 @@ async def http_start(req: func.HttpRequest, client: Any, *, admin: bool = False)
     except settings.SettingsError as exc:
         return misconfigured(exc)
     try:
-        job = requests.parse_body(req.get_body(), app, admin=admin)
-    except requests.RequestError as exc:
+        job = cycle_request.parse_body(req.get_body(), app, admin=admin)
+    except cycle_request.RequestError as exc:
         return json_response(exc.status, exc.body())
     instance_id, was_started = await start_cycle(client, job)
     if not was_started:
@@ -182,7 +181,7 @@ async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 
 
 async def _runs_of(client: Any, cluster_id: str) -> list[dict[str, Any]]:
-    instance_id = requests.instance_id(cluster_id)
+    instance_id = cycle_request.instance_id(cluster_id)
     progress = await clusters.read_state(client, durable.PROGRESS_ENTITY, cluster_id) or {}
     live = await client.get_status(instance_id)
     runs = []

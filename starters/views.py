@@ -13,8 +13,7 @@ from typing import Any
 import azure.functions as func
 
 from orchestrators import durable
-from rebooter.config import cycle_request as requests
-from rebooter.config import names, settings
+from rebooter.config import cycle_request, names, settings
 from starters import clusters, cycles, fleet, timeline
 from starters.http import base_url, error, json_response, key_suffix, runtime_status, timeline_url
 
@@ -112,7 +111,7 @@ async def http_clusters(req: func.HttpRequest, client: Any) -> func.HttpResponse
     for cluster_id in configured[offset:offset + limit]:
         progress = await clusters.read_state(client, durable.PROGRESS_ENTITY, cluster_id)
         lock = await clusters.read_state(client, durable.LOCK_ENTITY, cluster_id)
-        instance_id = requests.instance_id(cluster_id)
+        instance_id = cycle_request.instance_id(cluster_id)
         live = await client.get_status(instance_id)
         live_json = cycles.describe(instance_id, live) if live is not None and runtime_status(live) else None
         row = fleet.cluster_row(cluster_id, settings.for_cluster(app, cluster_id), progress, lock, live_json, now)

@@ -50,7 +50,7 @@ def _v(check: str, detail: str, **extra: Any) -> dict[str, Any]:
 
 def check_all(o: Observed) -> list[dict[str, Any]]:
     return [*budget(o), *budget_all_causes(o), *pdbs_and_deletions(o), *foreign_cordons(o), *our_cordons(o),
-            *ends_in_bound(o), *every_node_accounted(o), *lock_free(o), *commands_answered(o)]
+            *ends_in_bound(o), *every_node_accounted(o), *lock_free(o), *commands_answered(o), *rebooted_once(o)]
 
 
 def budget_all_causes(o: Observed) -> list[dict[str, Any]]:
@@ -75,6 +75,21 @@ def budget_all_causes(o: Observed) -> list[dict[str, Any]]:
             return [_v("budget-all", f"{len(current)} nodes out at once from all causes ({', '.join(sorted(current))}) "
                                      f"at t={event.t:.2f}s, budget {o.max_unavailable}", nodes=sorted(current))]
     return []
+
+
+def rebooted_once(o: Observed) -> list[dict[str, Any]]:
+    """No node is rebooted twice: one reboot is one boot ID change. A reboot pod the kubelet runs
+    again after the boot (restartPolicy Never is at least once, kubernetes/kubernetes#83705; the
+    sandbox's nodeRerunsRebootPod fault) must find the new boot ID and do nothing. A run holds one
+    cycle, or a second one after an operator's action, and a node patched once no longer needs a
+    reboot, so two boot ID changes of one node in a run are two reboots in one rollout."""
+    out = []
+    for node in sorted({e["node"] for e in o.timeline.events("reboot", phase="up")}):
+        boots = [e["bootID"] for e in o.timeline.events("reboot", phase="up") if e["node"] == node]
+        if len(boots) > 1:
+            out.append(_v("rebooted-twice", f"{node} was rebooted {len(boots)} times (boot IDs {', '.join(boots)})",
+                          node=node))
+    return out
 
 
 def commands_answered(o: Observed) -> list[dict[str, Any]]:

@@ -22,14 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from lab.faultrun import overrides
-from lab.sandbox.model import FAULT_TYPES
+from lab.sandbox.model import FAULT_TYPES, KUBELET_FAULTS
 
 HARNESS_KINDS = ("controllerNeverRecreates", "activityFailsAfterWork", "activityTwice", "concurrentStart",
                  "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand", "nodeDeleted",
                  "windowReadFails", *overrides.KINDS)
-FAULT_KINDS = tuple(FAULT_TYPES) + HARNESS_KINDS
-NODE_TARGETED = {"nodeNeverReturns", "nodeReturnsNotReady", "terminateHolder", "terminateAtStep", "breakLock",
-                 "nodeDeleted"}
+# KUBELET_FAULTS (nodeRerunsRebootPod) are sandbox faults too, written into the scenario's ``faults:``.
+SANDBOX_KINDS = tuple(FAULT_TYPES) + tuple(KUBELET_FAULTS)
+FAULT_KINDS = SANDBOX_KINDS + HARNESS_KINDS
+NODE_TARGETED = {"nodeNeverReturns", "nodeReturnsNotReady", "nodeRerunsRebootPod", "terminateHolder",
+                 "terminateAtStep", "breakLock", "nodeDeleted"}
 # Kinds that choreograph the run's start (faultrun.run, faultrun.operator): one per run.
 ACTING = ("concurrentStart", "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand", "nodeDeleted",
           "windowReadFails")
@@ -139,7 +141,7 @@ def generate(seed: int) -> RunPlan:
         else:
             fault = {"kind": kind, **_fault_params(rng, kind, eligible, primary=i == 0)}
         faults.append(fault)
-        if kind in FAULT_TYPES:
+        if kind in SANDBOX_KINDS:
             scenario["faults"].append({"type": kind, **{k: v for k, v in fault.items() if k != "kind"}})
         settings.update(_kind_settings(fault, scenario))
     return RunPlan(seed, scenario, settings, faults)
@@ -154,6 +156,8 @@ def _kind_settings(fault: dict[str, Any], scenario: dict[str, Any]) -> dict[str,
         if fault["when"] == "approval":
             out.update({"REBOOTER_APPROVAL": "first", "REBOOTER_APPROVAL_TIMEOUT_SECONDS": "3600"})
         return out
+    if fault["kind"] == "nodeRerunsRebootPod":  # only a reboot pod can be re-run (vmss reboots have none)
+        return {"REBOOTER_REBOOT_METHOD": "pod"}
     if fault["kind"] == "windowReadFails":
         scenario["faults"].append({"type": "armError", "status": 500, "count": 1000, "path": "maintenanceConfigurations"})
         return {"REBOOTER_WINDOW_SOURCE": "aks"}
@@ -259,7 +263,7 @@ def _fault_params(rng: random.Random, kind: str, eligible: list[str], primary: b
         return {"count": 1}
     if kind == "runCommandSlow":
         return {"extraSeconds": round(rng.uniform(0.5, 2.0), 2), "count": rng.randint(1, 2)}
-    if kind in ("nodeNeverReturns", "nodeReturnsNotReady"):
+    if kind in ("nodeNeverReturns", "nodeReturnsNotReady", "nodeRerunsRebootPod"):
         return {"node": eligible[0] if primary else rng.choice(eligible)}
     if kind == "activityFailsAfterWork":
         return {"activity": rng.choice(FLAKY_ACTIVITIES), "count": rng.randint(1, 3)}

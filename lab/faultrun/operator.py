@@ -23,7 +23,9 @@ def terminate_at_step(run: Any, fault: dict[str, Any]) -> None:
     run._start_http(wait=False)
     child = run._await_step(fault["step"])
     target = child if fault["target"] == "node" or child is None else run.instance_id
-    if child is not None:
+    if child is not None and target == run.instance_id:
+        _terminate_cycle(run, fault["step"])
+    elif child is not None:
         run.engine.engine.client.terminate_orchestration(target, output="faultrun: terminated")
         run.fired["terminateAtStep"] += 1
         run.report.notes.append(f"terminated {fault['target']} {target.rsplit(':', 1)[-1]} at {fault['step']}")
@@ -34,6 +36,22 @@ def terminate_at_step(run: Any, fault: dict[str, Any]) -> None:
         first["crashExplained"] = TERMINATED_BY_FAULT
     run._wait_children()
     run._start_http()
+
+
+def _terminate_cycle(run: Any, step: str) -> None:
+    """The operator's rollback of docs/deploy.md: the app's admin route, which terminates the cycle
+    and then its running patch_node instances (a raw Durable terminate of patch_cycle leaves them
+    running: Durable does not terminate sub-orchestrations with their parent)."""
+    answer = http.post(f"{run.engine.base_url}/api/patch-cycles/{run.instance_id}/terminate",
+                       json={"reason": "faultrun: rollback", "by": "faultrun"}, timeout=30)
+    if answer.status_code != 202:
+        run.report.violations.append({"check": "terminate", "detail": f"terminate answered {answer.status_code}: "
+                                                                      f"{answer.text[:300]}"})
+        return
+    run.fired["terminateAtStep"] += 1
+    nodes = [f"{n['node']} at {n['step']}" for n in answer.json().get("nodesTerminated", [])]
+    run.report.notes.append(f"terminated the cycle at {step} through the app's route; its patch_node instances "
+                            f"terminated: {nodes or 'none running'}")
 
 
 def break_lock_at_step(run: Any, fault: dict[str, Any]) -> None:

@@ -42,9 +42,10 @@ class RunPool:
         for thread in self._threads:
             thread.start()
 
-    def submit(self, seed: int, sabotage: bool = False) -> Future[Report]:
+    def submit(self, seed: int, sabotage: bool = False, plan: dict[str, Any] | None = None) -> Future[Report]:
+        """Run ``seed``'s plan, or ``plan`` (a RunPlan as a dict: a regression kept verbatim)."""
         future: Future[Report] = Future()
-        self._queue.put(({"seed": seed, "sabotage": sabotage}, future))
+        self._queue.put(({"seed": seed, "sabotage": sabotage, **({"plan": plan} if plan else {})}, future))
         return future
 
     def submit_all(self, seeds: Iterable[int]) -> dict[int, Future[Report]]:
@@ -116,7 +117,8 @@ def serve_worker() -> None:
     results = os.fdopen(os.dup(1), "w", buffering=1, encoding="utf-8")
     os.dup2(2, 1)
     sys.stdout = sys.stderr
-    from lab.faultrun.run import run_seed
+    from lab.faultrun.generate import RunPlan
+    from lab.faultrun.run import run_plan, run_seed
     from lab.faultrun.stack import shared_engine
 
     engine = shared_engine()
@@ -125,7 +127,10 @@ def serve_worker() -> None:
             if not line.strip():
                 continue
             request = json.loads(line)
-            report = run_seed(int(request["seed"]), sabotage=bool(request.get("sabotage")))
+            if "plan" in request:
+                report = run_plan(RunPlan(**request["plan"]), sabotage=bool(request.get("sabotage")))
+            else:
+                report = run_seed(int(request["seed"]), sabotage=bool(request.get("sabotage")))
             results.write(json.dumps(report.to_dict(), default=str) + "\n")
             results.flush()
     finally:

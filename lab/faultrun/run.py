@@ -357,6 +357,7 @@ def _sandbox_fired(box: Any, plan: RunPlan) -> Counter[str]:
     for kind, phase in (("nodeNeverReturns", "never_back"), ("nodeReturnsNotReady", "up")):
         faulty = {n.name for n in box.scenario.nodes if n.fault == kind}
         fired[kind] += sum(1 for e in box.timeline.events("reboot", phase=phase) if e["node"] in faulty)
+    fired["nodeRerunsRebootPod"] += len(box.timeline.events("reboot_pod", phase="rerun"))  # only that fault reruns
     if plan.harness("windowReadFails"):
         fired["windowReadFails"] += sum(1 for e in box.timeline.events("arm")
                                         if "maintenanceConfigurations" in str(e.get("path", "")))

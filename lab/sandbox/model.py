@@ -24,7 +24,7 @@ NODE_FAULTS = ("nodeNeverReturns", "nodeReturnsNotReady")
 RUN_COMMAND_FAULTS = ("runCommandFailed", "runCommandNeverStarts", "runCommandSlow")
 FAULT_TYPES = KUBE_FAULTS + ARM_FAULTS + NODE_FAULTS + RUN_COMMAND_FAULTS  # what faultrun's random plans draw from
 # The kubelet starts a finished reboot pod again after the boot (kubernetes/kubernetes#83705). A node
-# fault like the two above, but not (yet) drawn by faultrun's generated plans.
+# fault like the two above, drawn by faultrun's generated plans as a kind of its own (faultrun.generate).
 KUBELET_FAULTS = ("nodeRerunsRebootPod",)
 SCENARIO_FAULT_TYPES = FAULT_TYPES + KUBELET_FAULTS
 

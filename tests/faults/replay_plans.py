@@ -34,7 +34,8 @@ from rebooter.config import cycle_request, names, settings
 
 # Starting races, terminations, lock breaks and operator commands need a backend and real timing
 # (the sandbox runs and tests/replay/test_operator_commands.py cover them).
-NOT_IN_REPLAY = {"concurrentStart", "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand"}
+NOT_IN_REPLAY = {"concurrentStart", "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand",
+                 "nodeRerunsRebootPod"}  # the last: the kubelet re-running a pod is the sandbox's, not the fakes'
 DELETED_AT = {"lock": "cordon_node", "cordon": "cordon_node", "drain": "drain_node",
               "wait healthy": "check_node_health"}
 NODE_ACTIVITIES = ("preflight_node", "cordon_node", "drain_node", "reboot_node", "check_node_health",

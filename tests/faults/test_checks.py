@@ -238,3 +238,14 @@ def test_middleware_fails_an_activity_after_its_work_a_set_number_of_times():
             drain(None, "n")
     assert drain(None, "n") == "done" and calls == ["n", "n", "n"], "the work happened every time"
     assert other(None, "n") == "ok" and faults.fired["activityFailsAfterWork"] == 2
+
+
+def test_a_node_rebooted_twice_is_caught_and_one_reboot_is_not():
+    """nodeRerunsRebootPod: a reboot pod re-run after the boot must not reboot the node again."""
+    timeline = start()
+    timeline.record("reboot", node=A, via="pod", phase="up", bootID="b1")
+    timeline.record("reboot_pod", node=A, pod="reboot-a", phase="rerun")
+    assert checks.rebooted_once(observed(timeline)) == []
+    timeline.record("reboot", node=A, via="pod", phase="up", bootID="b2")
+    found = checks.rebooted_once(observed(timeline))
+    assert [(v["check"], v["node"]) for v in found] == [("rebooted-twice", A)] and "b1, b2" in found[0]["detail"]

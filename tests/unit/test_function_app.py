@@ -33,6 +33,7 @@ EXPECTED = {
     "get_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "list_patch_cycles": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "command_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "terminate_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "get_cluster_lock": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "break_cluster_lock": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "get_cluster_progress": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
@@ -87,6 +88,9 @@ def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
     unrestricted = next(b for b in found["start_patch_cycle_unrestricted"] if b["type"] == "httpTrigger")
     assert unrestricted["authLevel"].upper() == "ADMIN", "loosening overrides need the admin key"
     assert unrestricted["route"] == "patch-cycles/unrestricted"
+    terminate = next(b for b in found["terminate_patch_cycle"] if b["type"] == "httpTrigger")
+    assert terminate["authLevel"].upper() == "ADMIN", "terminating a cycle and its patch_node instances needs the admin key"
+    assert terminate["route"] == "patch-cycles/{instanceId}/terminate"
     routes = [b["route"] for bindings in found.values() for b in bindings if b.get("route")]
     assert not [r for r in routes if r.lower().startswith("admin")], "the host refuses routes starting with admin"
 
