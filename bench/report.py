@@ -228,10 +228,30 @@ def _overhead(o: dict[str, Any] | None) -> list[str]:
              _discovery_text(o),
              _invocations_text(o.get("invocations") or {}, o["nodes"]),
              _lateness_text(o.get("lateness") or {}),
+             _modelled_text(o, split),
              "Mean seconds per patch_node step: " + ", ".join(f"{k} {v}" for k, v in o["stepMeans"].items()) + ".",
              "Scenario timings: " + ", ".join(f"{k} {v}" for k, v in o["timings"].items()) + ".",
              "App settings: " + ", ".join(f"{k}={v}" for k, v in o["settings"].items()) + "."]
     return lines
+
+
+LONG_NODE = {"drain": 60.0, "reboot": 180.0, "ready": 60.0}  # the issue's real-node shape, seconds
+
+
+def _modelled_text(o: dict[str, Any], split: dict[str, Any]) -> str:
+    """The cycle ratio for nodes of 60 s drain + 180 s reboot + 60 s back to Ready, from this run's
+    measured per-node overhead (inside + between nodes, lateness included) and discovery: with
+    event-driven waits the overhead does not grow with the node's own time."""
+    nodes = o.get("nodes") or 0
+    if not nodes or "insideNodesSeconds" not in split:
+        return ""
+    per_node = (split["insideNodesSeconds"] + split["betweenNodesSeconds"]) / nodes
+    fixed = split["discoverySeconds"] + split["tailSeconds"]
+    node = sum(LONG_NODE.values())
+    ratios = [f"{n} nodes {(fixed + n * (node + per_node)) / (n * node):.3f}" for n in (20, 100)]
+    return (f"Modelled for nodes of {LONG_NODE['drain']:g} s drain + {LONG_NODE['reboot']:g} s reboot + "
+            f"{LONG_NODE['ready']:g} s back to Ready, from this run's {per_node:.2f} s per node and {fixed:.2f} s "
+            f"discovery + tail: " + ", ".join(ratios) + ".")
 
 
 def _lateness_text(late: dict[str, Any]) -> str:
