@@ -4,8 +4,10 @@ kured releases its lock without checking any of this; we check all three. Ready 
 ID come from the Node object. The sentinel file can only be seen from the node, so a probe pod
 (the same manifest the run-command probe uses, ``rebooter.probe_pod``) runs there once the node
 is back; its name is deterministic, so each call either creates it (409 = already there) or
-reads where it is. One call never waits: it answers ``pending`` and the orchestrator calls again
-after a durable timer.
+reads where it is. Without ``wait_seconds`` one call never waits: it answers ``pending`` and the
+orchestrator calls again after a durable timer; with it, the call watches the API (bounded) for
+the node's return and then for the probe pod (rebooter.watching), so the verification starts the
+moment the node is Ready with its new boot ID.
 
 When the node is healthy the reboot pod is deleted and the node annotated (last reboot time,
 state "done", and the boot ID that passed), so calling again answers "healthy" from the node's
