@@ -182,7 +182,8 @@ def _drain(run: NodeRun):
     while True:
         attempts += 1
         try:
-            drained = yield run.activity("drain_node", options=options, forceDelete=force_delete)
+            drained = yield run.activity("drain_node", options=options, forceDelete=force_delete,
+                                         waitSeconds=cfg.get("watchSeconds", 0))
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
             if gone(exc):
@@ -206,7 +207,8 @@ def _drain(run: NodeRun):
             if policy == "quarantine":
                 return (yield from _quarantine(run, why))
             return (yield from _give_back(run, NodeResult.UNDRAINABLE, why))
-        yield from run.control.wait(cfg["drainRetrySeconds"])
+        if not drained.get("waited"):  # a watch that ran to its bound was the wait: call again at once
+            yield from run.control.wait(cfg["drainRetrySeconds"])
         yield from run.renew_lock()
         if run.control.cancel:
             run.end(attempts=attempts)
@@ -214,15 +216,20 @@ def _drain(run: NodeRun):
 
 
 def _wait_healthy(run: NodeRun):
-    """Poll on a durable timer until healthy or the health timeout; a cancel now is noted only:
-    the node is already down, so it is finished first."""
+    """Check until healthy or the health timeout; a cancel now is noted only: the node is already
+    down, so it is finished first. Each check watches for its event up to watchSeconds; a check
+    that came back early without it (a broken watch, or watchSeconds 0) is followed by a durable
+    timer, one that watched to its bound by the next check at once."""
     context, cfg = run.context, run.cfg
     run.begin("wait healthy")
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["healthTimeoutSeconds"])
+    watch = cfg.get("watchSeconds", 0)
+    health: dict[str, Any] = {"waited": watch > 0}
     while True:
-        yield from run.control.wait(cfg["healthPollSeconds"])
+        if not health.get("waited"):
+            yield from run.control.wait(cfg["healthPollSeconds"])
         try:
-            health = yield context.call_activity("check_node_health", {**run.target,
+            health = yield context.call_activity("check_node_health", {**run.target, "waitSeconds": watch,
                                                                        "bootIdBefore": run.facts["bootId"]})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
             if gone(exc):

@@ -192,19 +192,38 @@ def kube_needs(files: Iterable[Path]) -> list[KubeNeed]:
     for file in files:
         tree = ast.parse(file.read_text(encoding="utf-8"))
         resolver = Resolver(tree)
+        watched = _watched_methods(tree)
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Attribute) and node.attr in methods):
                 continue
             http_method, path = kube_request(node.attr)
             args, kwargs = resolver.arguments_of(node)
             watch = any(k.arg == "watch" and isinstance(k.value, ast.Constant) and k.value.value is True for k in kwargs)
-            group, resource, verb, namespaced = kube_rule(http_method, path, watch)
-            namespace = None
-            if namespaced:
-                expr = _argument(_kube_class(node.attr), node.attr, "namespace", args, kwargs)
-                namespace = resolver.constant(expr, node) if expr is not None else None
-            needs.append(KubeNeed(group, resource, verb, namespace, f"{_rel(file)}:{node.lineno}"))
+            for as_watch in (watch, True) if id(node) in watched else (watch,):
+                group, resource, verb, namespaced = kube_rule(http_method, path, as_watch)
+                namespace = None
+                if namespaced:
+                    expr = _argument(_kube_class(node.attr), node.attr, "namespace", args, kwargs)
+                    namespace = resolver.constant(expr, node) if expr is not None else None
+                needs.append(KubeNeed(group, resource, verb, namespace, f"{_rel(file)}:{node.lineno}"))
     return needs
+
+
+# A list method passed to these is called with watch=True: the official client's
+# watch.Watch().stream(fn, ...) (kubernetes-client/python kubernetes/base/watch/watch.py sets
+# kwargs["watch"] = True), and rebooter.watching.wait_until, which lists with it and then streams it.
+WATCHING_CALLS = {"stream", "wait_until"}
+
+
+def _watched_methods(tree: ast.AST) -> set[int]:
+    """ids of the method references passed as the first argument of a watching call."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Attribute):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in WATCHING_CALLS:
+                out.add(id(node.args[0]))
+    return out
 
 
 def _argument(cls: type, method: str, name: str, args: list[ast.expr], kwargs: list[ast.keyword]) -> ast.expr | None:

@@ -31,7 +31,7 @@ def step_means(output: dict[str, Any]) -> dict[str, float]:
     return {name: round(fmean(values), 3) for name, values in steps.items()}
 
 
-def run(nodes: int = 20, reboot: float = 8.0, termination: float = 2.0, poll: float = 0.2,
+def run(nodes: int = 20, reboot: float = 8.0, termination: float = 2.0, poll: float | None = None,
         pod_start: float = 0.2) -> dict[str, Any]:
     scenario = patch_cluster("overhead", nodes, reboot=reboot, termination=termination, pod_start=pod_start)
     host = SandboxHost([scenario])
@@ -68,6 +68,8 @@ def run(nodes: int = 20, reboot: float = 8.0, termination: float = 2.0, poll: fl
         "overheadSplit": split,
         "discovery": {"leftProbePoolsSeconds": watch.left("probe pools"), "runCommands": probe},
         "stepMeans": step_means(watch.output),
+        "lateness": physical.lateness(events, watch.output),
+        "poll": poll,
         "perNodePhysical": [{k: n[k] for k in ("node", "drain", "reboot", "ready", "physical")} for n in per_node],
         "timings": scenario["timings"],
         "settings": reported(settings),

@@ -182,3 +182,38 @@ def run_commands(events: list[dict[str, Any]], start_epoch: float, discovered: f
         "startToFirstSubmitSeconds": round(min(submitted) - start, 3),
         "lastFinishToDiscoveredSeconds": round(start + discovered - last, 3) if discovered is not None else None,
     }
+
+
+def lateness(events: list[dict[str, Any]], output: dict[str, Any] | None) -> dict[str, Any]:
+    """Per node and step, how late the app acted on the event it waited for (seconds).
+
+    ``drain``: the last evicted pod gone (timeline) until the orchestration ended its drain step
+    (the reboot step's start); ``health``: the node Ready with its new boot ID (timeline) until the
+    orchestration ended its "wait healthy" step (the verification probe included, since the app
+    cannot act before it has run). Step times are the orchestration's own (``startedAt`` +
+    ``seconds``, the engine's clock), aligned to the timeline through its wall-clock stamps.
+    """
+    if not events:
+        return {}
+    t0_wall = wall_seconds(events[0]) - events[0]["t"]
+    steps_by_node: dict[str, dict[str, tuple[float, float]]] = {}
+    for node in (output or {}).get("nodes", []):
+        for step in node.get("steps", []):
+            if step.get("startedAt"):
+                start = datetime.fromisoformat(step["startedAt"].replace("Z", "+00:00")).timestamp() - t0_wall
+                steps_by_node.setdefault(node.get("node", ""), {})[step["step"]] = (
+                    start, start + float(step.get("seconds", 0.0)))
+    per_node: list[dict[str, Any]] = []
+    for n in node_times(events):
+        steps = steps_by_node.get(n.node, {})
+        drain_end = steps.get("drain", (None, None))[1]
+        health_end = steps.get("wait healthy", (None, None))[1]
+        per_node.append({"node": n.node, "drain": n.gap(n.drained_at, drain_end), "health": n.gap(n.up_at, health_end)})
+    out: dict[str, Any] = {"perNode": per_node}
+    for key in ("drain", "health"):
+        values = sorted(v[key] for v in per_node if v[key] is not None)
+        if values:
+            out[key] = {"median": values[len(values) // 2] if len(values) % 2 else
+                        round((values[len(values) // 2 - 1] + values[len(values) // 2]) / 2, 3),
+                        "max": values[-1], "mean": round(sum(values) / len(values), 3)}
+    return out

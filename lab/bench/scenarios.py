@@ -10,9 +10,17 @@ from typing import Any
 
 from lab.local.stack import FAST_SETTINGS
 
+POLL_KEYS = ("REBOOTER_PROBE_POLL_SECONDS", "REBOOTER_HEALTH_POLL_SECONDS", "REBOOTER_DRAIN_RETRY_SECONDS",
+             "REBOOTER_LOCK_RETRY_SECONDS")
 
-def poll_settings(poll: float) -> dict[str, str]:
-    """The app's polling intervals (durable timers) all set to ``poll`` seconds, with generous timeouts."""
+
+def poll_settings(poll: float | None) -> dict[str, str]:
+    """The app's polling intervals (durable timers) all set to ``poll`` seconds, with generous timeouts.
+
+    ``poll`` None keeps the app's own defaults for every interval (what a user deploys): only the
+    timeouts are set, so the headline overhead row measures the defaults."""
+    if poll is None:
+        return {k: v for k, v in poll_settings(1.0).items() if k not in POLL_KEYS}
     value = f"{poll:g}"
     return {
         **FAST_SETTINGS,
@@ -29,7 +37,7 @@ def poll_settings(poll: float) -> dict[str, str]:
     }
 
 
-def app_settings(clusters: list[str], arm_url: str, ca_file: str, poll: float) -> dict[str, str]:
+def app_settings(clusters: list[str], arm_url: str, ca_file: str, poll: float | None) -> dict[str, str]:
     """Settings pointing the app's production code at sandbox ARM (one endpoint, as in Azure)."""
     return {
         "REBOOTER_CLUSTERS": " ".join(clusters),

@@ -29,6 +29,7 @@ from rebooter.kube.kubeapi import (
     status_body,
 )
 from rebooter.kube.nodeinfo import read_node
+from rebooter.kube.watching import wait_pods_gone
 from rebooter.outcomes import PodEviction
 
 PAGE_SIZE = 500
@@ -147,8 +148,14 @@ def drain_pass(
     options: DrainOptions,
     force_delete: bool = False,
     now: datetime | None = None,
+    wait_seconds: float = 0.0,
 ) -> dict[str, Any]:
-    """One drain pass over the node. See module doc; the result shape is documented in activities/nodes.py."""
+    """One drain pass over the node. See module doc; the result shape is documented in activities/nodes.py.
+
+    With ``wait_seconds`` > 0, a pass that leaves only terminating pods (nothing refused, no
+    error) watches the node's pods until they are gone or ``wait_seconds`` pass
+    (rebooter.watching), so the orchestrator learns "done" when it happens instead of at its
+    next timer. ``waited`` in the result says the watch ran to its bound without seeing it."""
     now = now or datetime.now(UTC)
     read_node(api, node)  # raises NodeNotFound: a node that is gone cannot be drained
     pods = list_node_pods(api, node, options.pod_selector)
@@ -189,11 +196,23 @@ def drain_pass(
         elif outcome == PodEviction.ERROR:
             result["errors"].append(reason)
 
+    _count_remaining(api, node, options, plan.remove, acted, result, now)
+    if wait_seconds > 0 and result["status"] == "pending" and not result["blocked"] and result["terminating"]:
+        keys = {pod["metadata"].get("uid", pod_id(pod)) for pod in plan.remove}
+        result["waited"] = not wait_pods_gone(api, node, keys, wait_seconds)
+        result["terminating"] = []
+        _count_remaining(api, node, options, plan.remove, acted, result, now)
+    return result
+
+
+def _count_remaining(api: k8s.ApiClient, node: str, options: DrainOptions, remove: list[dict[str, Any]],
+                     acted: set[str], result: dict[str, Any], now: datetime) -> None:
+    """Which of the pods that must go are still there; sets remaining, terminating and status."""
     # One more listing tells which of the pods that must go are still there (kubectl polls
     # each pod: gone on 404 or a new UID; terminating past skip-wait counts as gone).
     still_there = {(p.get("metadata") or {}).get("uid", pod_id(p)): p for p in list_node_pods(api, node, options.pod_selector)}
     remaining = 0
-    for pod in plan.remove:
+    for pod in remove:
         current = still_there.get(pod["metadata"].get("uid", pod_id(pod)))
         if current is None:
             continue
@@ -207,4 +226,3 @@ def drain_pass(
         result["status"] = "error"
     elif remaining == 0:
         result["status"] = "done"
-    return result

@@ -4,8 +4,10 @@ kured releases its lock without checking any of this; we check all three. Ready 
 ID come from the Node object. The sentinel file can only be seen from the node, so a probe pod
 (the same manifest the run-command probe uses, ``rebooter.arm.probe_pod``) runs there once the node
 is back; its name is deterministic, so each call either creates it (409 = already there) or
-reads where it is. One call never waits: it answers ``pending`` and the orchestrator calls again
-after a durable timer.
+reads where it is. Without ``wait_seconds`` one call never waits: it answers ``pending`` and the
+orchestrator calls again after a durable timer; with it, the call watches the API (bounded) for
+the node's return and then for the probe pod (rebooter.watching), so the verification starts the
+moment the node is Ready with its new boot ID.
 
 When the node is healthy the reboot pod is deleted and the node annotated (last reboot time,
 state "done", and the boot ID that passed), so calling again answers "healthy" from the node's
@@ -20,6 +22,7 @@ cooldown instead of rebooting it again every cycle (what kured does: kured#976).
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,6 +41,7 @@ from rebooter.kube.nodeinfo import (
     read_node,
     ready_condition,
 )
+from rebooter.kube.watching import node_back, wait_node_back, wait_pod_finished
 
 VERIFY_RUN_ID = "verify"
 
@@ -97,11 +101,31 @@ def _run_probe(core: k8s.CoreV1Api, node: str) -> tuple[dict[str, Any] | None, s
 
 
 def check_health(
-    api: k8s.ApiClient, node: str, boot_id_before: str, now: datetime | None = None
+    api: k8s.ApiClient, node: str, boot_id_before: str, now: datetime | None = None, wait_seconds: float = 0.0
 ) -> dict[str, Any]:
-    """One health check; the result shape is documented in activities/nodes.py."""
+    """One health check; the result shape is documented in activities/nodes.py.
+
+    With ``wait_seconds`` > 0 the check waits on the API for what it lacks, within that bound:
+    first for the node to be Ready with a new boot ID (a watch on the node), then at once for the
+    verification pod to finish (a watch on the pod). ``waited`` in the result says the bound was
+    reached without an answer, so the orchestrator can call again without a timer."""
     if not isinstance(boot_id_before, str) or not boot_id_before:
         raise ValueError(f"expected the boot ID before the reboot (bootIdBefore), got {boot_id_before!r}")
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    if wait_seconds > 0 and not node_back(read_node(api, node), boot_id_before):
+        wait_node_back(api, node, boot_id_before, wait_seconds)
+    result = _check(api, node, boot_id_before, now)
+    left = deadline - time.monotonic()
+    if result["pending"] and not result["healthy"] and left >= 1.0 and result["ready"] \
+            and result["bootId"] != boot_id_before:
+        wait_pod_finished(api, contract.PROBE_NAMESPACE, verify_pod_name(node), left)
+        result = _check(api, node, boot_id_before, now)
+    if wait_seconds > 0 and result["pending"] and not result["healthy"]:
+        result["waited"] = time.monotonic() >= deadline - 1.0
+    return result
+
+
+def _check(api: k8s.ApiClient, node: str, boot_id_before: str, now: datetime | None) -> dict[str, Any]:
     now = now or datetime.now(UTC)
     core = k8s.CoreV1Api(api)
     obj = read_node(api, node)

@@ -44,6 +44,19 @@ def _matcher(t: Target, query: Mapping[str, str]):
     return matches
 
 
+def _timeout_seconds(raw: str | None) -> float:
+    """timeoutSeconds is an int64 query parameter (metav1.ListOptions.TimeoutSeconds): the API
+    server decodes it with strconv.ParseInt (kubernetes/kubernetes
+    staging/src/k8s.io/apimachinery/pkg/runtime/conversion.go, Convert_Slice_string_To_Pointer_int64)
+    and answers 400 BadRequest to a value that does not decode
+    (staging/src/k8s.io/apiserver/pkg/endpoints/handlers/get.go, ListResource), e.g. "1.5"."""
+    if raw is None or raw == "":
+        return DEFAULT_TIMEOUT
+    if not raw.lstrip("-").isdigit():
+        raise bad_request(f'strconv.ParseInt: parsing "{raw}": invalid syntax')
+    return float(int(raw)) if int(raw) > 0 else DEFAULT_TIMEOUT
+
+
 def _line(event_type: str, obj: dict) -> bytes:
     return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
@@ -51,10 +64,7 @@ def _line(event_type: str, obj: dict) -> bytes:
 async def serve_watch(server: KubeApiServer, request: web.Request, t: Target) -> web.StreamResponse:
     query = request.query
     matches = _matcher(t, query)
-    try:
-        timeout = float(query.get("timeoutSeconds") or 0) or DEFAULT_TIMEOUT
-    except ValueError:
-        raise bad_request(f'invalid value for timeoutSeconds: "{query.get("timeoutSeconds")}"') from None
+    timeout = _timeout_seconds(query.get("timeoutSeconds"))
     rv_text = query.get("resourceVersion") or ""
     initial_end = query.get("sendInitialEvents") == "true"
     if rv_text not in ("", "0") and not rv_text.isdigit():
