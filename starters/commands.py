@@ -15,13 +15,13 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
+from orchestrators import durable
 from orchestrators.control import ACTIONS, EVENT
 from rebooter.config import names
 from starters import clusters
 from starters.http import body_object, error, json_response, runtime_status
 
 log = logging.getLogger("rebooter.starters")
-LIVE = {"Running", "Pending", "Suspended"}
 TERMINATE_WAIT_SECONDS = 10.0  # the answer waits at most this long for the cycle to be Terminated
 CYCLE_PREFIX = "patch-cycle."  # rebooter.config.cycle_request.instance_id: patch-cycle.<cluster key>
 
@@ -48,7 +48,7 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     status = await client.get_status(instance_id)
     if status is None or runtime_status(status) is None:
         return error(404, "no such patch cycle", "instanceId", instance_id)
-    if runtime_status(status) not in LIVE:
+    if runtime_status(status) not in durable.ACTIVE_STATUSES:
         return error(409, f"the patch cycle is {runtime_status(status)}: nothing to {action}", "instanceId",
                      instance_id)
     command = {"id": uuid.uuid4().hex, "action": action, "by": body.get("by", "operator"),
@@ -57,7 +57,7 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
         # The durable mailbox first, then the event: continue-as-new drops an event that arrived in
         # the episode that continued, and the continued execution takes it from the mailbox
         # (orchestrators/control.py read_mailbox; the id makes it applied once).
-        await client.signal_entity(df.EntityId(clusters.PROGRESS, instance_id[len(CYCLE_PREFIX):]), "command",
+        await client.signal_entity(df.EntityId(durable.PROGRESS_ENTITY, instance_id[len(CYCLE_PREFIX):]), "command",
                                    {**command, "instanceId": instance_id})
     await client.raise_event(instance_id, EVENT, command)
     reached = [instance_id]
@@ -65,7 +65,7 @@ async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     if action == "cancel":
         for node in custom.get("currentNodes", []):
             child = f"{instance_id}:{node}"
-            if runtime_status(await client.get_status(child)) in LIVE:
+            if runtime_status(await client.get_status(child)) in durable.ACTIVE_STATUSES:
                 await client.raise_event(child, EVENT, command)
                 reached.append(child)
     log.info("operator command", extra={"instanceId": instance_id, "action": action, "by": command["by"]})
@@ -105,7 +105,7 @@ async def http_terminate(req: func.HttpRequest, client: Any) -> func.HttpRespons
     if status is None or runtime_status(status) is None:
         return error(404, "no such patch cycle", "instanceId", instance_id)
     text = f"terminated by {by}: {reason}"
-    if runtime_status(status) in LIVE:
+    if runtime_status(status) in durable.ACTIVE_STATUSES:
         await client.terminate(instance_id, text)
     final = await _ended(client, instance_id)  # its last custom status names the last wave it started
     nodes = await _children(client, instance_id, final or status)
@@ -113,7 +113,7 @@ async def http_terminate(req: func.HttpRequest, client: Any) -> func.HttpRespons
     for node, child in sorted(nodes.items()):
         child_status = await client.get_status(child)
         state = runtime_status(child_status)
-        if state in LIVE:
+        if state in durable.ACTIVE_STATUSES:
             await client.terminate(child, text)
             custom = child_status.custom_status if isinstance(child_status.custom_status, dict) else {}
             stopped.append({"node": node, "instanceId": child, "step": custom.get("step", ""),
@@ -121,7 +121,7 @@ async def http_terminate(req: func.HttpRequest, client: Any) -> func.HttpRespons
                                     "budget, and the next cycle resumes it"})
     log.warning("patch cycle terminated", extra={"instanceId": instance_id, "by": by, "reason": reason,
                                                   "nodes": [s["node"] for s in stopped]})
-    return json_response(202, {"id": instance_id, "terminated": runtime_status(status) in LIVE,
+    return json_response(202, {"id": instance_id, "terminated": runtime_status(status) in durable.ACTIVE_STATUSES,
                                "cycleStatus": runtime_status(final) if final is not None else "unknown",
                                "nodesTerminated": stopped, "by": by, "reason": reason})
 
@@ -131,7 +131,7 @@ async def _ended(client: Any, instance_id: str) -> Any:
     orchestrator may be running, which may still start a patch_node), within TERMINATE_WAIT_SECONDS."""
     status = await client.get_status(instance_id)
     for _ in range(int(TERMINATE_WAIT_SECONDS / 0.1)):
-        if runtime_status(status) not in LIVE:
+        if runtime_status(status) not in durable.ACTIVE_STATUSES:
             break
         await asyncio.sleep(0.1)
         status = await client.get_status(instance_id)
@@ -145,7 +145,7 @@ async def _children(client: Any, instance_id: str, status: Any) -> dict[str, str
     cluster = custom.get("cluster")
     if isinstance(cluster, str) and cluster:
         try:
-            progress = await clusters.read_state(client, clusters.PROGRESS, cluster) or {}
+            progress = await clusters.read_state(client, durable.PROGRESS_ENTITY, cluster) or {}
         except ValueError:
             progress = {}
         for node, entry in (progress.get("nodes") or {}).items():
