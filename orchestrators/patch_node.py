@@ -183,7 +183,7 @@ def _drain(run: NodeRun):
         attempts += 1
         try:
             drained = yield run.activity("drain_node", options=options, forceDelete=force_delete,
-                                         waitSeconds=cfg.get("watchSeconds", 0))
+                                         waitSeconds=_watch_until(context, cfg, deadline))
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
             if gone(exc):
@@ -229,7 +229,8 @@ def _wait_healthy(run: NodeRun):
         if not health.get("waited"):
             yield from run.control.wait(cfg["healthPollSeconds"])
         try:
-            health = yield context.call_activity("check_node_health", {**run.target, "waitSeconds": watch,
+            health = yield context.call_activity("check_node_health", {**run.target,
+                                                                       "waitSeconds": _watch_until(context, cfg, deadline),
                                                                        "bootIdBefore": run.facts["bootId"]})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
             if gone(exc):
@@ -239,6 +240,13 @@ def _wait_healthy(run: NodeRun):
         if health.get("healthy") or final or context.current_utc_datetime >= deadline:
             return health
         yield from run.renew_lock()
+
+
+def _watch_until(context: Any, cfg: dict[str, Any], deadline: Any) -> float:
+    """How long the next activity may watch: watchSeconds, but never past the step's own deadline
+    (drain or health timeout), so a watch cannot let a drain finish after it was due to give up."""
+    left = (deadline - context.current_utc_datetime).total_seconds()
+    return float(max(0, min(cfg.get("watchSeconds", 0), int(left))))
 
 
 def gone(exc: BaseException) -> bool:

@@ -286,3 +286,11 @@ def test_a_health_check_that_watched_to_its_bound_is_followed_by_the_next_at_onc
     for node in (A, B):
         assert _timer_seconds(polled.child(node)) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"],
                                                       CFG["healthPollSeconds"]]
+
+
+def test_a_watch_never_runs_past_the_steps_own_deadline():
+    """A drain that may only take 3 s must not watch 50 s for its pods: the watch would let it
+    finish after it was due to give up (the undrainable policy would never apply)."""
+    run = run_cycle(two_node_cluster(), overrides={"drainTimeoutSeconds": 3})
+    waits = [p["waitSeconds"] for n, p in run.cluster.calls if n == "drain_node"]
+    assert waits and all(0 <= w <= 3 for w in waits), waits
