@@ -85,6 +85,8 @@ REBOOT_ACTIVE_DEADLINE_SECONDS = 300  # the kubelet kills a reboot pod still act
 
 CORDONED_BY_US_ANNOTATION = "rebooter.aks.io/cordoned-by"
 REBOOT_STATE_ANNOTATION = "rebooter.aks.io/reboot-state"
+# Reboot state from the moment a reboot was requested until the health check passes.
+REBOOT_STATE_REBOOTING = "rebooting"
 # Reboot state of a node whose sentinel was back right after our reboot, and its packages then.
 REBOOT_STATE_STILL_REQUIRED = "still-required"
 STILL_REQUIRED_PACKAGES_ANNOTATION = "rebooter.aks.io/still-required-packages"

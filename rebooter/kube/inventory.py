@@ -38,6 +38,7 @@ def node_facts(node: Any, opt_out_label: str = "", pause_label: str = "") -> dic
         "paused": bool(pause_label) and labels.get(pause_label, "").lower() == "true",
         "quarantined": labels.get(QUARANTINE_LABEL, "").lower() == "true",
         "rebootState": annotations.get(contract.REBOOT_STATE_ANNOTATION, ""),
+        "rebootFromBootId": annotations.get(contract.REBOOT_FROM_BOOT_ID_ANNOTATION, ""),
         "lastReboot": annotations.get(contract.LAST_REBOOT_ANNOTATION, ""),
         "labels": labels,
     }

@@ -135,7 +135,7 @@ def _request_by_pod(api: k8s.ApiClient, node: str, from_boot_id: str) -> dict[st
 
 def _request_by_arm(obj: dict[str, Any], from_boot_id: str, compute: Callable[[str], Any]) -> dict[str, Any]:
     if annotations(obj).get(REBOOT_FROM_BOOT_ID_ANNOTATION) == from_boot_id and (
-        annotations(obj).get(contract.REBOOT_STATE_ANNOTATION) == "rebooting"
+        annotations(obj).get(contract.REBOOT_STATE_ANNOTATION) == contract.REBOOT_STATE_REBOOTING
     ):
         return {"alreadyRequested": True}
     ref = parse_provider_id((obj.get("spec") or {}).get("providerID", ""))
@@ -177,7 +177,7 @@ def request_reboot(
             compute = compute_factory
         detail = _request_by_arm(obj, from_boot_id, compute)
     patch = {"metadata": {"annotations": {
-        contract.REBOOT_STATE_ANNOTATION: "rebooting",
+        contract.REBOOT_STATE_ANNOTATION: contract.REBOOT_STATE_REBOOTING,
         REBOOT_FROM_BOOT_ID_ANNOTATION: from_boot_id,
     }}}
     try:

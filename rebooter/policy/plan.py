@@ -138,6 +138,11 @@ def plan_nodes(
             if reason:
                 skipped.append({"node": name, "reason": reason})
                 continue
+            if _rebooted_since_our_request(node):
+                # We asked for this reboot and the node has a new boot since: the reboot happened (the
+                # sentinel came back, or the probe ran before it). Check its health, never reboot again.
+                planned.append(_resume_rebooted(node, fact["pool"], fact["kernel"], fact["packages"]))
+                continue
             cooling = _loop_cooldown(node, now, loop_cooldown_seconds)
             if cooling and node.get("cordonedByUs"):
                 # Verified after its reboot but its cordon was never given back: give it back, no reboot.
@@ -171,9 +176,15 @@ def plan_nodes(
                 and (not node_filter or node["name"] in node_filter):
             answered.add(node["name"])
             skipped = [s for s in skipped if s["node"] != node["name"]]
+            if _rebooted_since_our_request(node):
+                planned.append(_resume_rebooted(node, node["pool"], node.get("kernel", ""), []))
+                continue
+            # The boot ID the interrupted reboot was requested from, when there was one: if the node
+            # reboots before this cycle's reboot step, reboot_node sees a new boot and does nothing.
+            requested_from = node.get("rebootFromBootId", "") if node.get("rebootState") == contract.REBOOT_STATE_REBOOTING else ""
             planned.append({"node": node["name"], "pool": node["pool"], "zone": node.get("zone", ""),
-                            "bootId": node.get("bootId", ""), "kernel": node.get("kernel", ""), "packages": [],
-                            "resume": True})
+                            "bootId": requested_from or node.get("bootId", ""), "kernel": node.get("kernel", ""),
+                            "packages": [], "resume": True})
     probed_pools = {r["pool"] for r in probes}
     for node in inventory:  # a node the probe said nothing about must not vanish from the report
         if node["pool"] in probed_pools and node["name"] not in answered and node.get("os", "linux") == "linux" \
@@ -184,6 +195,21 @@ def plan_nodes(
     else:
         planned.sort(key=lambda n: (not n["resume"], n["pool"], n["node"]))
     return {"nodes": planned, "skipped": sorted(skipped, key=lambda s: s["node"]), "upToDate": sorted(up_to_date)}
+
+
+def _rebooted_since_our_request(node: dict[str, Any] | None) -> bool:
+    """Our cordon, a reboot we requested (reboot-state "rebooting" from a boot ID) and a different
+    boot ID now: an interrupted cycle's reboot happened, whatever a probe said before it."""
+    if not node or not node.get("cordonedByUs") or node.get("quarantined") or node.get("rebootState") != contract.REBOOT_STATE_REBOOTING:
+        return False
+    requested_from, current = node.get("rebootFromBootId", ""), node.get("bootId", "")
+    return bool(requested_from and current and current != requested_from)
+
+
+def _resume_rebooted(node: dict[str, Any], pool: str, kernel: str, packages: list[str]) -> dict[str, Any]:
+    """A node an interrupted cycle already rebooted: patch_node goes straight to the health check."""
+    return {"node": node["name"], "pool": pool, "zone": node.get("zone", ""), "bootId": node["rebootFromBootId"],
+            "kernel": kernel, "packages": packages, "resume": True, "rebooted": True}
 
 
 def _loop_cooldown(node: dict[str, Any], now: datetime | None, seconds: float) -> str:
