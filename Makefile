@@ -7,6 +7,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: venv test demo serve sandbox bench lint clean
 
+# The lab's entry points take a scenario file, an HTTP port (serve) and a timeline file (demo,
+# sandbox: the sandbox's timeline as JSON lines), e.g. `make serve SCENARIO=my.yaml PORT=8080`.
+SCENARIO ?= lab/scenarios/demo.yaml
+PORT ?= 7071
+TIMELINE ?=
+TIMELINE_ARG := $(if $(TIMELINE),--timeline $(TIMELINE))
+
 venv: $(STAMP)
 
 $(STAMP): requirements.txt requirements-dev.txt
@@ -26,20 +33,20 @@ test: venv $(CHECKOV_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-# One full patch cycle of scenarios/demo.yaml through the local engine against the sandbox.
+# One full patch cycle of $(SCENARIO) through the local engine against the sandbox.
 demo: venv
-	$(PY) -m local demo scenarios/demo.yaml
+	$(PY) -m lab.local demo $(SCENARIO) $(TIMELINE_ARG)
 
-# Sandbox + local engine + the app's HTTP API on 127.0.0.1:7071 (Ctrl-C stops).
+# Sandbox + local engine + the app's HTTP API on 127.0.0.1:$(PORT) (Ctrl-C stops).
 serve: venv
-	$(PY) -m local serve scenarios/demo.yaml
+	$(PY) -m lab.local serve $(SCENARIO) --port $(PORT)
 
 # The sandbox alone: prints the ARM URL, CA file and kubeconfig path.
 sandbox: venv
-	$(PY) -m sandbox scenarios/demo.yaml
+	$(PY) -m lab.sandbox $(SCENARIO) $(TIMELINE_ARG)
 
 bench: venv
-	$(PY) bench/run.py
+	$(PY) lab/bench/run.py
 
 lint: venv
 	$(PY) -m ruff check .

@@ -62,6 +62,15 @@ async def command_patch_cycle(req: func.HttpRequest, client) -> func.HttpRespons
     return await commands.http_command(req, client)
 
 
+# Admin key: terminate a cycle and its running patch_node instances (Durable does not terminate
+# sub-orchestrations with their parent). The literal segment wins over {action} in the host's
+# ASP.NET Core routing (literal segments take precedence over parameters).
+@app.route(route="patch-cycles/{instanceId}/terminate", methods=["POST"], auth_level=func.AuthLevel.ADMIN)
+@app.durable_client_input(client_name="client")
+async def terminate_patch_cycle(req: func.HttpRequest, client) -> func.HttpResponse:
+    return await commands.http_terminate(req, client)
+
+
 @app.route(route="patch-cycles/{instanceId}/timeline", methods=["GET"])
 @app.durable_client_input(client_name="client")
 async def get_patch_cycle_timeline(req: func.HttpRequest, client) -> func.HttpResponse:

@@ -23,7 +23,6 @@ ACTIVITIES = [
     safety.read_aks_maintenance_window,
     marks.mark_node,
     notify.notify,
-    nodes.describe_node,
     nodes.cordon_node,
     nodes.uncordon_node,
     nodes.drain_node,

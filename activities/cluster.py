@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rebooter import aks, clients, inventory, names, probe
+from rebooter.arm import aks, clients, probe
+from rebooter.config import names
+from rebooter.kube import inventory
 
 
 def _arm(payload: dict[str, Any]) -> tuple[Any, names.ClusterRef]:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rebooter import clients, marks, names
+from rebooter.arm import clients
+from rebooter.config import names
+from rebooter.kube import marks
 
 
 def mark_node(payload: dict[str, Any]) -> dict[str, Any]:

@@ -1,8 +1,11 @@
-"""Activities for one node (Kubernetes side): cordon, drain, reboot, health, uncordon, describe.
+"""Activities for one node (Kubernetes side): cordon, drain, reboot, health, uncordon, taint.
 
 Thin on purpose: validate the payload, get the cluster's ApiClient, call the domain function in
-``rebooter``. Each is ``(payload: dict) -> dict`` (JSON in, JSON out), idempotent and short: the
-orchestrator repeats calls with durable timers instead of any activity waiting. Real errors
+``rebooter``. Each is ``(payload: dict) -> dict`` (JSON in, JSON out), idempotent and short. Two
+may wait on an event, within ``waitSeconds`` (REBOOTER_WATCH_SECONDS, at most
+rebooter.watching.MAX_WATCH_SECONDS): drain_node (its pods gone) and check_node_health (Ready
+with a new boot ID, then the verification pod); they watch the API and return as soon as it
+happens, or at the bound with ``waited: true``. Longer waits stay durable timers. Real errors
 raise an Exception whose message says what failed.
 
 Every payload carries ``"cluster"`` (AKS resource ID), ``"node"`` (node name) and ``"settings"``
@@ -14,24 +17,20 @@ cordon_node      {cluster, node, owner?="rebooter"}
 uncordon_node    {cluster, node}
                  -> {uncordoned, unschedulable, reason}   reason: "cordoned by us" |
                     "already schedulable" | "cordoned by someone else" | "node not found"
-drain_node       {cluster, node, options?: {drainGracePeriodSeconds, deleteEmptydirData, force,
+drain_node       {cluster, node, waitSeconds?=0, options?: {drainGracePeriodSeconds, deleteEmptydirData, force,
                   drainPodSelector, skipWaitForDeleteTimeoutSeconds, disableEviction}, forceDelete?=false}
                  -> {status: "done"|"pending"|"error", method: "eviction"|"delete",
                      evicted: [ns/pod], deleted: [ns/pod], blocked: [{pod, reason}],
                      terminating: [ns/pod], errors: [str], warnings: [str],
-                     skipped: [{pod, reason}], remaining: int}
+                     skipped: [{pod, reason}], remaining: int, waited?: bool}
 reboot_node      {cluster, node, bootId, method?: "pod"|"vmss" (default: settings.rebootMethod)}
                  -> {status: "rebooted"|"requested", method, bootId, ...details}
-check_node_health {cluster, node, bootIdBefore}
+check_node_health {cluster, node, bootIdBefore, waitSeconds?=0}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
-                     reasons: [str]}   healthy with rebootRequired true: rebooted, but the sentinel
+                     reasons: [str], waited?: bool}   healthy with rebootRequired true: rebooted, but the sentinel
                      is back (packages: its .pkgs); the node is marked "still-required"
-set_pending_taint {cluster, nodes: [node], pending: bool}
+set_pending_taint {cluster, settings, nodes: [node], pending: bool}
                  -> {results: [{node, tainted, changed, reason}]}   (our PreferNoSchedule taint only)
-describe_node    {cluster, node}
-                 -> {name, exists, unschedulable, cordonedByUs, cordonedBy, ready, bootId, kernel,
-                     labels: {pool, zone, mode, os}, taints: [{key, value, effect}], providerId,
-                     rebootState, lastReboot}     ({name, exists: false} when the node is gone)
 """
 
 from __future__ import annotations
@@ -43,14 +42,16 @@ from typing import Any
 import urllib3
 from kubernetes.client.exceptions import ApiException
 
-from rebooter import clients, names, taint
-from rebooter.cordon import cordon, uncordon
-from rebooter.drain import DrainOptions
-from rebooter.eviction import drain_pass
-from rebooter.health import check_health
-from rebooter.kubeapi import KubeError, error_message
-from rebooter.nodeinfo import describe_node as describe
-from rebooter.reboot import request_reboot
+from rebooter.arm import clients
+from rebooter.config import names
+from rebooter.kube import taint
+from rebooter.kube.cordon import cordon, uncordon
+from rebooter.kube.drain import DrainOptions
+from rebooter.kube.eviction import drain_pass
+from rebooter.kube.health import check_health
+from rebooter.kube.kubeapi import KubeError, error_message
+from rebooter.kube.reboot import request_reboot
+from rebooter.kube.watching import MAX_WATCH_SECONDS
 
 
 def _target(payload: dict) -> tuple[Any, str]:
@@ -72,13 +73,14 @@ def _api_errors(action: str, node: str) -> Iterator[None]:
         raise KubeError(f"{action} {node}: Kubernetes API unreachable: {error_message(exc)}") from None
 
 
-def _flag(payload: dict, *keys: str) -> bool:
-    for key in keys:
-        if key in payload and payload[key] is not None:
-            if not isinstance(payload[key], bool):
-                raise ValueError(f"{key}: expected true or false, got {payload[key]!r}")
-            return payload[key]
-    return False
+def _flag(payload: dict, key: str) -> bool:
+    """An optional boolean field (absent or null: false)."""
+    value = payload.get(key)
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ValueError(f"{key}: expected true or false, got {value!r}")
+    return value
 
 
 def cordon_node(payload: dict) -> dict:
@@ -93,11 +95,20 @@ def uncordon_node(payload: dict) -> dict:
         return uncordon(api, node)
 
 
+def _wait_seconds(payload: dict) -> float:
+    """How long the activity may watch for its event (0 = answer at once); bounded."""
+    value = payload.get("waitSeconds", 0)
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= MAX_WATCH_SECONDS:
+        raise ValueError(f"waitSeconds: expected a number of seconds from 0 to {MAX_WATCH_SECONDS}, got {value!r}")
+    return float(value)
+
+
 def drain_node(payload: dict) -> dict:
     options = DrainOptions.from_dict(payload.get("options") if isinstance(payload, dict) else None)
     api, node = _target(payload)
+    wait = _wait_seconds(payload)
     with _api_errors("drain", node):
-        return drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete", "force_delete"))
+        return drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete"), wait_seconds=wait)
 
 
 def reboot_node(payload: dict) -> dict:
@@ -113,21 +124,16 @@ def reboot_node(payload: dict) -> dict:
 
 def check_node_health(payload: dict) -> dict:
     api, node = _target(payload)
+    wait = _wait_seconds(payload)
     with _api_errors("check health of", node):
-        return check_health(api, node, payload.get("bootIdBefore"))
-
-
-def describe_node(payload: dict) -> dict:
-    api, node = _target(payload)
-    with _api_errors("describe", node):
-        return describe(api, node)
+        return check_health(api, node, payload.get("bootIdBefore"), wait_seconds=wait)
 
 
 def set_pending_taint(payload: dict) -> dict:
     """Add or remove the reboot-pending taint on several nodes in one call (one per cycle after
     planning, one per node once it is healthy); each node is idempotent on its own."""
     if not isinstance(payload, dict) or not isinstance(payload.get("pending"), bool):
-        raise ValueError("expected {cluster, nodes: [node names], pending: true|false}")
+        raise ValueError("expected {cluster, settings, nodes: [node names], pending: true|false}")
     nodes = payload.get("nodes")
     if not isinstance(nodes, list):
         raise ValueError(f"nodes: expected a list of node names, got {nodes!r}")

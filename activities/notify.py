@@ -3,7 +3,7 @@
 Payload: {"settings": {notifyUrls (masked), notifyEvents, notifyTemplate<Event>}, "event": "cycle_started"|"node_draining"|"node_healthy"|"node_failed"|"cycle_halted"|
 "cycle_finished", "eventId": str, "cluster": <AKS resource ID>, "instanceId": str, plus the
 event's fields: node, pool, reason, result, step, total, patched, failed, skipped, seconds,
-bootIdBefore, bootIdAfter, kernelBefore, kernelAfter}. rebooter.notify builds these.
+bootIdBefore, bootIdAfter, kernelBefore, kernelAfter}. rebooter.notify_events builds these.
 
 Returns {"event", "eventId", "sent": n, "failed": [{"url": <masked>, "error"}]} and, when
 nothing was attempted on purpose, "skipped": why. It never raises: a notification that cannot
@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import logging
 
-from rebooter import clients
-from rebooter import notify as notifications
+from rebooter.arm import clients
+from rebooter.notifications import send as notify_send
 
 log = logging.getLogger("rebooter.notify")
 
@@ -33,4 +33,4 @@ def notify(payload: dict) -> dict:
     except Exception as exc:  # noqa: BLE001 - invalid settings must not fail the cycle from here
         log.warning("notification not sent: no usable settings: %s", exc)
         return {"event": event, "eventId": the_id, "sent": 0, "failed": [{"url": "", "error": f"settings: {exc}"}]}
-    return notifications.notify(payload, cfg)
+    return notify_send.notify(payload, cfg)

@@ -8,8 +8,8 @@ check_blockers   {cluster, node?, settings: {prometheusUrl, prometheusAuth, aler
                   drainGracePeriodSeconds, deleteEmptydirData, force, ...}}
                  -> {blocked: bool, verdict: "ok"|"wait"|"undrainable", reasons: [str],
                      alerts: [str], pods: [str],
-                     drain: {verdict: "ok"|"wait"|"blocked", reasons: [str], evict: int} | null}
-                 "wait": alerts, blocking pods or a PDB that is temporarily short (try again later);
+                     drain: {verdict: "ok"|"wait"|"undrainable", reasons: [str], evict: int} | null}
+                 (rebooter.outcomes.Verdict) "wait": alerts, blocking pods or a PDB that is temporarily short (try again later);
                  "undrainable": the node's drain cannot finish (do not cordon it).
                  Without "node" only the alerts and blocking pods anywhere in the cluster count.
 read_aks_maintenance_window {cluster, settings: {credential, ...}}
@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from rebooter import aks_window, alerts, blockers, clients, names
+from rebooter.arm import aks_window, clients
+from rebooter.config import names
+from rebooter.policy import alerts, blockers
 
 
 def _cluster(payload: Any) -> names.ClusterRef:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from rebooter import budget
+from rebooter.policy import budget
 
 State = dict[str, Any]
 
@@ -40,8 +40,8 @@ def _over_budget(holders: dict[str, Any], node: str, pool: str, data: dict[str, 
     """Why one more node may not go out now, or "" when it may.
 
     The caller reads the cluster just before (``out``: every node the node list shows out, from
-    ``rebooter.budget.world_out``); the lock's slots only add nodes that are not out yet. So a
-    node that is down counts whether or not a slot still covers it (rebooter/budget.py).
+    ``rebooter.policy.budget.world_out``); the lock's slots only add nodes that are not out yet. So a
+    node that is down counts whether or not a slot still covers it (rebooter/policy/budget.py).
     ``external`` (a count without names) is the payload of instances started before ``out``.
     """
     world = data.get("out")
@@ -64,10 +64,6 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
     """Apply one operation. Unknown operations raise, so a typo fails loudly in the caller."""
     state = state or initial()
     data = data or {}
-    if operation == "inspect":
-        now = data.get("now")
-        holders = _live(state, now) if now else state["holders"]
-        return state, {"holders": holders, "history": state["history"][-10:]}
     now = data["now"]
     holder = data.get("holder", "")
     holders = _live(state, now)
@@ -121,4 +117,4 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
         history = _log(state, "broken", data.get("by", "operator"), now, reason=data.get("reason", ""),
                        holders=sorted(holders))
         return {"holders": {}, "history": history}, {"broken": sorted(holders)}
-    raise ValueError(f"lock: unknown operation {operation!r} (expected acquire, renew, keep, release, break, inspect)")
+    raise ValueError(f"lock: unknown operation {operation!r} (expected acquire, renew, keep, release, break)")

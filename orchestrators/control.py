@@ -17,12 +17,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from orchestrators.context import OrchestrationContext
+
 EVENT = "control"
 ACTIONS = ("cancel", "pause", "resume", "approve", "reject")
 
 
 class Control:
-    def __init__(self, context: Any) -> None:
+    def __init__(self, context: OrchestrationContext) -> None:
         self.context = context
         self._waiter: Any = None
         self.cancel: dict[str, Any] | None = None
@@ -48,7 +50,14 @@ class Control:
         """The command the waiter received; a new waiter is made for the next one."""
         command = yield self._waiter
         self._waiter = None
+        return self._apply(command)
+
+    def _apply(self, command: Any) -> dict[str, Any]:
+        """Apply one command and answer it in the log, once: a command with an id already answered
+        (the same command read from the mailbox and as an event) is not applied again."""
         command = command if isinstance(command, dict) else {"action": str(command)}
+        if command.get("id") and any(entry.get("id") == command["id"] for entry in self.log):
+            return command
         action = command.get("action")
         answer = "applied"
         if action == "cancel":
@@ -64,9 +73,27 @@ class Control:
             answer = "applied" if self.awaiting_approval else "ignored: no approval was pending"
         else:
             answer = f"ignored: unknown action (expected one of {', '.join(ACTIONS)})"
-        self.log.append({"action": str(action), "by": str(command.get("by") or "operator"),
-                         "at": self.context.current_utc_datetime.isoformat(), "answer": answer})
+        entry = {"action": str(action), "by": str(command.get("by") or "operator"),
+                 "at": self.context.current_utc_datetime.isoformat(), "answer": answer}
+        if command.get("id"):
+            entry["id"] = str(command["id"])
+        self.log.append(entry)
         return command
+
+    def read_mailbox(self, mailbox: Any, since: str):
+        """Commands the starter also wrote to the cluster's progress entity (``mailbox``) and this
+        cycle has not answered: read at the start of a continued execution, they are the events
+        the previous execution's continue-as-new dropped (one that arrived in the very episode in
+        which the check before continue-as-new fired). Each carries an id, so a command also
+        received as an event is applied once. A mailbox that cannot be read leaves the events."""
+        try:
+            commands = yield self.context.call_entity(mailbox, "take_commands",
+                                                      {"instanceId": self.context.instance_id, "since": since})
+        except Exception:  # noqa: BLE001 - the events still come; the mailbox is the safety net
+            return
+        for command in commands if isinstance(commands, list) else []:
+            if isinstance(command, dict) and command.get("action") in ACTIONS:
+                self._apply(command)
 
     def arm(self):
         """Open the waiter before any command can arrive (first thing in an execution).

@@ -10,25 +10,28 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrators import common
+from orchestrators import durable, progress
+from orchestrators.context import OrchestrationContext
 from orchestrators.control import Control
-from rebooter import logs, notify_events
+from rebooter import outcomes
+from rebooter.config import logs
+from rebooter.notifications import events as notify_events
 
 log = logging.getLogger("rebooter.orchestrators")
 
 
 class NodeRun:
-    def __init__(self, context: Any, job: dict[str, Any], control: Control) -> None:
+    def __init__(self, context: OrchestrationContext, job: dict[str, Any], control: Control) -> None:
         self.context = context
         self.control = control
         self.cluster = job["cluster"]
         self.node = job["node"]["node"]
         self.facts = job["node"]
         self.cfg = job["settings"]
-        self.target = common.target(self.cluster, self.cfg, node=self.node)
+        self.target = durable.target(self.cluster, self.cfg, node=self.node)
         self.holder = context.instance_id
-        self.lock = common.lock_id(self.cluster)
-        self.retry = common.retry(self.cfg)
+        self.lock = durable.lock_id(self.cluster)
+        self.retry = durable.retry(self.cfg)
         self.steps: list[dict[str, Any]] = []
         self.started = context.current_utc_datetime
         self.lock_renewed: datetime | None = None
@@ -41,13 +44,13 @@ class NodeRun:
     def begin(self, step: str) -> None:
         if self.steps and "seconds" not in self.steps[-1]:
             self.end()
-        self.steps.append({"step": step, "startedAt": common.iso(self.context.current_utc_datetime)})
+        self.steps.append({"step": step, "startedAt": durable.iso(self.context.current_utc_datetime)})
         self._publish(step)
 
     def end(self, **details: Any) -> None:
         current = self.steps[-1]
         start = datetime.fromisoformat(current["startedAt"])
-        current["seconds"] = common.seconds_between(start, self.context.current_utc_datetime)
+        current["seconds"] = durable.seconds_between(start, self.context.current_utc_datetime)
         current.update(details)
         if not self.context.is_replaying:  # log once, not on every replay
             logs.event(log, "step", cluster=self.cluster, node=self.node, step=current["step"],
@@ -69,19 +72,19 @@ class NodeRun:
             "result": outcome,
             "reason": reason,
             "steps": self.steps,
-            "seconds": common.seconds_between(self.started, self.context.current_utc_datetime),
+            "seconds": durable.seconds_between(self.started, self.context.current_utc_datetime),
             "before": {"bootId": self.facts.get("bootId", ""), "kernel": self.facts.get("kernel", "")},
             **extra,
         }
         self._publish(outcome)
         if not self.context.is_replaying:
             after = extra.get("after") or {}
-            logs.event(log, "node", logging.WARNING if outcome in ("failed", "error", "quarantined") else logging.INFO,
+            logs.event(log, "node", logging.WARNING if outcome in outcomes.WARNED else logging.INFO,
                        cluster=self.cluster, node=self.node, pool=summary["pool"], instanceId=self.holder,
                        result=outcome, reason=reason, durationSeconds=summary["seconds"],
                        kernelBefore=summary["before"]["kernel"], kernelAfter=after.get("kernel", ""),
                        bootIdBefore=summary["before"]["bootId"], bootIdAfter=after.get("bootId", ""))
-        common.record_node(self.context, self.cluster, self.node, outcome,
+        progress.record_node(self.context, self.cluster, self.node, outcome,
                            {"result": outcome, "reason": reason, "seconds": summary["seconds"]})
         return summary
 
@@ -91,9 +94,9 @@ class NodeRun:
         try:
             kept = yield self.context.call_entity(self.lock, "keep", {
                 "holder": self.holder, "node": self.node, "pool": self.facts.get("pool", ""),
-                "now": common.iso(self.context.current_utc_datetime), "reason": reason})
+                "now": durable.iso(self.context.current_utc_datetime), "reason": reason})
         except Exception as exc:  # noqa: BLE001 - say so: the node still counts as out while cordoned
-            kept = {"kept": False, "error": common.error_text(exc)}
+            kept = {"kept": False, "error": durable.error_text(exc)}
         if not (isinstance(kept, dict) and kept.get("kept")):
             why = kept.get("error", "the lock refused") if isinstance(kept, dict) else "the lock refused"
             return self.result(outcome, f"{reason}; the lock slot could not be kept ({why}): the node still "
@@ -115,7 +118,7 @@ class NodeRun:
         """A signal, not a call: nothing waits on it, and the next node's acquire is sent only
         after this instance ends, so the entity sees the release first (one round trip less)."""
         self.context.signal_entity(self.lock, "release", {
-            "holder": self.holder, "now": common.iso(self.context.current_utc_datetime)})
+            "holder": self.holder, "now": durable.iso(self.context.current_utc_datetime)})
         self.log_lock("released")
 
     def log_lock(self, action: str, reason: str = "") -> None:
@@ -132,12 +135,12 @@ class NodeRun:
         ttl = float(self.cfg["lockTtlSeconds"])
         now = self.context.current_utc_datetime
         if self.lock_renewed is not None and now - self.lock_renewed >= timedelta(seconds=ttl / 3):
-            yield self.context.call_entity(self.lock, "renew", {"holder": self.holder, "now": common.iso(now),
+            yield self.context.call_entity(self.lock, "renew", {"holder": self.holder, "now": durable.iso(now),
                                                                  "ttlSeconds": ttl})
             self.lock_renewed = now
 
     def notify_draining(self):
-        return common.notify(self.context, self.cfg, notify_events.node_payload(
+        return durable.notify(self.context, self.cfg, notify_events.node_payload(
             "node_draining", cluster=self.cluster, instance_id=self.holder, node=self.node,
             pool=self.facts.get("pool", ""), step="drain", bootIdBefore=self.facts.get("bootId", ""),
             kernelBefore=self.facts.get("kernel", "")))

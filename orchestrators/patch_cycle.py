@@ -17,38 +17,40 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from orchestrators import common
+from orchestrators import durable, progress
+from orchestrators.context import OrchestrationContext
 from orchestrators.control import Control
-from rebooter import aks_window, notify_events, plan, window_settings, windows
+from orchestrators.cycle_status import CycleStatus
+from orchestrators.probe_pools import probe_pools
+from rebooter.arm import aks_window
+from rebooter.notifications import events as notify_events
+from rebooter.outcomes import HALTING, CycleOutcome, NodeResult
+from rebooter.policy import plan, window_settings, windows
 
-# Results that stop the rollout: something is wrong with a node we took out (failure policy).
-# "skipped" (left alone) and "undrainable" (our cordon undone) let the next node go.
-HALTING = {"failed", "error"}
 
-
-def patch_cycle(context: Any):
+def patch_cycle(context: Any):  # the runtime binds it: see orchestrators.context for the type
     """Every way out of the cycle ends with a summary, a reason and a notification: a step that
     raises ends it "failed" naming the step, never as an orchestration failure with a stack trace."""
     job: dict[str, Any] = context.get_input()
-    status = common.CycleStatus(context, job["cluster"], job.get("reason", ""))
+    status = CycleStatus(context, job["cluster"], job.get("reason", ""))
     control = Control(context)
     try:
         yield from control.arm()
         summary = yield from _run(context, job, status, control)
     except Exception as exc:  # noqa: BLE001 - the reason instead of a stack trace
         summary = yield from _fail(context, job["settings"], status,
-                                   f"{status.current_step or 'the cycle'} failed: {common.error_text(exc)}")
+                                   f"{status.current_step or 'the cycle'} failed: {durable.error_text(exc)}")
     if summary is not None:  # None: continued as new
         summary["commands"] = control.log
     return summary
 
 
-def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control: Control):
+def _run(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus, control: Control):
     cluster_id = job["cluster"]
     cfg = job["settings"]
-    invalid = common.invalid_settings(cfg)
+    invalid = durable.invalid_settings(cfg)
     if invalid:  # an input nobody validated (started around the API): touch nothing, say why
-        return status.finish("failed", reason=invalid)
+        return status.finish(CycleOutcome.FAILED, reason=invalid)
     state = job.get("resume")
     if state is None:  # first execution: look, plan, announce
         state = yield from _prepare(context, job, status, control)
@@ -57,6 +59,7 @@ def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control:
     else:  # a continued execution: pick up where the previous one stopped
         status.restore(state)
         control.restore(state["control"])
+        yield from control.read_mailbox(durable.progress_id(cluster_id), state["startedAt"])
     started = datetime.fromisoformat(state["startedAt"])
     status.started = started
     window = window_settings.window_from_dict(state["window"])
@@ -74,64 +77,64 @@ def _run(context: Any, job: dict[str, Any], status: common.CycleStatus, control:
     if remaining and not halted:  # cancelled between batches: the rest is not started
         status.skipped += [{"node": n["node"], "reason": "not started: the cycle was cancelled"} for n in remaining]
     if control.cancel:
-        outcome, reason = "cancelled", f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
+        outcome, reason = CycleOutcome.CANCELLED, f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
                                        f"{control.cancel.get('reason') or 'no reason given'}"
     else:
-        outcome, reason = ("halted", halted) if halted else ("completed", "")
+        outcome, reason = (CycleOutcome.HALTED, halted) if halted else (CycleOutcome.COMPLETED, "")
     # Every node tainted at planning loses the taint now (a patched node already did at its
     # uncordon; the call is idempotent): cancelled, halted, skipped or left to the next run.
-    yield from common.pending_taint(context, cfg, cluster_id, state.get("tainted", []), False)
+    yield from durable.pending_taint(context, cfg, cluster_id, state.get("tainted", []), False)
     summary = status.finish(outcome, reason=reason)
-    common.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
+    progress.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
                         nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
     if status.total or halted:
-        yield from common.notify(context, cfg, notify_events.cycle_payload(
-            "cycle_finished" if outcome == "completed" else "cycle_halted", cluster=cluster_id,
+        yield from durable.notify(context, cfg, notify_events.cycle_payload(
+            "cycle_finished" if outcome == CycleOutcome.COMPLETED else "cycle_halted", cluster=cluster_id,
             instance_id=context.instance_id, reason=reason, result=outcome, counts=status.counts(),
-            seconds=common.seconds_between(started, context.current_utc_datetime)))
+            seconds=durable.seconds_between(started, context.current_utc_datetime)))
     return summary
 
 
-def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, control: Control):
+def _prepare(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus, control: Control):
     """Describe, window, blockers, probe, plan. Returns the state to patch from, or a finished
     summary (it has an "outcome") when the cycle ends here."""
     cluster_id, cfg = job["cluster"], job["settings"]
     started = context.current_utc_datetime
-    retry = common.retry(cfg)
+    retry = durable.retry(cfg)
     status.step("describe cluster")
     try:
-        cluster = yield context.call_activity_with_retry("describe_cluster", retry, common.target(cluster_id, cfg))
+        cluster = yield context.call_activity_with_retry("describe_cluster", retry, durable.target(cluster_id, cfg))
     except Exception as exc:  # noqa: BLE001 - the cycle ends with the reason instead of a stack trace
-        return (yield from _fail(context, cfg, status, f"cannot describe the cluster: {common.error_text(exc)}"))
-    common.record_cluster(context, cluster_id, cluster)
+        return (yield from _fail(context, cfg, status, f"cannot describe the cluster: {durable.error_text(exc)}"))
+    progress.record_cluster(context, cluster_id, cluster)
     reason = plan.cluster_skip_reason(cluster)
     if cfg["paused"]:
         reason = "paused (REBOOTER_PAUSED or this cluster's override)"
     channel = plan.channel_facts(cluster)
     if reason:
-        return status.finish("skipped", reason=reason, **channel)
+        return status.finish(CycleOutcome.SKIPPED, reason=reason, **channel)
 
     status.step("maintenance window")
     window = yield from _window(context, cfg, cluster_id, retry)
     if isinstance(window, WindowReadError):
         return (yield from _fail(context, cfg, status, str(window)))
     if isinstance(window, str):
-        return status.finish("skipped", reason=window)
+        return status.finish(CycleOutcome.SKIPPED, reason=window)
     blocked = yield from _wait_for_blockers(context, cfg, cluster_id, status, control)
     if blocked:
-        return status.finish("blocked", reason=blocked)
+        return status.finish(CycleOutcome.BLOCKED, reason=blocked)
 
     pools, not_applicable = plan.split_pools(cluster, job.get("pools"))
     status.not_applicable = not_applicable
     if not pools:  # e.g. a pools filter naming only Windows, stopped or unknown pools
-        return status.finish("skipped", reason=plan.no_pool_reason(cluster, job.get("pools"), not_applicable))
+        return status.finish(CycleOutcome.SKIPPED, reason=plan.no_pool_reason(cluster, job.get("pools"), not_applicable))
     status.step("probe pools")
-    probes = yield from _probe_pools(context, cfg, cluster_id, pools)
-    common.record_probe(context, cluster_id, probes["results"])
+    probes = yield from probe_pools(context, cfg, cluster_id, pools)
+    progress.record_probe(context, cluster_id, probes["results"])
     try:
-        inventory = yield context.call_activity_with_retry("list_nodes", retry, common.target(cluster_id, cfg))
+        inventory = yield context.call_activity_with_retry("list_nodes", retry, durable.target(cluster_id, cfg))
     except Exception as exc:  # noqa: BLE001
-        return (yield from _fail(context, cfg, status, f"cannot list the cluster's nodes: {common.error_text(exc)}"))
+        return (yield from _fail(context, cfg, status, f"cannot list the cluster's nodes: {durable.error_text(exc)}"))
     planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"), cfg["zoneAware"],
                               now=context.current_utc_datetime, loop_cooldown_seconds=cfg["rebootLoopCooldownSeconds"])
     status.skipped = planned["skipped"] + probes["failedPools"]
@@ -139,17 +142,17 @@ def _prepare(context: Any, job: dict[str, Any], status: common.CycleStatus, cont
     status.total = len(planned["nodes"])
 
     if job.get("dryRun"):
-        history = yield context.call_entity(common.progress_id(cluster_id), "get")
-        return status.finish("dry-run", plan=plan.dry_run(planned, cfg, history), window=window.describe(), **channel)
+        history = yield context.call_entity(durable.progress_id(cluster_id), "get")
+        return status.finish(CycleOutcome.DRY_RUN, plan=plan.dry_run(planned, cfg, history), window=window.describe(), **channel)
 
-    common.record_cycle(context, cluster_id, started, "running", planned=[n["node"] for n in planned["nodes"]])
+    progress.record_cycle(context, cluster_id, started, CycleOutcome.RUNNING, planned=[n["node"] for n in planned["nodes"]])
     tainted = [n["node"] for n in planned["nodes"]] if cfg.get("preferNoScheduleTaint", True) else []
-    yield from common.pending_taint(context, cfg, cluster_id, tainted, True)
+    yield from durable.pending_taint(context, cfg, cluster_id, tainted, True)
     if planned["nodes"]:
-        yield from common.notify(context, cfg, notify_events.cycle_payload(
+        yield from durable.notify(context, cfg, notify_events.cycle_payload(
             "cycle_started", cluster=cluster_id, instance_id=context.instance_id, reason=status.reason,
             counts=status.counts()))
-    return {"startedAt": common.iso(started), "window": window.to_dict(), "queue": planned["nodes"],
+    return {"startedAt": durable.iso(started), "window": window.to_dict(), "queue": planned["nodes"],
             "control": control.snapshot(), "tainted": tainted}
 
 
@@ -157,21 +160,21 @@ class WindowReadError(str):
     """The maintenance window could not be read: the cycle ends failed (with a notification)."""
 
 
-def _fail(context: Any, cfg: dict[str, Any], status: common.CycleStatus, reason: str):
-    yield from common.notify(context, cfg, notify_events.cycle_payload(
-        "cycle_halted", cluster=status.cluster, instance_id=context.instance_id, reason=reason, result="failed"))
-    return status.finish("failed", reason=reason)
+def _fail(context: OrchestrationContext, cfg: dict[str, Any], status: CycleStatus, reason: str):
+    yield from durable.notify(context, cfg, notify_events.cycle_payload(
+        "cycle_halted", cluster=status.cluster, instance_id=context.instance_id, reason=reason, result=CycleOutcome.FAILED))
+    return status.finish(CycleOutcome.FAILED, reason=reason)
 
 
-def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
+def _window(context: OrchestrationContext, cfg: dict[str, Any], cluster_id: str, retry: Any):
     """The maintenance window, or the reason the cycle must not start now."""
     aks = None
     if cfg["windowSource"] == "aks":
         try:
-            aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, common.target(cluster_id, cfg))
+            aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, durable.target(cluster_id, cfg))
         except Exception as exc:  # noqa: BLE001 - no window known: do not patch, say why
             return WindowReadError(f"cannot read the AKS maintenance window ({aks_window.AKS_CONFIG_NAME}): "
-                                   f"{common.error_text(exc)}")
+                                   f"{durable.error_text(exc)}")
     try:
         window = window_settings.effective_window(cfg, aks)
         now = context.current_utc_datetime
@@ -183,16 +186,16 @@ def _window(context: Any, cfg: dict[str, Any], cluster_id: str, retry: Any):
     return window
 
 
-def _wait_for_blockers(context: Any, cfg: dict[str, Any], cluster_id: str, status: common.CycleStatus,
+def _wait_for_blockers(context: OrchestrationContext, cfg: dict[str, Any], cluster_id: str, status: CycleStatus,
                        control: Control):
     """Cluster-wide blockers (alerts, blocking pods): wait on a timer; the reason if they outlast the timeout."""
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["blockerTimeoutSeconds"])
     while True:
         try:
-            check = yield context.call_activity_with_retry("check_blockers", common.retry(cfg),
+            check = yield context.call_activity_with_retry("check_blockers", durable.retry(cfg),
                                                            {"cluster": cluster_id, "settings": cfg})
         except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks, like kured's failed query
-            check = {"blocked": True, "reasons": [f"blocker check failed: {common.error_text(exc)}"]}
+            check = {"blocked": True, "reasons": [f"blocker check failed: {durable.error_text(exc)}"]}
         if not check["blocked"]:
             return None
         reasons = "; ".join(check["reasons"])
@@ -204,12 +207,12 @@ def _wait_for_blockers(context: Any, cfg: dict[str, Any], cluster_id: str, statu
             return "cancelled while blocked"
 
 
-def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list[dict[str, Any]],
-                 status: common.CycleStatus, control: Control, window: Any):
+def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id: str, nodes: list[dict[str, Any]],
+                 status: CycleStatus, control: Control, window: Any):
     """Patch nodes in waves of up to ``maxUnavailable``, at most ``nodesPerExecution`` in this
     execution; return (why the rollout halted or None, the nodes left for the next execution)."""
     queue = plan.waves(nodes, max(1, int(cfg["maxUnavailable"])), cfg["zoneAware"])
-    node_cfg = common.node_settings(cfg)
+    node_cfg = durable.node_settings(cfg)
     halted = None
     approval = cfg.get("approval", "none")
     first = not status.results
@@ -253,7 +256,7 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
         done_here += len(wave)
         for result in results:
             status.add_result(result)
-            yield from common.notify(context, cfg, notify_events.node_result_payload(
+            yield from durable.notify(context, cfg, notify_events.node_result_payload(
                 result, cluster=cluster_id, instance_id=context.instance_id))
         halted = _halt_reason(status.results, cfg)
         if queue and not halted and not control.cancel and cfg["soakSeconds"] > 0:
@@ -265,7 +268,7 @@ def _patch_nodes(context: Any, cfg: dict[str, Any], cluster_id: str, nodes: list
     return halted, []
 
 
-def _collect(context: Any, wave: list[dict[str, Any]], children: list[Any]):
+def _collect(context: OrchestrationContext, wave: list[dict[str, Any]], children: list[Any]):
     """Every child's own outcome, and only once every child has ended: a failed or terminated
     patch_node is reported as such while its siblings are waited for (the classic SDK's
     task_all fails at the first failure, durabletask's when_all waits for all: neither may
@@ -286,8 +289,8 @@ def _collect(context: Any, wave: list[dict[str, Any]], children: list[Any]):
 
 def _lost_child(node: dict[str, Any], exc: BaseException) -> dict[str, Any]:
     """The result of a patch_node that ended without one (terminated, or the worker crashed)."""
-    return {"node": node["node"], "pool": node.get("pool", ""), "result": "error", "steps": [], "seconds": 0,
-            "reason": f"patch_node ended without a result ({common.error_text(exc)}); the node may still be "
+    return {"node": node["node"], "pool": node.get("pool", ""), "result": NodeResult.ERROR, "steps": [], "seconds": 0,
+            "reason": f"patch_node ended without a result ({durable.error_text(exc)}); the node may still be "
                       "cordoned by us: the next cycle resumes it, or uncordon it by hand",
             "cordoned": "unknown", "before": {"bootId": node.get("bootId", ""), "kernel": node.get("kernel", "")}}
 
@@ -296,8 +299,8 @@ def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | No
     """Failure policy: stop after maxFailedNodes failures, or maxBlockedNodes quarantined nodes,
     or any cluster-wide block (alerts do not go away by moving to the next node)."""
     failed = [r for r in results if r["result"] in HALTING]
-    quarantined = [r for r in results if r["result"] == "quarantined"]
-    blocked = [r for r in results if r["result"] == "blocked"]
+    quarantined = [r for r in results if r["result"] == NodeResult.QUARANTINED]
+    blocked = [r for r in results if r["result"] == NodeResult.BLOCKED]
     if len(failed) >= cfg["maxFailedNodes"]:
         last = failed[-1]
         return f"node {last['node']} {last['result']}: {last.get('reason', '')}"
@@ -308,7 +311,7 @@ def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | No
     return None
 
 
-def _approval(context: Any, cfg: dict[str, Any], control: Control):
+def _approval(context: OrchestrationContext, cfg: dict[str, Any], control: Control):
     """Manual approval gate: approve, reject or cancel; on timeout the configured default."""
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["approvalTimeoutSeconds"])
     control.awaiting_approval = True
@@ -323,67 +326,3 @@ def _approval(context: Any, cfg: dict[str, Any], control: Control):
     control.awaiting_approval = False
     return f"{cfg['approvalDefault']} (no answer in {cfg['approvalTimeoutSeconds']:.0f}s)" \
         if cfg["approvalDefault"] != "approve" else "approve"
-
-
-def _probe_pools(context: Any, cfg: dict[str, Any], cluster_id: str, pools: list[str]):
-    """Submit one run-command per pool at once, then poll all pending ones on a durable timer.
-
-    The probe activities report failures as data, so one pool's trouble is recorded against
-    that pool and never fails the fan-out (no task_all that can fail part-way).
-    """
-    pod_timeout = int(cfg["probePodTimeoutSeconds"])
-    failed: list[dict[str, str]] = []
-    pending: dict[str, str] = {}
-    to_submit = list(pools)
-    for attempt in (1, 2):  # one resubmission after a back-off for pools whose submit failed
-        try:
-            submitted = yield context.task_all([
-                context.call_activity("probe_pool", common.target(cluster_id, cfg, pool=p,
-                                                                  podTimeoutSeconds=pod_timeout))
-                for p in to_submit
-            ])
-        except Exception as exc:  # noqa: BLE001 - the activity itself crashed: treat as a failed submit
-            submitted = [{"pool": p, "error": common.error_text(exc)} for p in to_submit]
-        to_submit = [s["pool"] for s in submitted if "error" in s]
-        pending.update({s["pool"]: s["commandId"] for s in submitted if "error" not in s})
-        if not to_submit:
-            break
-        if attempt == 1:
-            yield _wait(context, cfg["activityRetrySeconds"])
-        else:
-            errors = {s["pool"]: s["error"] for s in submitted if "error" in s}
-            failed += [{"node": f"pool {p}", "reason": f"probe could not be submitted: {errors[p]}"} for p in to_submit]
-
-    deadline = context.current_utc_datetime + timedelta(seconds=cfg["probeTimeoutSeconds"])
-    results: list[dict[str, Any]] = []
-    last_error: dict[str, str] = {}
-    while pending:
-        yield _wait(context, cfg["probePollSeconds"])
-        try:
-            polled = yield context.task_all([
-                context.call_activity("fetch_probe_result", common.target(cluster_id, cfg, pool=p,
-                                                                          commandId=pending[p]))
-                for p in sorted(pending)
-            ])
-        except Exception as exc:  # noqa: BLE001 - the activity itself crashed: poll again until the deadline
-            polled = [{"pool": p, "status": "error", "error": common.error_text(exc)} for p in sorted(pending)]
-        for result in polled:
-            pool = result["pool"]
-            if result["status"] == "done":
-                results.append(result)
-                pending.pop(pool)
-            elif result["status"] == "failed":
-                failed.append({"node": f"pool {pool}", "reason": f"probe failed: {result['error']}"})
-                pending.pop(pool)
-            elif result["status"] == "error":
-                last_error[pool] = result["error"]
-        if pending and context.current_utc_datetime >= deadline:
-            for pool in sorted(pending):
-                detail = f" (last error: {last_error[pool]})" if pool in last_error else ""
-                failed.append({"node": f"pool {pool}", "reason": f"probe did not finish in time{detail}"})
-            pending = {}
-    return {"results": results, "failedPools": failed}
-
-
-def _wait(context: Any, seconds: float):
-    return context.create_timer(context.current_utc_datetime + timedelta(seconds=seconds))

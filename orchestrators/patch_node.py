@@ -16,22 +16,23 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from orchestrators import common
+from orchestrators import durable
 from orchestrators.control import Control
 from orchestrators.node_run import NodeRun
-from rebooter.marks import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
+from rebooter.contract import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
+from rebooter.outcomes import PATCHED_STILL_REQUIRED, NodeResult, Verdict
 
 # The drain options are the settings of the same names (one spelling from the setting to DrainOptions).
 DRAIN_OPTION_KEYS = ("drainGracePeriodSeconds", "deleteEmptydirData", "force", "drainPodSelector",
                      "skipWaitForDeleteTimeoutSeconds", "disableEviction")
 
 
-def patch_node(context: Any):
+def patch_node(context: Any):  # the runtime binds it: see orchestrators.context for the type
     job: dict[str, Any] = context.get_input()
-    invalid = common.invalid_settings(job.get("settings"))
+    invalid = durable.invalid_settings(job.get("settings"))
     if invalid:  # an input nobody validated: take nothing, touch nothing
         node = job.get("node") or {}
-        return {"node": node.get("node", ""), "pool": node.get("pool", ""), "result": "error", "reason": invalid,
+        return {"node": node.get("node", ""), "pool": node.get("pool", ""), "result": NodeResult.ERROR, "reason": invalid,
                 "steps": [], "seconds": 0, "before": {}}
     run = NodeRun(context, job, Control(context))
     cfg = run.cfg
@@ -40,7 +41,7 @@ def patch_node(context: Any):
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
     outcome = yield from _take_lock(run)
     if outcome:
-        if run.facts.get("resume") and not outcome.get("lockKept") and outcome["result"] != "gone":
+        if run.facts.get("resume") and not outcome.get("lockKept") and outcome["result"] != NodeResult.GONE:
             return (yield from _undo_earlier_cordon(run, outcome))
         return outcome
 
@@ -51,11 +52,11 @@ def patch_node(context: Any):
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
         if gone(exc):
             return _gone(run, exc)
-        return (yield from _give_back(run, "error", f"cordon failed: {common.error_text(exc)}"))
+        return (yield from _give_back(run, NodeResult.ERROR, f"cordon failed: {durable.error_text(exc)}"))
     run.end(cordonedByUs=cordon["cordonedByUs"])
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
         run.release()
-        return run.result("skipped", "cordoned by someone else after planning; left alone")
+        return run.result(NodeResult.SKIPPED, "cordoned by someone else after planning; left alone")
     if not run.facts.get("rebooted"):  # a node an interrupted cycle already rebooted goes straight to 5
         outcome = yield from _drain_and_reboot(run)
         if outcome:
@@ -68,7 +69,7 @@ def patch_node(context: Any):
     if not health.get("healthy"):
         reasons = "; ".join(health.get("reasons", [])) or "not healthy"
         waited = "" if health.get("pending") is False else f" after {cfg['healthTimeoutSeconds']:.0f}s"
-        return (yield from run.fail_keeping_lock("failed", f"not healthy{waited}: {reasons}"))
+        return (yield from run.fail_keeping_lock(NodeResult.FAILED, f"not healthy{waited}: {reasons}"))
     run.end(bootId=health.get("bootId"), kernel=health.get("kernel"))
     # Rebooted into a new boot, but a package set the sentinel again: back in service all the same,
     # reported with its packages; planning leaves it alone for the reboot-loop cooldown.
@@ -78,7 +79,7 @@ def patch_node(context: Any):
     run.begin("uncordon")
     try:
         labels = {**{k: None for k in cfg["preRebootNodeLabels"]}, **cfg["postRebootNodeLabels"]}
-        result = "patched-still-required" if still else "patched"
+        result = PATCHED_STILL_REQUIRED if still else NodeResult.PATCHED
         annotations = {LAST_RESULT_ANNOTATION: result} if cfg["annotateNodes"] else {}
         if labels or annotations:
             yield run.activity("mark_node", labels=labels, annotations=annotations)
@@ -87,16 +88,16 @@ def patch_node(context: Any):
         if gone(exc):
             return _gone(run, exc)
         return (yield from run.fail_keeping_lock(
-            "error", f"rebooted and healthy, but uncordon failed: {common.error_text(exc)}; the node is still "
+            NodeResult.ERROR, f"rebooted and healthy, but uncordon failed: {durable.error_text(exc)}; the node is still "
                      "cordoned by us"))
-    yield from common.pending_taint(context, cfg, run.cluster, [run.node], False)  # healthy: no longer pending
+    yield from durable.pending_taint(context, cfg, run.cluster, [run.node], False)  # healthy: no longer pending
     run.release()
     after = {"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")}
     if still:
-        return run.result("patched", "rebooted and back in service, but it asks for a reboot again (packages: "
+        return run.result(NodeResult.PATCHED, "rebooted and back in service, but it asks for a reboot again (packages: "
                           f"{', '.join(still['packages']) or 'none listed'}); left alone for "
                           f"{cfg.get('rebootLoopCooldownSeconds', 0):.0f}s", after=after, stillRequired=still)
-    return run.result("patched", after=after)
+    return run.result(NodeResult.PATCHED, after=after)
 
 
 def _drain_and_reboot(run: NodeRun):
@@ -121,7 +122,7 @@ def _drain_and_reboot(run: NodeRun):
     except Exception as exc:  # noqa: BLE001
         if gone(exc):
             return _gone(run, exc)
-        return (yield from run.fail_keeping_lock("failed", f"reboot request failed: {common.error_text(exc)}"))
+        return (yield from run.fail_keeping_lock(NodeResult.FAILED, f"reboot request failed: {durable.error_text(exc)}"))
     return None
 
 
@@ -137,36 +138,36 @@ def _take_lock(run: NodeRun):
         except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
             if gone(exc):
                 return _gone(run, exc)
-            check = {"blocked": True, "verdict": "wait", "reasons": [f"preflight failed: {common.error_text(exc)}"]}
+            check = {"blocked": True, "verdict": Verdict.WAIT, "reasons": [f"preflight failed: {durable.error_text(exc)}"]}
         force = cfg["undrainablePolicy"] == "force"
-        if check["blocked"] and check["verdict"] == "undrainable" and not force:
-            return run.result("undrainable", "predicted before cordoning: " + "; ".join(check["reasons"]),
+        if check["blocked"] and check["verdict"] == Verdict.UNDRAINABLE and not force:
+            return run.result(NodeResult.UNDRAINABLE, "predicted before cordoning: " + "; ".join(check["reasons"]),
                               predicted=True)
-        if check["blocked"] and not (check["verdict"] == "undrainable" and force):
+        if check["blocked"] and not (check["verdict"] == Verdict.UNDRAINABLE and force):
             if context.current_utc_datetime >= blocked_until:
-                return run.result("blocked", "; ".join(check["reasons"]))
+                return run.result(NodeResult.BLOCKED, "; ".join(check["reasons"]))
             run.note(blocked=check["reasons"])
             wait = cfg["blockerRetrySeconds"]
         else:
             out = check["unavailable"]
             got = yield context.call_entity(run.lock, "acquire", {
                 "holder": run.holder, "node": run.node, "pool": run.facts.get("pool", ""),
-                "now": common.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
+                "now": durable.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
                 "limit": cfg["maxUnavailable"], "out": out["out"], "poolLimit": cfg["maxUnavailablePerPool"]})
             if got["acquired"]:
                 run.lock_renewed = context.current_utc_datetime
                 run.log_lock("acquired")
                 return None
             if got.get("kept"):  # an operator must look first: waiting would not change that
-                return run.result("skipped", got["reason"] + "; break the lock (POST .../lock/break) to retry it",
+                return run.result(NodeResult.SKIPPED, got["reason"] + "; break the lock (POST .../lock/break) to retry it",
                                   lockKept=True, cordoned=True)
             if context.current_utc_datetime >= lock_until:
-                return run.result("skipped", f"no room in the budget for too long: {got.get('reason', '')}")
+                return run.result(NodeResult.SKIPPED, f"no room in the budget for too long: {got.get('reason', '')}")
             run.note(waitingFor=got.get("reason", ""))
             wait = cfg["lockRetrySeconds"]
         yield from run.control.wait(wait)
         if run.control.cancel:
-            return run.result("cancelled", run.cancel_text())
+            return run.result(NodeResult.CANCELLED, run.cancel_text())
 
 
 def _drain(run: NodeRun):
@@ -181,12 +182,13 @@ def _drain(run: NodeRun):
     while True:
         attempts += 1
         try:
-            drained = yield run.activity("drain_node", options=options, forceDelete=force_delete)
+            drained = yield run.activity("drain_node", options=options, forceDelete=force_delete,
+                                         waitSeconds=_watch_until(context, cfg, deadline))
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
             if gone(exc):
                 return _gone(run, exc)
-            return (yield from _give_back(run, "error", f"drain failed: {common.error_text(exc)}"))
+            return (yield from _give_back(run, NodeResult.ERROR, f"drain failed: {durable.error_text(exc)}"))
         if drained["status"] == "done":
             run.end(attempts=attempts, forced=force_delete)
             return None
@@ -204,38 +206,52 @@ def _drain(run: NodeRun):
             run.end(attempts=attempts)
             if policy == "quarantine":
                 return (yield from _quarantine(run, why))
-            return (yield from _give_back(run, "undrainable", why))
-        yield from run.control.wait(cfg["drainRetrySeconds"])
+            return (yield from _give_back(run, NodeResult.UNDRAINABLE, why))
+        if not drained.get("waited"):  # a watch that ran to its bound was the wait: call again at once
+            yield from run.control.wait(cfg["drainRetrySeconds"])
         yield from run.renew_lock()
         if run.control.cancel:
             run.end(attempts=attempts)
-            return (yield from _give_back(run, "cancelled", run.cancel_text()))
+            return (yield from _give_back(run, NodeResult.CANCELLED, run.cancel_text()))
 
 
 def _wait_healthy(run: NodeRun):
-    """Poll on a durable timer until healthy or the health timeout; a cancel now is noted only:
-    the node is already down, so it is finished first."""
+    """Check until healthy or the health timeout; a cancel now is noted only: the node is already
+    down, so it is finished first. Each check watches for its event up to watchSeconds; a check
+    that came back early without it (a broken watch, or watchSeconds 0) is followed by a durable
+    timer, one that watched to its bound by the next check at once."""
     context, cfg = run.context, run.cfg
     run.begin("wait healthy")
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["healthTimeoutSeconds"])
+    watch = cfg.get("watchSeconds", 0)
+    health: dict[str, Any] = {"waited": watch > 0}
     while True:
-        yield from run.control.wait(cfg["healthPollSeconds"])
+        if not health.get("waited"):
+            yield from run.control.wait(cfg["healthPollSeconds"])
         try:
             health = yield context.call_activity("check_node_health", {**run.target,
+                                                                       "waitSeconds": _watch_until(context, cfg, deadline),
                                                                        "bootIdBefore": run.facts["bootId"]})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
             if gone(exc):
                 return {"healthy": False, "gone": exc}
-            health = {"healthy": False, "reasons": [f"health check failed: {common.error_text(exc)}"]}
+            health = {"healthy": False, "reasons": [f"health check failed: {durable.error_text(exc)}"]}
         final = not health.get("healthy") and health.get("pending") is False  # e.g. the sentinel is still there
         if health.get("healthy") or final or context.current_utc_datetime >= deadline:
             return health
         yield from run.renew_lock()
 
 
+def _watch_until(context: Any, cfg: dict[str, Any], deadline: Any) -> float:
+    """How long the next activity may watch: watchSeconds, but never past the step's own deadline
+    (drain or health timeout), so a watch cannot let a drain finish after it was due to give up."""
+    left = (deadline - context.current_utc_datetime).total_seconds()
+    return float(max(0, min(cfg.get("watchSeconds", 0), int(left))))
+
+
 def gone(exc: BaseException) -> bool:
     """The node was deleted (scale-in, autoscaler): the activities raise NodeNotFound
-    (rebooter/kubeapi.py), whose name reaches the orchestrator in the failure message."""
+    (rebooter/kube/kubeapi.py), whose name reaches the orchestrator in the failure message."""
     text = str(exc)
     return "NodeNotFound" in text or "not found in the cluster" in text
 
@@ -243,7 +259,7 @@ def gone(exc: BaseException) -> bool:
 def _gone(run: NodeRun, exc: BaseException) -> dict[str, Any]:
     """A node that no longer exists is out of nobody's budget: free its slot and let the cycle go on."""
     run.release()
-    return run.result("gone", f"the node was deleted from the cluster during the cycle ({common.error_text(exc)})")
+    return run.result(NodeResult.GONE, f"the node was deleted from the cluster during the cycle ({durable.error_text(exc)})")
 
 
 def _undo_earlier_cordon(run: NodeRun, outcome: dict[str, Any]):
@@ -253,7 +269,7 @@ def _undo_earlier_cordon(run: NodeRun, outcome: dict[str, Any]):
         result = yield run.activity("uncordon_node")
     except Exception as exc:  # noqa: BLE001 - say so: it is still cordoned by us
         return {**outcome, "reason": f"{outcome['reason']}; our cordon from an earlier cycle could not be undone: "
-                                     f"{common.error_text(exc)}", "cordoned": True}
+                                     f"{durable.error_text(exc)}", "cordoned": True}
     return {**outcome, "reason": f"{outcome['reason']}; our cordon from an earlier cycle was undone",
             "cordoned": not result.get("uncordoned")}
 
@@ -269,7 +285,7 @@ def _give_back(run: NodeRun, outcome: str, reason: str):
     try:
         yield from _undo_cordon(run)
     except Exception as exc:  # noqa: BLE001 - say so: the node may still be cordoned by us
-        return (yield from run.fail_keeping_lock("error", f"{reason}; and uncordon failed: {common.error_text(exc)}"))
+        return (yield from run.fail_keeping_lock(NodeResult.ERROR, f"{reason}; and uncordon failed: {durable.error_text(exc)}"))
     run.release()
     return run.result(outcome, reason)
 
@@ -278,12 +294,12 @@ def _quarantine(run: NodeRun, reason: str):
     """Undrainable policy quarantine: stay cordoned with a label saying why, free the lock."""
     try:
         yield run.activity("mark_node", labels={QUARANTINE_LABEL: "true"},
-                           annotations={QUARANTINE_REASON_ANNOTATION: reason, LAST_RESULT_ANNOTATION: "quarantined"})
+                           annotations={QUARANTINE_REASON_ANNOTATION: reason, LAST_RESULT_ANNOTATION: NodeResult.QUARANTINED})
     except Exception as exc:  # noqa: BLE001 - without the label, do not leave it cordoned silently
-        return (yield from _give_back(run, "undrainable", f"{reason}; quarantine label failed: "
-                                                          f"{common.error_text(exc)}"))
+        return (yield from _give_back(run, NodeResult.UNDRAINABLE, f"{reason}; quarantine label failed: "
+                                                          f"{durable.error_text(exc)}"))
     run.release()
-    return run.result("quarantined", reason, cordoned=True)
+    return run.result(NodeResult.QUARANTINED, reason, cordoned=True)
 
 
 def _blocked_text(drained: dict[str, Any]) -> str:

@@ -2,12 +2,12 @@
 
 This module is the one place that says what the app puts on a cluster and what it
 expects back. The sandbox's simulated kubelet reads the same constants, so the two
-cannot drift apart; ``tests/test_contract.py`` runs the real node-side shell script
+cannot drift apart; ``tests/unit/test_contract.py`` runs the real node-side shell script
 against a fake host root and checks it prints what :func:`probe_line` prints.
 
 Probe (asking a pool which nodes need a reboot)
     The app submits one AKS run-command per pool. Its context zip carries
-    ``PROBE_RUNNER_FILE`` (see ``rebooter.probe``), which, inside the run-command pod,
+    ``PROBE_RUNNER_FILE`` (see ``rebooter.arm.probe``), which, inside the run-command pod,
     creates one short-lived *probe pod* per node of the pool:
 
     * namespace ``PROBE_NAMESPACE``, ``spec.nodeName`` pinned, tolerating every taint,
@@ -45,7 +45,12 @@ Images
 Marks the app leaves on a node (so a restarted orchestration, or an operator, can tell
 what the app did): ``CORDONED_BY_US_ANNOTATION`` is set when *we* cordoned the node and
 removed when we uncordon it; a node cordoned without it was cordoned by someone else and
-is never uncordoned by us.
+is never uncordoned by us. ``REBOOT_FROM_BOOT_ID_ANNOTATION`` (on the node and the reboot pod)
+names the boot a reboot was asked from, ``VERIFIED_BOOT_ID_ANNOTATION`` the boot the health
+check passed on, ``REBOOT_STATE_ANNOTATION`` / ``LAST_REBOOT_ANNOTATION`` what the last reboot
+did, ``LAST_RESULT_ANNOTATION`` the last node result (REBOOTER_ANNOTATE_NODES), and
+``QUARANTINE_LABEL`` + ``QUARANTINE_REASON_ANNOTATION`` a node the failure policy quarantined.
+The opt-out and pause labels are settings; their defaults are here.
 """
 
 from __future__ import annotations
@@ -74,17 +79,25 @@ REBOOT_IMAGE = NODE_IMAGE
 PROBE_RUNNER_FILE = "rebooter-probe.sh"
 
 SENTINEL = "/var/run/reboot-required"
-SENTINEL_PKGS = "/var/run/reboot-required.pkgs"
 HOST_ROOT = "/host"  # where the reboot pod mounts the host's / (hostPath), as kubectl debug node does
 EXPECTED_BOOT_ID_ENV = "EXPECTED_BOOT_ID"
 REBOOT_ACTIVE_DEADLINE_SECONDS = 300  # the kubelet kills a reboot pod still active after this (both runs)
 
 CORDONED_BY_US_ANNOTATION = "rebooter.aks.io/cordoned-by"
 REBOOT_STATE_ANNOTATION = "rebooter.aks.io/reboot-state"
+# Reboot state from the moment a reboot was requested until the health check passes.
+REBOOT_STATE_REBOOTING = "rebooting"
 # Reboot state of a node whose sentinel was back right after our reboot, and its packages then.
 REBOOT_STATE_STILL_REQUIRED = "still-required"
 STILL_REQUIRED_PACKAGES_ANNOTATION = "rebooter.aks.io/still-required-packages"
 LAST_REBOOT_ANNOTATION = "rebooter.aks.io/last-reboot"
+REBOOT_FROM_BOOT_ID_ANNOTATION = "rebooter.aks.io/reboot-from-boot-id"  # boot ID a reboot was requested from
+VERIFIED_BOOT_ID_ANNOTATION = "rebooter.aks.io/verified-boot-id"  # boot ID the health check passed on
+LAST_RESULT_ANNOTATION = "rebooter.aks.io/last-result"
+QUARANTINE_LABEL = "rebooter.aks.io/quarantined"
+QUARANTINE_REASON_ANNOTATION = "rebooter.aks.io/quarantine-reason"
+DEFAULT_OPT_OUT_LABEL = "rebooter.aks.io/opt-out"  # REBOOTER_OPT_OUT_LABEL's default
+DEFAULT_PAUSE_LABEL = "rebooter.aks.io/paused"  # REBOOTER_PAUSE_LABEL's default
 
 # kured's --prefer-no-schedule-taint (kured cmd/kured/main.go: "Taint name applied during pending
 # node reboot ... Disabled by default. Set e.g. to weave.works/kured-node-reboot"; newer releases
@@ -149,6 +162,16 @@ def probe_line(node: str, reboot_required: bool, packages: list[str], boot_id: s
         {"node": node, "rebootRequired": reboot_required, "packages": pkgs, "bootId": boot_id, "kernel": kernel},
         separators=(",", ":"),
     )
+
+
+def probe_pod_name(node: str, run_id: str) -> str:
+    """Deterministic name ``rebooter-<run id>-<node>``, at most 63 characters (the health check's)."""
+    return f"rebooter-{run_id}-{node}"[:63].rstrip("-.")
+
+
+def probe_pod_generate_name(node: str) -> str:
+    """The prefix the server completes (``rebooter-probe-<node>-xxxxx``) for the run-command probe's pods."""
+    return f"rebooter-probe-{node}"[:57].rstrip("-.") + "-"
 
 
 def reboot_pod_name(node: str) -> str:

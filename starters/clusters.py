@@ -14,24 +14,17 @@ import logging
 from datetime import UTC, datetime
 from typing import Any
 
-import azure.durable_functions as df
 import azure.functions as func
 
-from rebooter import logs, names, settings
+from orchestrators import durable
+from rebooter.config import logs, names, settings
 from starters.http import body_object, error, json_response, misconfigured, runtime_status
 
 log = logging.getLogger("rebooter.starters")
-LOCK = "cluster_lock"
-PROGRESS = "cluster_progress"
-DEAD = {"Completed", "Failed", "Terminated", "Canceled"}
-
-
-def _entity(name: str, cluster_id: str) -> df.EntityId:
-    return df.EntityId(name, names.parse_cluster_id(cluster_id).key)
 
 
 async def read_state(client: Any, entity: str, cluster_id: str) -> dict[str, Any] | None:
-    result = await client.read_entity_state(_entity(entity, cluster_id))
+    result = await client.read_entity_state(durable.entity_id(entity, cluster_id))
     if not result.entity_exists:
         return None
     state = result.entity_state
@@ -40,14 +33,14 @@ async def read_state(client: Any, entity: str, cluster_id: str) -> dict[str, Any
 
 async def release_dead_holders(client: Any, cluster_id: str) -> list[str]:
     """Release lock holders whose orchestration is over (or gone); return who was released."""
-    state = await read_state(client, LOCK, cluster_id) or {}
+    state = await read_state(client, durable.LOCK_ENTITY, cluster_id) or {}
     released = []
     for holder, entry in state.get("holders", {}).items():
         if entry.get("kept"):
             continue  # kept on purpose by the failure policy: only an operator's break frees it
         status = await client.get_status(holder)
-        if status is None or runtime_status(status) in DEAD or runtime_status(status) is None:
-            await client.signal_entity(_entity(LOCK, cluster_id), "release",
+        if status is None or runtime_status(status) in durable.ENDED_STATUSES or runtime_status(status) is None:
+            await client.signal_entity(durable.lock_id(cluster_id), "release",
                                        {"holder": holder, "now": datetime.now(UTC).isoformat()})
             released.append(holder)
             logs.event(log, "lock", logging.WARNING, action="released", cluster=cluster_id, holder=holder,
@@ -64,9 +57,7 @@ def _cluster(req: func.HttpRequest) -> str | func.HttpResponse:
         configured = settings.load()["clusters"]
     except settings.SettingsError as exc:
         return misconfigured(exc)
-    by_key = [c for c in configured if names.parse_cluster_id(c).key == wanted]
-    by_name = [c for c in configured if names.parse_cluster_id(c).name.lower() == wanted]
-    found = by_key or by_name
+    found = names.configured_named(configured, wanted)
     if len(found) > 1:
         keys = ", ".join(names.parse_cluster_id(c).key for c in found)
         return error(400, "ambiguous cluster name", "cluster",
@@ -81,7 +72,7 @@ async def http_lock(req: func.HttpRequest, client: Any) -> func.HttpResponse:
     if not isinstance(cluster_id, str):
         return cluster_id
     released = await release_dead_holders(client, cluster_id)
-    state = await read_state(client, LOCK, cluster_id) or {"holders": {}, "history": []}
+    state = await read_state(client, durable.LOCK_ENTITY, cluster_id) or {"holders": {}, "history": []}
     holders = {h: v for h, v in state.get("holders", {}).items() if h not in released}
     return json_response(200, {"cluster": cluster_id, "holders": holders, "releasedDeadHolders": released,
                                "history": state.get("history", [])[-20:]})
@@ -91,7 +82,7 @@ async def http_progress(req: func.HttpRequest, client: Any) -> func.HttpResponse
     cluster_id = _cluster(req)
     if not isinstance(cluster_id, str):
         return cluster_id
-    state = await read_state(client, PROGRESS, cluster_id) or {"nodes": {}, "cycles": []}
+    state = await read_state(client, durable.PROGRESS_ENTITY, cluster_id) or {"nodes": {}, "cycles": []}
     return json_response(200, {"cluster": cluster_id, **state})
 
 
@@ -110,8 +101,8 @@ async def http_break_lock(req: func.HttpRequest, client: Any) -> func.HttpRespon
     by = body.get("by", "admin")
     if not isinstance(by, str) or len(by) > 100:
         return error(400, "invalid field", "by", "a string (at most 100 characters)")
-    state = await read_state(client, LOCK, cluster_id) or {}
-    await client.signal_entity(_entity(LOCK, cluster_id), "break",
+    state = await read_state(client, durable.LOCK_ENTITY, cluster_id) or {}
+    await client.signal_entity(durable.lock_id(cluster_id), "break",
                                {"by": by, "reason": reason, "now": datetime.now(UTC).isoformat()})
     holders = state.get("holders", {})
     logs.event(log, "lock", logging.WARNING, action="broken", cluster=cluster_id, by=by, reason=reason,

@@ -12,13 +12,13 @@ from urllib.parse import quote, urlsplit
 
 import azure.functions as func
 
-from rebooter import logs, names, requests, settings
+from orchestrators import durable
+from rebooter.config import cycle_request, logs, names, settings
+from rebooter.outcomes import CycleOutcome
 from starters import clusters
 from starters.http import error, json_response, misconfigured, runtime_status, timeline_url
 
 log = logging.getLogger("rebooter.starters")
-ACTIVE = {"Running", "Pending", "ContinuedAsNew", "Suspended"}
-STATUSES = ("Running", "Pending", "Completed", "Failed", "Terminated", "Suspended")
 MAX_PAGE = 100
 
 
@@ -33,12 +33,12 @@ def check_settings_at_startup() -> None:
 
 
 async def running(client: Any, instance_id: str) -> bool:
-    return runtime_status(await client.get_status(instance_id)) in ACTIVE
+    return runtime_status(await client.get_status(instance_id)) in durable.ACTIVE_STATUSES
 
 
 async def start_cycle(client: Any, job: dict[str, Any]) -> tuple[str, bool]:
     """Start patch_cycle for job's cluster unless one is already running; (instance id, started)."""
-    instance_id = requests.instance_id(job["cluster"])
+    instance_id = cycle_request.instance_id(job["cluster"])
     if await running(client, instance_id):
         return instance_id, False
     await clusters.release_dead_holders(client, job["cluster"])
@@ -64,7 +64,7 @@ async def timer_start(client: Any) -> list[str]:
         return []
     started = []
     for cluster_id in app["clusters"]:
-        job = requests.cycle_input(cluster_id, settings.for_cluster(app, cluster_id), reason="scheduled",
+        job = cycle_request.cycle_input(cluster_id, settings.for_cluster(app, cluster_id), reason="scheduled",
                                    trigger="timer")
         instance_id, was_started = await start_cycle(client, job)
         if was_started:
@@ -82,8 +82,8 @@ async def http_start(req: func.HttpRequest, client: Any, *, admin: bool = False)
     except settings.SettingsError as exc:
         return misconfigured(exc)
     try:
-        job = requests.parse_body(req.get_body(), app, admin=admin)
-    except requests.RequestError as exc:
+        job = cycle_request.parse_body(req.get_body(), app, admin=admin)
+    except cycle_request.RequestError as exc:
         return json_response(exc.status, exc.body())
     instance_id, was_started = await start_cycle(client, job)
     if not was_started:
@@ -148,10 +148,9 @@ async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
         return misconfigured(exc)
     params = req.params
     wanted_status = params.get("status")
-    if wanted_status and wanted_status not in STATUSES + ("completed", "halted", "cancelled", "skipped", "failed",
-                                                          "running", "dry-run"):
+    if wanted_status and wanted_status not in (*durable.RUNTIME_STATUSES, *CycleOutcome):
         return error(400, "invalid query parameter", "status",
-                     f"expected one of {', '.join(STATUSES)} or an outcome (completed, halted, cancelled, ...)")
+                     f"expected one of {', '.join(durable.RUNTIME_STATUSES)} or an outcome ({', '.join(CycleOutcome)})")
     try:
         limit = int(params.get("limit", "20"))
         offset = int(params.get("continuationToken", "0") or 0)
@@ -182,8 +181,8 @@ async def http_list(req: func.HttpRequest, client: Any) -> func.HttpResponse:
 
 
 async def _runs_of(client: Any, cluster_id: str) -> list[dict[str, Any]]:
-    instance_id = requests.instance_id(cluster_id)
-    progress = await clusters.read_state(client, clusters.PROGRESS, cluster_id) or {}
+    instance_id = cycle_request.instance_id(cluster_id)
+    progress = await clusters.read_state(client, durable.PROGRESS_ENTITY, cluster_id) or {}
     live = await client.get_status(instance_id)
     runs = []
     for cycle in progress.get("cycles", []):

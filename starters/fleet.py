@@ -13,7 +13,9 @@ from typing import Any
 
 from croniter import croniter
 
-from rebooter import names, window_settings, windows
+from rebooter.config import names
+from rebooter.outcomes import NodeResult
+from rebooter.policy import window_settings, windows
 
 
 def next_timer_run(schedule: str, now: datetime) -> str:
@@ -77,7 +79,7 @@ def _pending(probe: dict[str, Any], nodes: dict[str, Any]) -> dict[str, Any]:
     """Nodes the last probe found pending, less those patched since (kured_reboot_required would
     drop to 0 once they are back); the probe's own answer stays visible."""
     since = str(probe.get("at") or "")
-    patched = sorted(n for n in probe.get("pending", []) if (nodes.get(n) or {}).get("step") == "patched"
+    patched = sorted(n for n in probe.get("pending", []) if (nodes.get(n) or {}).get("step") == NodeResult.PATCHED
                      and str((nodes.get(n) or {}).get("at") or "") >= since)
     return {"nodes": [n for n in probe.get("pending", []) if n not in patched], "patchedSinceProbe": patched,
             "probedAt": probe.get("at"), "probedNodes": len(probe.get("nodes", {}))}

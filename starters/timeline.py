@@ -11,9 +11,10 @@ from datetime import datetime
 from html import escape
 from typing import Any
 
+from orchestrators.durable import RUNNING_STATUSES
+from rebooter.outcomes import SHOWN_AS_FAILED, SHOWN_AS_STOPPED
+
 STEPS = ("lock", "cordon", "drain", "reboot", "wait healthy", "uncordon")
-FAILED = {"failed", "error", "undrainable", "quarantined", "blocked"}
-STOPPED = {"cancelled", "skipped"}
 # A skipped node counted as out for the whole cycle (it uses up the budget: README "Budget").
 ALREADY_OUT = ("cordoned by someone else", "node is not Ready", "quarantined")
 ROW, LEFT, WIDTH, LANE = 26, 190, 860, 60
@@ -33,7 +34,7 @@ def build(status: dict[str, Any], nodes: list[dict[str, Any]], budget: int, now:
 
     ``nodes`` are node results or live patch_node statuses: {node, result?, steps, cordoned?}.
     """
-    running = status.get("status") in ("Running", "Pending", "ContinuedAsNew")
+    running = status.get("status") in RUNNING_STATUSES
     output = status.get("output") if isinstance(status.get("output"), dict) else {}
     custom = status.get("customStatus") if isinstance(status.get("customStatus"), dict) else {}
     rows = []
@@ -49,9 +50,9 @@ def build(status: dict[str, Any], nodes: list[dict[str, Any]], budget: int, now:
             last = i == len(steps) - 1
             if seconds is None:
                 state, end = ("running", now) if running else ("stopped", start)
-            elif last and result in FAILED:
+            elif last and result in SHOWN_AS_FAILED:
                 state = "failed"
-            elif last and result in STOPPED:
+            elif last and result in SHOWN_AS_STOPPED:
                 state = "stopped"
             else:
                 state = "ok"

@@ -12,7 +12,8 @@ from typing import Any
 
 import azure.functions as func
 
-from rebooter import names, requests, settings
+from orchestrators import durable
+from rebooter.config import cycle_request, names, settings
 from starters import clusters, cycles, fleet, timeline
 from starters.http import base_url, error, json_response, key_suffix, runtime_status, timeline_url
 
@@ -33,7 +34,7 @@ async def _node_statuses(client: Any, instance_id: str, status: Any) -> list[dic
     results = {n["node"]: n for n in output.get("nodes", []) if isinstance(n, dict) and "node" in n}
     order = list(results)
     if not output:  # running: the planned nodes, from the progress entity's record of this run
-        progress = await clusters.read_state(client, clusters.PROGRESS, _cluster_of(status)) or {}
+        progress = await clusters.read_state(client, durable.PROGRESS_ENTITY, _cluster_of(status)) or {}
         record = next((c for c in reversed(progress.get("cycles", [])) if c.get("instanceId") == instance_id
                        and c.get("planned") is not None), {})
         order = list(record.get("planned", []))
@@ -108,9 +109,9 @@ async def http_clusters(req: func.HttpRequest, client: Any) -> func.HttpResponse
     rows = []
     now = datetime.now(UTC)
     for cluster_id in configured[offset:offset + limit]:
-        progress = await clusters.read_state(client, clusters.PROGRESS, cluster_id)
-        lock = await clusters.read_state(client, clusters.LOCK, cluster_id)
-        instance_id = requests.instance_id(cluster_id)
+        progress = await clusters.read_state(client, durable.PROGRESS_ENTITY, cluster_id)
+        lock = await clusters.read_state(client, durable.LOCK_ENTITY, cluster_id)
+        instance_id = cycle_request.instance_id(cluster_id)
         live = await client.get_status(instance_id)
         live_json = cycles.describe(instance_id, live) if live is not None and runtime_status(live) else None
         row = fleet.cluster_row(cluster_id, settings.for_cluster(app, cluster_id), progress, lock, live_json, now)

@@ -15,7 +15,7 @@ does (kubernetes.io/docs/reference/access-authn-authz/authorization: GET of one 
 namespace argument is followed back to a constant where it can be (a literal, a module
 constant, a local assignment, or the same argument at every call of the enclosing function);
 calls whose namespace is not a constant need the permission in every namespace. The
-run-command probe script's kubectl commands (``rebooter.probe.RUNNER_SCRIPT``) are mapped too:
+run-command probe script's kubectl commands (``rebooter.arm.probe.RUNNER_SCRIPT``) are mapped too:
 on Entra ID clusters the command runs as the app's identity.
 """
 
@@ -192,19 +192,38 @@ def kube_needs(files: Iterable[Path]) -> list[KubeNeed]:
     for file in files:
         tree = ast.parse(file.read_text(encoding="utf-8"))
         resolver = Resolver(tree)
+        watched = _watched_methods(tree)
         for node in ast.walk(tree):
             if not (isinstance(node, ast.Attribute) and node.attr in methods):
                 continue
             http_method, path = kube_request(node.attr)
             args, kwargs = resolver.arguments_of(node)
             watch = any(k.arg == "watch" and isinstance(k.value, ast.Constant) and k.value.value is True for k in kwargs)
-            group, resource, verb, namespaced = kube_rule(http_method, path, watch)
-            namespace = None
-            if namespaced:
-                expr = _argument(_kube_class(node.attr), node.attr, "namespace", args, kwargs)
-                namespace = resolver.constant(expr, node) if expr is not None else None
-            needs.append(KubeNeed(group, resource, verb, namespace, f"{_rel(file)}:{node.lineno}"))
+            for as_watch in (watch, True) if id(node) in watched else (watch,):
+                group, resource, verb, namespaced = kube_rule(http_method, path, as_watch)
+                namespace = None
+                if namespaced:
+                    expr = _argument(_kube_class(node.attr), node.attr, "namespace", args, kwargs)
+                    namespace = resolver.constant(expr, node) if expr is not None else None
+                needs.append(KubeNeed(group, resource, verb, namespace, f"{_rel(file)}:{node.lineno}"))
     return needs
+
+
+# A list method passed to these is called with watch=True: the official client's
+# watch.Watch().stream(fn, ...) (kubernetes-client/python kubernetes/base/watch/watch.py sets
+# kwargs["watch"] = True), and rebooter.watching.wait_until, which lists with it and then streams it.
+WATCHING_CALLS = {"stream", "wait_until"}
+
+
+def _watched_methods(tree: ast.AST) -> set[int]:
+    """ids of the method references passed as the first argument of a watching call."""
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Attribute):
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+            if name in WATCHING_CALLS:
+                out.add(id(node.args[0]))
+    return out
 
 
 def _argument(cls: type, method: str, name: str, args: list[ast.expr], kwargs: list[ast.keyword]) -> ast.expr | None:
@@ -253,7 +272,8 @@ def deployed_python() -> list[Path]:
 
 def code_kube_needs(files: Iterable[Path] | None = None) -> list[KubeNeed]:
     """Kubernetes needs of the deployed code plus the run-command probe script."""
-    from rebooter import contract, probe
+    from rebooter import contract
+    from rebooter.arm import probe
 
     needs = kube_needs(deployed_python() if files is None else files)
     return needs + probe_script_needs(probe.RUNNER_SCRIPT, contract.PROBE_NAMESPACE)

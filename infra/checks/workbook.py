@@ -1,6 +1,6 @@
 """Checks of the Azure Monitor workbook (infra/app/rebooter-workbook.json) against the app's logs.
 
-The workbook reads the app's structured log lines (rebooter/logs.py: one JSON object per line in
+The workbook reads the app's structured log lines (rebooter/config/logs.py: one JSON object per line in
 ``traces.message``). Each query names the event it reads (``tostring(d.event) == "probe"``) and
 reads every field through a typed conversion (``tostring(d.node)``, ``todouble(d.durationSeconds)``,
 ``tobool(d.rebootRequired)``...). So the fields a query needs, and their types, can be read off the

@@ -13,7 +13,7 @@ import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 
-from local.stack import LocalStack, free_port
+from lab.local.stack import LocalStack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 schema = schemathesis.openapi.from_path(ROOT / "starters" / "openapi.json")
@@ -21,7 +21,7 @@ schema = schemathesis.openapi.from_path(ROOT / "starters" / "openapi.json")
 
 @pytest.fixture(scope="module")
 def base_url():
-    with LocalStack(ROOT / "scenarios" / "minimal.yaml", http_port=free_port()) as stack:
+    with LocalStack(ROOT / "lab" / "scenarios" / "minimal.yaml", http_port=free_port()) as stack:
         yield f"{stack.base_url}/api"
 
 

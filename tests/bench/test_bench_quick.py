@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from bench import fit, kured_model, physical, report, run, scaling
+from lab.bench import fit, kured_model, physical, report, run, scaling
 
 
 def test_fit_recovers_known_exponents():

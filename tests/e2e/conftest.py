@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from local.stack import LocalStack, free_port
+from lab.local.stack import LocalStack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}

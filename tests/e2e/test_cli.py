@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from local.__main__ import main
+from lab.local.__main__ import main
 
 
 def test_history_and_show_print_the_run(stack_for, capsys):
-    stack = stack_for("scenarios/minimal.yaml")
+    stack = stack_for("lab/scenarios/minimal.yaml")
     instance = stack.api.start({"cluster": stack.sandbox.cluster_resource_id}).json()["id"]
     status = stack.api.wait(instance)
     node = status["output"]["nodes"][0]["node"]

@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _scenario(**cluster) -> dict:
-    data = yaml.safe_load((ROOT / "scenarios/minimal.yaml").read_text())
+    data = yaml.safe_load((ROOT / "lab/scenarios/minimal.yaml").read_text())
     data["cluster"].update(cluster)
     return data
 

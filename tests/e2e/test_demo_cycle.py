@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox import invariants
+from lab.sandbox import invariants
 
 
 def node_state(stack, name):
@@ -18,7 +18,7 @@ def kernel_tuple(kernel: str):
 
 def test_demo_cycle_patches_exactly_the_nodes_that_need_it(stack_for):
     # The operator's cordoned node counts against the budget: 2 leaves room for one of ours.
-    stack = stack_for("scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
+    stack = stack_for("lab/scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
     scenario = stack.sandbox.scenario
     before = {n.name: node_state(stack, n.name) for n in scenario.nodes}
     needing = {n.name for n in scenario.nodes if n.reboot_required and not n.cordoned_by}
@@ -62,7 +62,7 @@ def test_demo_cycle_patches_exactly_the_nodes_that_need_it(stack_for):
 
 
 def test_second_start_while_running_is_409_and_bad_input_is_400_with_nothing_started(stack_for):
-    stack = stack_for("scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
+    stack = stack_for("lab/scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
     cluster = stack.sandbox.cluster_resource_id
     bad = [
         (b"{not json", "body"),

@@ -9,7 +9,7 @@
 
 from __future__ import annotations
 
-from sandbox import invariants
+from lab.sandbox import invariants
 
 LOOPING = {
     "name": "reboot-loop",

@@ -32,7 +32,7 @@ def receiver():
 
 def test_cycle_events_arrive_in_order_with_their_text(stack_for, receiver):
     url, received = receiver
-    stack = stack_for("scenarios/minimal.yaml", REBOOTER_NOTIFY_URLS=url)
+    stack = stack_for("lab/scenarios/minimal.yaml", REBOOTER_NOTIFY_URLS=url)
     instance = stack.api.start({"cluster": stack.sandbox.cluster_resource_id, "reason": "CVE-2026-0001"}).json()["id"]
     assert stack.api.wait(instance)["output"]["outcome"] == "completed"
     events = [r.get("event") for r in received]

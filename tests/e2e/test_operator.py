@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from lab.sandbox import invariants
 from rebooter import contract
-from sandbox import invariants
 
 BLOCKED = {
     "name": "blocked-drain",
@@ -46,7 +46,7 @@ def app_changes(timeline, pending_taint_allowed: bool = False):
 
 
 def test_dry_run_plans_without_touching_the_cluster(stack_for):
-    stack = stack_for("scenarios/demo.yaml")
+    stack = stack_for("lab/scenarios/demo.yaml")
     response = stack.api.start({"cluster": stack.sandbox.cluster_resource_id, "dryRun": True})
     assert response.status_code == 202, response.text
     status = stack.api.wait(response.json()["id"])
@@ -104,7 +104,7 @@ def test_pause_holds_before_the_next_node_and_resume_continues(stack_for):
 
 
 def test_approval_gate_waits_then_runs_and_runs_are_listed(stack_for):
-    stack = stack_for("scenarios/minimal.yaml", REBOOTER_APPROVAL="first")
+    stack = stack_for("lab/scenarios/minimal.yaml", REBOOTER_APPROVAL="first")
     cluster = stack.sandbox.cluster_resource_id
     instance = stack.api.start({"cluster": cluster, "reason": "approve me"}).json()["id"]
     stack.api.until(instance, lambda s: (s.get("customStatus") or {}).get("step") == "awaiting approval")

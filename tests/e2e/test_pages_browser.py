@@ -65,7 +65,7 @@ class Page:
 
 
 def finished_demo(stack_for):
-    stack = stack_for("scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
+    stack = stack_for("lab/scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
     started = stack.api.start({"cluster": stack.sandbox.cluster_resource_id, "reason": "browser"})
     assert started.status_code == 202, started.text
     status = stack.api.wait(started.json()["id"])
@@ -141,7 +141,7 @@ def test_fleet_page_in_chromium(stack_for, browser, tmp_path):
 
 
 def test_timeline_refreshes_while_the_cycle_runs(stack_for, browser):
-    stack = stack_for("scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2", REBOOTER_APPROVAL="first")
+    stack = stack_for("lab/scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2", REBOOTER_APPROVAL="first")
     instance = stack.api.start({"cluster": stack.sandbox.cluster_resource_id, "reason": "live"}).json()["id"]
     stack.api.until(instance, lambda s: (s.get("customStatus") or {}).get("step") == "awaiting approval")
     view = Page(browser, stack.base_url)

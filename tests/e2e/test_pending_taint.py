@@ -29,7 +29,7 @@ def needing(stack) -> set[str]:
 
 
 def test_taint_from_planning_until_healthy(stack_for):
-    stack = stack_for("scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
+    stack = stack_for("lab/scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
     instance = stack.api.start({"cluster": stack.sandbox.cluster_resource_id, "reason": "taint"}).json()["id"]
     final = stack.api.wait(instance)
     assert final["output"]["outcome"] == "completed"
@@ -52,7 +52,7 @@ def test_taint_from_planning_until_healthy(stack_for):
 
 
 def test_taint_removed_when_the_cycle_ends_without_patching(stack_for):
-    stack = stack_for("scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2", REBOOTER_APPROVAL="first")
+    stack = stack_for("lab/scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2", REBOOTER_APPROVAL="first")
     instance = stack.api.start({"cluster": stack.sandbox.cluster_resource_id, "reason": "taint"}).json()["id"]
     stack.api.until(instance, lambda s: (s.get("customStatus") or {}).get("step") == "awaiting approval")
     assert tainted_now(stack) == needing(stack)  # pending: new pods prefer other nodes
@@ -64,7 +64,7 @@ def test_taint_removed_when_the_cycle_ends_without_patching(stack_for):
 
 
 def test_setting_turns_the_taint_off(stack_for):
-    stack = stack_for("scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2", REBOOTER_PREFER_NO_SCHEDULE_TAINT="false")
+    stack = stack_for("lab/scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2", REBOOTER_PREFER_NO_SCHEDULE_TAINT="false")
     instance = stack.api.start({"cluster": stack.sandbox.cluster_resource_id, "reason": "no taint"}).json()["id"]
     assert stack.api.wait(instance)["output"]["outcome"] == "completed"
     for node in stack.sandbox.scenario.nodes:

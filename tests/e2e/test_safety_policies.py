@@ -12,10 +12,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 from durabletask.entities import EntityInstanceId
 
-from rebooter import names
-from rebooter.cronwindow import CronWindow
-from rebooter.marks import QUARANTINE_LABEL
-from sandbox import invariants
+from lab.sandbox import invariants
+from rebooter.config import names
+from rebooter.contract import QUARANTINE_LABEL
+from rebooter.policy.cronwindow import CronWindow
 
 
 def scenario(name, nodes, pools=None, workloads=None, timings=None, faults=None):

@@ -1,4 +1,4 @@
-"""``python -m local serve`` (``make serve``) fires the timer on REBOOTER_SCHEDULE and says when.
+"""``python -m lab.local serve`` (``make serve``) fires the timer on REBOOTER_SCHEDULE and says when.
 
 The banner's first lines are read by scripts and must not change; the timer lines come after
 them, before "Ctrl-C stops".
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import requests
 
-from local.stack import free_port
+from lab.local.stack import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_serve_fires_the_timer_on_its_schedule(tmp_path) -> None:
     port = free_port()
     env = {**os.environ, "REBOOTER_SCHEDULE": "*/2 * * * * *", "HOME": str(tmp_path), "COLUMNS": "300"}
-    proc = subprocess.Popen([sys.executable, "-m", "local", "serve", "scenarios/minimal.yaml", "--port", str(port)],
+    proc = subprocess.Popen([sys.executable, "-m", "lab.local", "serve", "lab/scenarios/minimal.yaml", "--port", str(port)],
                             cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines = []

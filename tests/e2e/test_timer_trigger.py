@@ -18,8 +18,8 @@ import requests
 import yaml
 from durabletask.testing import InMemoryOrchestrationBackend
 
-from local.loopback import LoopbackBackend
-from rebooter import requests as cycle_requests
+from lab.local.loopback import LoopbackBackend
+from rebooter.config import cycle_request
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMER = "scheduled_patch_cycles"
@@ -27,7 +27,7 @@ SLICE = 0.3  # stands for durabletask's 30 s sub-orchestration watch (tests/loca
 
 
 def _scenario() -> dict:
-    data = yaml.safe_load((ROOT / "scenarios/minimal.yaml").read_text())
+    data = yaml.safe_load((ROOT / "lab/scenarios/minimal.yaml").read_text())
     data["cluster"]["aadEnabled"] = True
     return data
 
@@ -70,7 +70,7 @@ def test_admin_route_fires_the_timer_with_the_default_schedule(stack) -> None:
     assert stack.engine.next_fires()[TIMER][0] == "0 0 * * * *"  # REBOOTER_SCHEDULE's documented default
     response = _fire(stack)
     assert response.status_code == 202 and response.content == b""
-    instance_id = cycle_requests.instance_id(stack.sandbox.cluster_resource_id)
+    instance_id = cycle_request.instance_id(stack.sandbox.cluster_resource_id)
     _eventually(lambda: stack.engine.client.get_orchestration_state(instance_id))
     assert _trigger(stack, instance_id) == "timer"
     status = stack.api.wait(instance_id)
@@ -86,7 +86,7 @@ def test_admin_route_fires_the_timer_with_the_default_schedule(stack) -> None:
 
 
 def test_timer_first_then_http_is_409(stack) -> None:
-    instance_id = cycle_requests.instance_id(stack.sandbox.cluster_resource_id)
+    instance_id = cycle_request.instance_id(stack.sandbox.cluster_resource_id)
     assert _fire(stack).status_code == 202
     _eventually(lambda: stack.engine.client.get_orchestration_state(instance_id))
     refused = stack.api.start({"cluster": stack.sandbox.cluster_resource_id})
@@ -129,7 +129,7 @@ def test_timer_and_http_at_the_same_moment_give_one_cycle(stack, caplog, monkeyp
         thread.join(timeout=60)
     assert answers["timer"].status_code == 202
     assert answers["http"].status_code in (202, 409), answers["http"].text
-    instance_id = cycle_requests.instance_id(cluster)
+    instance_id = cycle_request.instance_id(cluster)
     # The timer's own outcome: it either started the cycle or logged that one was running.
     outcome = _eventually(lambda: [e for e in _events(caplog, "started") + _events(caplog, "already running")
                                    if e.get("trigger") == "timer"])

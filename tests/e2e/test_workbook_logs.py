@@ -37,7 +37,7 @@ def demo_lines(stack_for):
     logger.addHandler(capture)
     logger.setLevel(logging.INFO)
     try:
-        stack = stack_for("scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
+        stack = stack_for("lab/scenarios/demo.yaml", REBOOTER_MAX_UNAVAILABLE="2")
         instance = stack.api.start({"cluster": stack.sandbox.cluster_resource_id, "reason": "workbook"}).json()["id"]
         assert stack.api.wait(instance)["output"]["outcome"] == "completed"
         # Break the lock once (nobody holds it): the "broken" lock line is part of the story too.

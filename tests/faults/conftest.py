@@ -13,9 +13,9 @@ from concurrent.futures import Future
 
 import pytest
 
-from faultrun.generate import FAULT_KINDS
-from faultrun.run import Report
-from faultrun.soak import Tally
+from lab.faultrun.generate import FAULT_KINDS
+from lab.faultrun.run import Report
+from lab.faultrun.soak import Tally
 
 # At least 40 seeded runs; every len(FAULT_KINDS) consecutive seeds plan every fault kind as their
 # primary fault, so twice that many seeds plan each at least twice.
@@ -25,7 +25,7 @@ RUN_TIMEOUT = 240  # seconds a test waits for its seed (queueing behind other se
 
 class FaultRuns:
     def __init__(self) -> None:
-        from faultrun.pool import RunPool
+        from lab.faultrun.pool import RunPool
 
         self.pool = RunPool(int(os.environ.get("FAULTRUN_WORKERS", "3")))
         self.futures: dict[int, Future[Report]] = self.pool.submit_all(DEFAULT_SEEDS)
@@ -56,6 +56,6 @@ def fault_runs():
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if _runs is not None and _runs.tally.runs:
-        terminalreporter.section("fault runs (reproduce one: python -m faultrun run --seed N)")
+        terminalreporter.section("fault runs (reproduce one: python -m lab.faultrun run --seed N)")
         for line in _runs.tally.table().splitlines():
             terminalreporter.write_line(line)

@@ -27,14 +27,15 @@ from replay.driver import DeterminismError, DriverError, ReplayHost
 from replay.fakes import CLUSTER, FakeCluster, Node, Pool
 from replay.harness import CYCLE_ID, KEY
 
-from faultrun import checks, overrides
-from faultrun.generate import RunPlan
-from faultrun.run import Report
-from rebooter import names, requests, settings
+from lab.faultrun import checks, overrides
+from lab.faultrun.generate import RunPlan
+from lab.faultrun.run import Report
+from rebooter.config import cycle_request, names, settings
 
 # Starting races, terminations, lock breaks and operator commands need a backend and real timing
 # (the sandbox runs and tests/replay/test_operator_commands.py cover them).
-NOT_IN_REPLAY = {"concurrentStart", "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand"}
+NOT_IN_REPLAY = {"concurrentStart", "terminateHolder", "terminateAtStep", "breakLock", "operatorCommand",
+                 "nodeRerunsRebootPod"}  # the last: the kubelet re-running a pod is the sandbox's, not the fakes'
 DELETED_AT = {"lock": "cordon_node", "cordon": "cordon_node", "drain": "drain_node",
               "wait healthy": "check_node_health"}
 NODE_ACTIVITIES = ("preflight_node", "cordon_node", "drain_node", "reboot_node", "check_node_health",
@@ -192,7 +193,7 @@ def replay(plan: RunPlan) -> tuple[ReplayRun, Report, ReplayHost]:
     report = Report(plan.seed, plan.kinds, budget=overrides.budget(plan))
     cfg = _settings(run, report)
     host = ReplayHost(activities(run), activity_seconds=0.1)
-    job = requests.cycle_input(CLUSTER, cfg, reason=f"faultrun replay seed {plan.seed}", trigger="http")
+    job = cycle_request.cycle_input(CLUSTER, cfg, reason=f"faultrun replay seed {plan.seed}", trigger="http")
     try:
         cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
     except DeterminismError as exc:

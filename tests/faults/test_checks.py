@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from faultrun import checks
-from faultrun.middleware import ActivityFaults, Behaviour, InjectedActivityFault
-from faultrun.run import Report
-from sandbox import scenario as scenario_mod
-from sandbox.timeline import Timeline
+from lab.faultrun import checks
+from lab.faultrun.middleware import ActivityFaults, Behaviour, InjectedActivityFault
+from lab.faultrun.run import Report
+from lab.sandbox import scenario as scenario_mod
+from lab.sandbox.timeline import Timeline
 
 SCENARIO = scenario_mod.load({
     "name": "checks", "cluster": {"name": "aks-checks"},
@@ -195,7 +195,7 @@ def test_pdb_breaks_and_deletions_outside_evictions_are_caught():
 
 
 def test_known_bugs_explain_only_their_own_symptom(monkeypatch):
-    from faultrun import known as known_module
+    from lab.faultrun import known as known_module
 
     crash = known_module.KnownIssue("crash-bug", "x.py", "a crash", "fix it", lambda v, r: v["check"] == "crash")
     monkeypatch.setattr(known_module, "KNOWN", (crash,))
@@ -209,7 +209,7 @@ def test_known_bugs_explain_only_their_own_symptom(monkeypatch):
 
 
 def test_no_known_bugs_are_left_open():
-    from faultrun import known as known_module
+    from lab.faultrun import known as known_module
 
     assert known_module.KNOWN == (), "a listed bug makes its seeds xfail: fix it, then remove it"
 
@@ -238,3 +238,14 @@ def test_middleware_fails_an_activity_after_its_work_a_set_number_of_times():
             drain(None, "n")
     assert drain(None, "n") == "done" and calls == ["n", "n", "n"], "the work happened every time"
     assert other(None, "n") == "ok" and faults.fired["activityFailsAfterWork"] == 2
+
+
+def test_a_node_rebooted_twice_is_caught_and_one_reboot_is_not():
+    """nodeRerunsRebootPod: a reboot pod re-run after the boot must not reboot the node again."""
+    timeline = start()
+    timeline.record("reboot", node=A, via="pod", phase="up", bootID="b1")
+    timeline.record("reboot_pod", node=A, pod="reboot-a", phase="rerun")
+    assert checks.rebooted_once(observed(timeline)) == []
+    timeline.record("reboot", node=A, via="pod", phase="up", bootID="b2")
+    found = checks.rebooted_once(observed(timeline))
+    assert [(v["check"], v["node"]) for v in found] == [("rebooted-twice", A)] and "b1, b2" in found[0]["detail"]

@@ -7,9 +7,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from faultrun.generate import FAULT_KINDS, HARNESS_KINDS, generate, primary_kind
-from sandbox import scenario as scenario_mod
-from sandbox.model import FAULT_TYPES
+from lab.faultrun.generate import FAULT_KINDS, HARNESS_KINDS, generate, primary_kind
+from lab.sandbox import scenario as scenario_mod
+from lab.sandbox.model import SCENARIO_FAULT_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 SEEDS = range(1, 301)
@@ -28,7 +28,7 @@ def test_every_plan_is_a_valid_small_fast_scenario():
         assert any(w.kind == "DaemonSet" for w in parsed.workloads), seed
         assert any(w.kind == "Deployment" and w.replicas >= 1 for w in parsed.workloads), seed
         assert 1 <= len(plan.faults) <= 2 and plan.kinds[0] == primary_kind(seed), seed
-        sandbox_faults = [k for k in plan.kinds if k in FAULT_TYPES]
+        sandbox_faults = [k for k in plan.kinds if k in SCENARIO_FAULT_TYPES]
         sandbox_faults += ["armError"] if "windowReadFails" in plan.kinds else []  # on maintenanceConfigurations
         assert sorted(f.type for f in parsed.faults) == sorted(sandbox_faults), seed
         assert int(plan.settings["REBOOTER_MAX_UNAVAILABLE"]) >= 1
@@ -51,14 +51,14 @@ def test_plans_hold_what_the_faults_need():
 
 
 def test_every_fault_kind_the_sandbox_supports_has_a_generator_and_any_15_seeds_cover_all():
-    assert set(FAULT_TYPES) <= set(FAULT_KINDS) and set(HARNESS_KINDS) <= set(FAULT_KINDS)
+    assert set(SCENARIO_FAULT_TYPES) <= set(FAULT_KINDS) and set(HARNESS_KINDS) <= set(FAULT_KINDS)
     for start in (1, 7, 100):
         assert {primary_kind(s) for s in range(start, start + len(FAULT_KINDS))} == set(FAULT_KINDS)
 
 
 def test_a_seed_is_the_same_plan_in_another_process():
     seed = 23
-    out = subprocess.run([sys.executable, "-m", "faultrun", "generate", "--seed", str(seed)], cwd=ROOT,
+    out = subprocess.run([sys.executable, "-m", "lab.faultrun", "generate", "--seed", str(seed)], cwd=ROOT,
                          capture_output=True, text=True, timeout=60, check=True).stdout
     assert json.loads(out) == json.loads(json.dumps(generate(seed).to_dict()))
     assert generate(seed).to_dict() != generate(seed + 1).to_dict()

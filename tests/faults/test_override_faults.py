@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import json
 
-from faultrun import overrides
-from faultrun.generate import generate
-from rebooter import names, settings
+from lab.faultrun import overrides
+from lab.faultrun.generate import generate
+from rebooter.config import names, settings
 
 SEEDS = range(1, 200)
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
-from faultrun.generate import FAULT_KINDS, generate
-from faultrun.known import classify
-from faultrun.run import command
+from lab.faultrun.generate import FAULT_KINDS, generate
+from lab.faultrun.known import classify
+from lab.faultrun.run import command
 
 from .replay_plans import NOT_IN_REPLAY, replay
 

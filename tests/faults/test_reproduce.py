@@ -2,7 +2,7 @@
 
 The checks' self-test: with ``--sabotage`` a rogue actor uncordons a node someone else cordoned
 and deletes a workload pod while the cycle runs; the run must fail with exactly those checks,
-print ``python -m faultrun run --seed N --sabotage``, and that command (a new process, a new
+print ``python -m lab.faultrun run --seed N --sabotage``, and that command (a new process, a new
 engine) must fail the same way. A real failing default seed is reproduced the same way.
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from faultrun.generate import generate
-from faultrun.known import classify
-from sandbox.model import KUBE_FAULTS
+from lab.faultrun.generate import generate
+from lab.faultrun.known import classify
+from lab.sandbox.model import KUBE_FAULTS
 
 from .conftest import RUN_TIMEOUT
 
@@ -37,7 +37,7 @@ def _sabotage_seed() -> int:
 
 
 def _reproduce(text: str) -> subprocess.CompletedProcess[str]:
-    match = re.search(r"reproduce with: (python -m faultrun run --seed \d+[^\n]*)", text)
+    match = re.search(r"reproduce with: (python -m lab.faultrun run --seed \d+[^\n]*)", text)
     assert match, f"no reproduce command in:\n{text}"
     argv = shlex.split(match.group(1))
     return subprocess.run([sys.executable, *argv[1:]], cwd=ROOT, capture_output=True, text=True,
@@ -50,7 +50,7 @@ def test_a_rogue_actor_is_caught_and_the_printed_command_reproduces_it(fault_run
     report = fault_runs.pool.submit(seed, sabotage=True).result(timeout=RUN_TIMEOUT)
     assert {v["check"] for v in report.violations} >= ROGUE_CHECKS, report.failure_text()
     text = report.failure_text()
-    assert f"seed {seed}" in text and f"reproduce with: python -m faultrun run --seed {seed} --sabotage" in text
+    assert f"seed {seed}" in text and f"reproduce with: python -m lab.faultrun run --seed {seed} --sabotage" in text
 
     again = _reproduce(text)
     assert again.returncode == 1, again.stdout + again.stderr

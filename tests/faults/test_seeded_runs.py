@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from faultrun.generate import FAULT_KINDS, HARNESS_KINDS, generate
-from faultrun.known import classify
-from faultrun.run import command
+from lab.faultrun.generate import FAULT_KINDS, HARNESS_KINDS, generate
+from lab.faultrun.known import classify
+from lab.faultrun.run import command
 
 from .conftest import DEFAULT_SEEDS, RUN_TIMEOUT
 

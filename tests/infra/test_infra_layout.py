@@ -76,12 +76,12 @@ def test_role_ids_are_the_intended_built_in_roles():
 
 def test_package_holds_the_app_and_nothing_else():
     deployed = {path.relative_to(ROOT).as_posix() for path in package.deployed_files()}
-    for needed in ("function_app.py", "host.json", "requirements.txt", "rebooter/settings.py"):
+    for needed in ("function_app.py", "host.json", "requirements.txt", "rebooter/config/settings.py"):
         assert needed in deployed
-    kept_out = ("local/", "sandbox/", "tests/", "bench/", "scenarios/", "docs/", "infra/", ".ci/", ".venv/", ".git/")
+    kept_out = ("lab/", "tests/", "docs/", "infra/", ".ci/", ".venv/", ".git/")
     assert not [path for path in deployed if path.startswith(kept_out) or "__pycache__" in path]
     assert not {"Makefile", "requirements-dev.txt", "requirements-infra.txt"} & deployed
-    for rule in (".venv/", "local/", "sandbox/", "tests/", "bench/", "scenarios/", "docs/", "infra/", ".ci/",
+    for rule in (".venv/", "lab/", "tests/", "docs/", "infra/", ".ci/",
                  "Makefile", "requirements-dev.txt", ".git", "__pycache__/", ".pytest_cache/", ".ruff_cache/"):
         assert rule in package.rules()
 
@@ -110,7 +110,27 @@ def test_package_zip_holds_the_deployed_files(tmp_path):
     with zipfile.ZipFile(target) as archive:
         assert sorted(archive.namelist()) == sorted(names)
     assert "function_app.py" in names and "host.json" in names
-    assert not [name for name in names if name.startswith(("tests/", "infra/", "sandbox/"))]
+    assert not [name for name in names if name.startswith(("tests/", "infra/", "lab/"))]
+
+
+def test_function_app_imports_from_the_package_alone(tmp_path):
+    """Unpack the package as Azure would run it and import function_app there: nothing from the
+    lab or the tests may be needed (or even importable) for the app to load."""
+    import subprocess
+    import sys
+    import zipfile
+
+    target = tmp_path / "app.zip"
+    package.build_zip(target)
+    app_dir = tmp_path / "wwwroot"
+    zipfile.ZipFile(target).extractall(app_dir)
+    probe = ("import sys, function_app; "
+             "print(sorted({m.split('.')[0] for m in sys.modules} & {'lab', 'tests', 'infra'}))")
+    done = subprocess.run([sys.executable, "-c", probe], cwd=app_dir, capture_output=True, text=True,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(app_dir)}, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    assert not (app_dir / "lab").exists()
 
 
 def test_funcignore_rules_match_like_gitignore():
@@ -128,7 +148,7 @@ def test_local_settings_example_is_valid_and_names_only_known_settings():
     """`cp local.settings.example.json local.settings.json && func start` with the Durable Task
     Scheduler emulator and Azurite: no secrets, only settings the host, the backend or the app read."""
     from infra.checks import app_settings
-    from rebooter import settings
+    from rebooter.config import settings
 
     example = json.loads((ROOT / "local.settings.example.json").read_text())
     assert example["IsEncrypted"] is False and set(example) == {"IsEncrypted", "Values"}

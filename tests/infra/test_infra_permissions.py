@@ -90,7 +90,9 @@ def test_kubernetes_rbac_grants_exactly_what_the_code_calls():
     assert docs["Role"]["metadata"]["namespace"] == contract.PROBE_NAMESPACE
     assert permissions.granted(docs["Role"]) == namespaced[contract.PROBE_NAMESPACE]
     assert ("", "pods", "create") not in permissions.granted(docs["ClusterRole"])
-    for verb in ("watch",):
+    # Nodes are watched (rebooter/kube/watching.py: back after the reboot) and patched, never replaced or deleted.
+    assert ("", "nodes", "watch") in permissions.granted(docs["ClusterRole"])
+    for verb in ("update", "delete"):
         assert ("", "nodes", verb) not in permissions.granted(docs["ClusterRole"])
 
 
@@ -122,12 +124,13 @@ def test_kubernetes_requests_map_to_verbs_like_the_api_server():
          "def f(api, pod):\n    k8s.CoreV1Api(api).create_namespaced_pod(pod['ns'], {})\n",
          ("", "pods", "create"), None, False),
         # a module constant followed through a helper's parameter: the kube-system Role has it
-        ("from kubernetes import client as k8s\nfrom rebooter import contract\nfrom rebooter.kubeapi import call_json\n"
+        ("from kubernetes import client as k8s\nfrom rebooter import contract\nfrom rebooter.kube.kubeapi import call_json\n"
          "def _get(core, name, namespace):\n    return call_json(core.read_namespaced_pod, name, namespace)\n"
          "def g(api):\n    return _get(k8s.CoreV1Api(api), 'x', contract.PROBE_NAMESPACE)\n",
          ("", "pods", "get"), "kube-system", True),
-        # a watch is its own verb, which the ClusterRole does not grant on nodes
-        ("def h(core):\n    return core.list_node(watch=True)\n", ("", "nodes", "watch"), None, False),
+        # a watch is its own verb, which the ClusterRole does not grant on PodDisruptionBudgets
+        ("def h(policy):\n    return policy.list_pod_disruption_budget_for_all_namespaces(watch=True)\n",
+         ("policy", "poddisruptionbudgets", "watch"), None, False),
     ],
     ids=["unknown-namespace", "constant-through-helper", "watch"],
 )
@@ -140,3 +143,17 @@ def test_new_kubernetes_calls_are_derived(tmp_path, source, rule, namespace, gra
     matches = (cluster == permissions.granted(rbac()["ClusterRole"])
                and namespaced.get(contract.PROBE_NAMESPACE) == permissions.granted(rbac()["Role"]))
     assert matches == granted_already
+
+
+def test_a_list_method_passed_to_a_watch_needs_list_and_watch(tmp_path):
+    """watch.Watch().stream(fn) calls fn with watch=True; rebooter.watching.wait_until lists with
+    fn, then streams it: both are derived, so the RBAC must grant both verbs."""
+    code = tmp_path / "calls.py"
+    code.write_text("from kubernetes import watch\nfrom rebooter.watching import wait_until\n"
+                    "def s(apps):\n    return watch.Watch().stream(apps.list_daemon_set_for_all_namespaces)\n"
+                    "def w(core):\n    return wait_until(core.list_node, bool, 1)\n")
+    rules = {n.rule for n in permissions.kube_needs([code])}
+    assert rules == {("apps", "daemonsets", "list"), ("apps", "daemonsets", "watch"),
+                     ("", "nodes", "list"), ("", "nodes", "watch")}
+    cluster, _ = permissions.split_rules(permissions.code_kube_needs())
+    assert {("", "nodes", "watch"), ("", "pods", "watch")} <= cluster  # what rebooter/kube/watching.py needs

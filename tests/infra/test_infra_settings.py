@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from infra.checks import INFRA, app_settings
-from rebooter.settings import SETTINGS
+from rebooter.config.settings import SETTINGS
 
 HOST_JSON = app_settings.HOST_JSON
 needs_host_json = pytest.mark.skipif(not HOST_JSON.exists(), reason="host.json not written yet")

@@ -14,7 +14,7 @@ if str(ROOT) not in sys.path:
 
 import toy_app  # noqa: E402
 
-from local import LocalEngine  # noqa: E402
+from lab.local import LocalEngine  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ from durabletask.client import OrchestrationStatus
 from durabletask.entities import EntityInstanceId
 from local_http_helpers import eventually
 
-from local import LocalEngine
+from lab.local import LocalEngine
 
 
 def start(engine: LocalEngine, name: str, payload: object = None) -> str:

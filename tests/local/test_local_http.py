@@ -11,8 +11,8 @@ from urllib.parse import urlparse
 import azure.durable_functions as df
 from local_http_helpers import eventually, http
 
-from local import LocalEngine
-from local.loop import close_client_session
+from lab.local import LocalEngine
+from lab.local.loop import close_client_session
 
 
 def wait_done(url: str, timeout: float = 10.0) -> dict:

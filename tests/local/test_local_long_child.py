@@ -2,7 +2,7 @@
 
 durabletask 1.12.0's in-memory backend watches a child with ``_wait_for_state(timeout=None)``
 and turns that into a 30 s wait: a child running longer is completed but its parent never
-hears of it (local/loopback.py). The literal 30.0 cannot be patched, so these tests shrink the
+hears of it (lab/local/loopback.py). The literal 30.0 cannot be patched, so these tests shrink the
 "no deadline" wait instead: ``short_watch`` makes durabletask's own wait last ``SLICE`` seconds
 when asked for no timeout, exactly as the literal does at 30 s. A child whose durable timer
 lasts several slices then reproduces the bug on the plain backend and passes with the fix.
@@ -19,8 +19,8 @@ import pytest
 from durabletask.client import OrchestrationStatus
 from durabletask.testing import InMemoryOrchestrationBackend
 
-from local import LocalEngine
-from local.loopback import LoopbackBackend
+from lab.local import LocalEngine
+from lab.local.loopback import LoopbackBackend
 
 SLICE = 0.3  # stands for durabletask's 30 s
 CHILD_SECONDS = 2.0  # the child's durable timer: several slices long

@@ -19,7 +19,7 @@ import pytest
 import toy_app
 from durabletask.client import OrchestrationStatus
 
-from local import LocalEngine, OrchestrationNonDeterminismError
+from lab.local import LocalEngine, OrchestrationNonDeterminismError
 
 
 def test_random_branching_is_detected_on_replay(engine: LocalEngine) -> None:

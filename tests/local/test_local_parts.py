@@ -11,12 +11,12 @@ import pytest
 import toy_app
 from local_http_helpers import eventually, http
 
-from local import LocalEngine
-from local.adapter import entity_instance_id, function_name, retry_policy
-from local.durable_api import decode_wire_json
-from local.durable_http import RouteTemplate, require_loopback
-from local.functions import index_app
-from local.loopback import LoopbackBackend
+from lab.local import LocalEngine
+from lab.local.adapter import entity_instance_id, function_name, retry_policy
+from lab.local.durable_api import decode_wire_json
+from lab.local.durable_http import RouteTemplate, require_loopback
+from lab.local.functions import index_app
+from lab.local.loopback import LoopbackBackend
 
 
 def listening(port: int) -> set[str]:

@@ -9,8 +9,8 @@ import toy_app
 from durabletask.client import OrchestrationStatus
 from local_http_helpers import eventually
 
-from local import LocalEngine
-from local.timers import Schedule, TimerScheduler, resolve_setting
+from lab.local import LocalEngine
+from lab.local.timers import Schedule, TimerScheduler, resolve_setting
 
 
 def test_fire_timer_runs_the_starter_with_the_durable_client(engine: LocalEngine,

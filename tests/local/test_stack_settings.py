@@ -3,8 +3,8 @@ own settings and the sandbox's address win, and the banner lists what differs fr
 
 from types import SimpleNamespace
 
-from local.stack import FAST_SETTINGS, differing_settings, sandbox_settings
-from rebooter.settings import SETTINGS
+from lab.local.stack import FAST_SETTINGS, differing_settings, sandbox_settings
+from rebooter.config.settings import SETTINGS
 
 SANDBOX = SimpleNamespace(cluster_resource_id="/subscriptions/s/resourceGroups/rg/providers/"
                                               "Microsoft.ContainerService/managedClusters/c",

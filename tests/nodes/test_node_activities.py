@@ -7,8 +7,13 @@ import json
 import pytest
 
 from activities import nodes
-from rebooter import clients, contract, kubeapi, settings
-from rebooter.probe_pod import parse_probe_output, probe_pod_manifest, probe_pod_name
+from rebooter import contract
+from rebooter.arm import clients
+from rebooter.arm.probe_pod import parse_probe_output, probe_pod_manifest
+from rebooter.config import settings
+from rebooter.contract import probe_pod_name
+from rebooter.kube import kubeapi
+from rebooter.kube.nodeinfo import describe_node
 
 from .conftest import CLUSTER
 
@@ -39,7 +44,7 @@ def test_activities_round_trip_json(wired):
     kube.add_pod("web-1", NODE, owner=rs)
     target = {"cluster": CLUSTER, "node": NODE, "settings": ACCESS}
 
-    facts = nodes.describe_node(target)
+    facts = describe_node(kube.api, NODE)
     assert facts["bootId"] == "boot-1" and facts["unschedulable"] is False
     cordoned = nodes.cordon_node({**target, "owner": "patch_node:aks1:" + NODE})
     assert cordoned["cordonedByUs"] is True
@@ -102,7 +107,7 @@ def test_missing_node_is_a_clear_error(wired):
 
 def _faults(kube, plan):
     """Answer the first requests matching (method, path fragment) with the given statuses."""
-    from sandbox.kube.server import FaultAction
+    from lab.sandbox.kube.server import FaultAction
 
     remaining = list(plan)
 
@@ -155,7 +160,7 @@ def test_eviction_429_is_not_retried_but_503_is(wired):
 def test_a_hanging_server_is_not_waited_on_for_long(wired, monkeypatch):
     import time
 
-    from sandbox.kube.server import FaultAction
+    from lab.sandbox.kube.server import FaultAction
 
     kube = wired
     kube.add_node(NODE)
@@ -227,7 +232,7 @@ def test_probe_pod_template_with_placeholders_matches_the_real_manifest():
 
 
 def test_run_command_request_builds():
-    from rebooter.probe import build_request
+    from rebooter.arm.probe import build_request
 
     request = build_request("pool1", "run-7", 30)
     assert request["command"].startswith("bash ") and request["context"]

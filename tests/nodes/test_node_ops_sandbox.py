@@ -8,13 +8,14 @@ import pytest
 from kubernetes import client as k8s
 
 from rebooter import contract
-from rebooter.cordon import cordon, uncordon
-from rebooter.drain import DrainOptions
-from rebooter.eviction import drain_pass
-from rebooter.health import check_health, verify_pod_name
-from rebooter.kubeapi import NodeNotFound
-from rebooter.nodeinfo import REBOOT_FROM_BOOT_ID_ANNOTATION, describe_node
-from rebooter.reboot import request_reboot
+from rebooter.contract import REBOOT_FROM_BOOT_ID_ANNOTATION
+from rebooter.kube.cordon import cordon, uncordon
+from rebooter.kube.drain import DrainOptions
+from rebooter.kube.eviction import drain_pass
+from rebooter.kube.health import check_health, verify_pod_name
+from rebooter.kube.kubeapi import NodeNotFound
+from rebooter.kube.nodeinfo import describe_node
+from rebooter.kube.reboot import request_reboot
 
 from .conftest import eventually
 
@@ -234,7 +235,7 @@ def test_pod_selector_limits_the_drain(kube):
 
 
 def test_pods_are_listed_in_pages(kube, monkeypatch):
-    from rebooter import eviction
+    from rebooter.kube import eviction
 
     monkeypatch.setattr(eviction, "PAGE_SIZE", 2)
     kube.add_node(NODE)

@@ -12,7 +12,9 @@ import time
 import pytest
 
 from activities import nodes
-from rebooter import clients, settings
+from rebooter.arm import clients
+from rebooter.config import settings
+from rebooter.kube.nodeinfo import describe_node
 
 SUB = "00000000-0000-0000-0000-0000000000e2"
 SCENARIO = {
@@ -32,7 +34,7 @@ SCENARIO = {
 
 @pytest.fixture
 def sandbox(monkeypatch):
-    from sandbox.runtime import Sandbox
+    from lab.sandbox.runtime import Sandbox
 
     with Sandbox(SCENARIO) as sb:
         monkeypatch.setenv("REBOOTER_ARM_ENDPOINT", sb.arm_url)
@@ -44,6 +46,11 @@ def sandbox(monkeypatch):
             yield sb
         finally:
             clients.reset()
+
+
+def describe(target):
+    """The node's facts read the way the activities reach the cluster (an observer, not an activity)."""
+    return describe_node(clients.kube_api(target["cluster"], clients.access_of(target)), target["node"])
 
 
 def until(call, done, timeout=10.0, interval=0.1):
@@ -64,7 +71,7 @@ def test_patch_one_node(sandbox, method):
     node = node_named(sandbox, "user", 0)
     target = {"cluster": sandbox.cluster_resource_id, "node": node,
               "settings": settings.activity_settings(settings.load())}  # as the orchestrators pass them
-    before = nodes.describe_node(target)
+    before = describe(target)
     assert before["ready"] and not before["unschedulable"] and before["labels"]["pool"] == "user"
 
     assert nodes.cordon_node({**target, "owner": "e2e"})["cordonedByUs"] is True
@@ -85,7 +92,7 @@ def test_patch_one_node(sandbox, method):
     assert health["kernel"] != before["kernel"]  # the pending kernel is running now
 
     assert nodes.uncordon_node(target)["uncordoned"] is True
-    after = nodes.describe_node(target)
+    after = describe(target)
     assert not after["unschedulable"] and not after["cordonedByUs"]
     assert after["rebootState"] == "done" and after["lastReboot"]
     assert len(sandbox.timeline.events("reboot", node=node, phase="down")) == 1  # asked twice, rebooted once
@@ -98,4 +105,4 @@ def test_a_node_cordoned_by_an_operator_is_left_cordoned(sandbox):
     assert nodes.cordon_node({**target, "owner": "e2e"}) == {
         "cordonedByUs": False, "alreadyCordoned": True, "unschedulable": True, "owner": ""}
     assert nodes.uncordon_node(target)["uncordoned"] is False
-    assert nodes.describe_node(target)["unschedulable"] is True
+    assert describe(target)["unschedulable"] is True

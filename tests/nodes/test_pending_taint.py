@@ -5,8 +5,10 @@ from __future__ import annotations
 import pytest
 
 from activities import nodes
-from rebooter import clients, contract, settings
-from sandbox import placement
+from lab.sandbox import placement
+from rebooter import contract
+from rebooter.arm import clients
+from rebooter.config import settings
 
 from .conftest import CLUSTER
 
@@ -18,7 +20,11 @@ ACCESS = settings.activity_settings(settings.load({"REBOOTER_CREDENTIAL": "sandb
 
 @pytest.fixture
 def wired(kube, monkeypatch):
-    monkeypatch.setattr(clients, "kube_api", lambda cluster_id, access: kube.api)
+    def kube_api(cluster_id, access):
+        assert access == {"credential": "sandbox", "kubeAuth": "admin"}  # the payload's, as in Azure
+        return kube.api
+
+    monkeypatch.setattr(clients, "kube_api", kube_api)
     return kube
 
 

@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from rebooter.clients import SandboxCredential
-from rebooter.reboot import MachineRef, parse_provider_id, request_reboot
+from rebooter.arm.clients import SandboxCredential
+from rebooter.kube.reboot import MachineRef, parse_provider_id, request_reboot
 
 from .conftest import SUB
 
@@ -74,7 +74,7 @@ def test_vmss_restart_with_the_real_sdk_does_not_wait_for_the_operation(kube, ar
 
 
 def test_arm_failure_is_a_clear_error(kube):
-    from rebooter.reboot import RebootRequestError
+    from rebooter.kube.reboot import RebootRequestError
 
     class Refusing:
         class virtual_machine_scale_set_vms:  # noqa: N801

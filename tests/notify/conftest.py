@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from rebooter import clients
+from rebooter.arm import clients
 from tests.notify.receiver import Receiver
 
 
@@ -31,10 +31,10 @@ DEFAULT_CLUSTER = ("/subscriptions/00000000-0000-0000-0000-000000000000/resource
 
 
 def notify(payload: dict) -> dict:
-    """The notify activity with the payload the orchestrators build (orchestrators/common.notify):
+    """The notify activity with the payload the orchestrators build (orchestrators/durable.notify):
     the cluster's notification settings, from the app settings these tests set, in ``settings``."""
     from activities.notify import notify as activity
-    from rebooter import settings
+    from rebooter.config import settings
 
     if not isinstance(payload, dict):
         return activity(payload)  # what the activity does with a payload that is not an object

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 
-from rebooter import notify as notifications
+from rebooter.notifications import events as notify_events
 from tests.notify.conftest import notify
 from tests.notify.receiver import Receiver, closed_port
 
@@ -28,19 +28,19 @@ def node_summary(result: str, **extra) -> dict:
 def cycle_payloads() -> list[dict]:
     counts = {"total": 2, "patched": 1, "failed": 1, "skipped": 0, "upToDate": 3}
     return [
-        notifications.cycle_payload("cycle_started", cluster=CLUSTER, instance_id=CYCLE, reason="CVE-2026-1234",
+        notify_events.cycle_payload("cycle_started", cluster=CLUSTER, instance_id=CYCLE, reason="CVE-2026-1234",
                                     counts={"total": 2}),
-        notifications.node_payload("node_draining", cluster=CLUSTER, instance_id=CYCLE, node=NODE, pool="nodepool1",
+        notify_events.node_payload("node_draining", cluster=CLUSTER, instance_id=CYCLE, node=NODE, pool="nodepool1",
                                    step="drain"),
-        notifications.node_result_payload(
+        notify_events.node_result_payload(
             node_summary("patched", after={"bootId": "boot-2", "kernel": "5.15.0-1073-azure"}),
             cluster=CLUSTER, instance_id=CYCLE),
-        notifications.node_result_payload(
+        notify_events.node_result_payload(
             node_summary("failed", reason="not healthy after 900s: NotReady", last_step="wait healthy"),
             cluster=CLUSTER, instance_id=CYCLE),
-        notifications.cycle_payload("cycle_halted", cluster=CLUSTER, instance_id=CYCLE, result="halted",
+        notify_events.cycle_payload("cycle_halted", cluster=CLUSTER, instance_id=CYCLE, result="halted",
                                     reason=f"node {NODE} failed", counts=counts),
-        notifications.cycle_payload("cycle_finished", cluster=CLUSTER, instance_id=CYCLE, result="completed",
+        notify_events.cycle_payload("cycle_finished", cluster=CLUSTER, instance_id=CYCLE, result="completed",
                                     counts={"total": 2, "patched": 2, "failed": 0, "skipped": 1}, seconds=3725),
     ]
 
@@ -75,7 +75,7 @@ def test_every_event_reaches_a_json_webhook_in_order_with_its_text(receiver, app
     assert [r["sent"] for r in results] == [1] * 6
     assert all(r["failed"] == [] for r in results)
     got = receiver.json_bodies("/hook")
-    assert [b["event"] for b in got] == list(notifications.EVENTS)
+    assert [b["event"] for b in got] == list(notify_events.EVENTS)
     for body, (severity, title, text, event_id) in zip(got, EXPECTED, strict=True):
         assert body["type"] == severity
         assert body["title"] == title
@@ -151,7 +151,7 @@ def test_only_the_chosen_events_are_sent(receiver, app_env):
 def test_a_template_setting_overrides_the_default_text(receiver, app_env):
     app_env(REBOOTER_NOTIFY_URLS=receiver.url(),
             REBOOTER_NOTIFY_TEMPLATE_NODE_DRAINING="*$node* of $cluster goes down for $$reasons: $reason")
-    notify(notifications.node_payload("node_draining", cluster=CLUSTER, instance_id=CYCLE, node=NODE,
+    notify(notify_events.node_payload("node_draining", cluster=CLUSTER, instance_id=CYCLE, node=NODE,
                                       reason="kernel 5.15.0-1073"))
     [body] = receiver.json_bodies()
     assert body["message"] == (f"*{NODE}* of aks-demo goes down for $reasons: kernel 5.15.0-1073"

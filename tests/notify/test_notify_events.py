@@ -6,25 +6,21 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
-from rebooter import notify, notify_events
+from rebooter.notifications import events as notify_events
+from rebooter.notifications import render as notify_render
 
 ROOT = Path(__file__).resolve().parents[2]
 # The same list as tests/unit/test_static_determinism.py: what an orchestrator may not pull in.
 FORBIDDEN = {"random", "uuid", "time", "os", "socket", "subprocess", "requests", "urllib", "http", "aiohttp",
-             "kubernetes", "azure", "rebooter.clients", "threading", "secrets", "asyncio", "apprise", "logging",
-             "contextvars", "rebooter.notify"}
+             "kubernetes", "azure", "rebooter.arm.clients", "threading", "secrets", "asyncio", "apprise", "logging",
+             "contextvars", "rebooter.notifications.send", "rebooter.notifications.secrets", "rebooter.notifications.settings"}
 
 
 def test_notify_events_imports_nothing_an_orchestrator_may_not():
-    tree = ast.parse((ROOT / "rebooter" / "notify_events.py").read_text())
+    tree = ast.parse((ROOT / "rebooter" / "notifications" / "events.py").read_text())
     imported = [n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module]
     imported += [a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names]
     assert not [m for m in imported if any(m == bad or m.startswith(bad + ".") for bad in FORBIDDEN)]
-
-
-def test_rebooter_notify_reexports_the_catalogue():
-    assert notify.EVENTS is notify_events.EVENTS
-    assert notify.node_result_payload is notify_events.node_result_payload
 
 
 def test_event_ids_are_derived_from_instance_event_and_node():
@@ -60,5 +56,5 @@ def test_cycle_payload_takes_cycle_status_counts():
 
 
 def test_durations_read_like_a_human_wrote_them():
-    assert [notify.format_duration(s) for s in (0, 12.4, 247.4, 3725, None, "x")] == [
+    assert [notify_render.format_duration(s) for s in (0, 12.4, 247.4, 3725, None, "x")] == [
         "0s", "12s", "4m 07s", "1h 02m", "", ""]

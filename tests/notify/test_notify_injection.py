@@ -12,7 +12,8 @@ import re
 import pytest
 from apprise.plugins.slack import NotifySlack
 
-from rebooter import notify
+from rebooter.notifications import events as notify_events
+from rebooter.notifications import render as notify_render
 
 CLUSTER = ("/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-demo"
            "/providers/Microsoft.ContainerService/managedClusters/aks-demo")
@@ -35,8 +36,8 @@ def test_caller_text_becomes_no_mention_and_no_link(event, attack):
                "reason": f"cancelled by {attack}: {attack}", "result": "cancelled", "step": "drain"}
     # An operator template that puts text right after the reason must not close a control either.
     for template in ("", "$reason>|x>"):
-        cfg = {notify.template_key(event): template} if template else {}
-        message = notify.render(payload, cfg)
+        cfg = {notify_events.template_key(event): template} if template else {}
+        message = notify_render.render(payload, cfg)
         for text in (message.title, message.body):
             assert slack_controls(text) == [], text
             assert not re.search(r"\]\(", text) and "://" not in text and "\n#" not in text
@@ -46,4 +47,4 @@ def test_caller_text_becomes_no_mention_and_no_link(event, attack):
 def test_ordinary_text_is_kept_readable():
     payload = {"event": "cycle_started", "eventId": "i:e", "cluster": CLUSTER, "reason": "CVE-2026-1234 (kernel)",
                "total": 2}
-    assert "(CVE-2026-1234 (kernel)): 2 node(s)" in notify.render(payload, {}).body
+    assert "(CVE-2026-1234 (kernel)): 2 node(s)" in notify_render.render(payload, {}).body

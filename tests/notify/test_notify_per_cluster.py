@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 
 from activities.notify import notify as activity
-from rebooter import notify as notifications
-from rebooter import settings
+from rebooter.config import settings
+from rebooter.notifications import events as notify_events
 
 SUB = "00000000-0000-0000-0000-000000000000"
 A = f"/subscriptions/{SUB}/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks-a"
@@ -15,9 +15,9 @@ B = A.replace("aks-a", "aks-b")
 
 
 def payload_for(cluster: str, reason: str = "CVE") -> dict:
-    """What orchestrators/common.notify sends for this cluster's cycle."""
+    """What orchestrators/durable.notify sends for this cluster's cycle."""
     cfg = settings.for_cluster(settings.load(), cluster)
-    event = notifications.cycle_payload("cycle_started", cluster=cluster, instance_id=f"i-{cluster[-5:]}",
+    event = notify_events.cycle_payload("cycle_started", cluster=cluster, instance_id=f"i-{cluster[-5:]}",
                                         reason=reason, counts={"total": 1})
     return {**event, "settings": settings.notify_settings(cfg, "cycle_started")}
 

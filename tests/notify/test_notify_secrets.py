@@ -7,8 +7,8 @@ import logging
 
 import pytest
 
-from rebooter import notify as notifications
-from rebooter import settings
+from rebooter.config import settings
+from rebooter.notifications import secrets as notify_secrets
 from tests.notify.conftest import notify
 from tests.notify.receiver import Receiver, closed_port
 
@@ -31,12 +31,12 @@ SECRETS = ("S3cretPassw0rd", "T0kenPath42", "s3cr3tSig99")
     ("json://[::1]:8080/hook", "json://[::1]:8080/hook"),
 ])
 def test_mask_url_hides_passwords_tokens_and_query_values(url, masked):
-    assert notifications.mask_url(url) == masked
+    assert notify_secrets.mask_url(url) == masked
 
 
 def test_secret_parts_are_what_the_mask_hides():
     url = "jsons://user:S3cretPassw0rd@hooks.example.com/T0kenPath42?-sig=s3cr3tSig99&format=markdown"
-    parts = notifications.secret_parts(url)
+    parts = notify_secrets.secret_parts(url)
     assert set(SECRETS) <= parts
     assert "markdown" not in parts and "hooks.example.com" not in parts and "user" not in parts
 

@@ -7,8 +7,10 @@ import json
 
 import pytest
 
-from rebooter import notify as notifications
-from rebooter import settings
+from rebooter.config import settings
+from rebooter.notifications import events as notify_events
+from rebooter.notifications import secrets as notify_secrets
+from rebooter.notifications import settings as notify_settings
 from tests.notify.conftest import notify
 
 SLACK = "slack://T1JJ3T3L2/A1BRTD4JD/TIiajkdnlazkcOXrIdevi7FQ/#ops"
@@ -22,15 +24,15 @@ def load(**env: str) -> dict:
 def test_notifications_are_off_by_default_and_every_event_is_chosen():
     values = load()
     assert values["notifyUrls"] == []
-    assert values["notifyEvents"] == list(notifications.EVENTS)
-    for event in notifications.EVENTS.values():
-        assert values[notifications.template_key(event.name)] == event.body
+    assert values["notifyEvents"] == list(notify_events.EVENTS)
+    for event in notify_events.EVENTS.values():
+        assert values[notify_events.template_key(event.name)] == event.body
 
 
 def test_template_settings_exist_for_every_event_with_the_expected_keys():
-    for name in notifications.EVENTS:
-        setting = settings.SETTINGS[notifications.template_setting(name)]
-        assert setting.key == notifications.template_key(name)
+    for name in notify_events.EVENTS:
+        setting = settings.SETTINGS[notify_events.template_setting(name)]
+        assert setting.key == notify_events.template_key(name)
         assert not setting.per_cycle
     assert settings.SETTINGS["REBOOTER_NOTIFY_URLS"].kured == "notify-url"
     assert settings.SETTINGS["REBOOTER_NOTIFY_TEMPLATE_NODE_DRAINING"].kured == "message-template-drain"
@@ -43,13 +45,13 @@ def test_slack_teams_workflows_mail_and_webhook_urls_load_space_or_comma_separat
     values = load(REBOOTER_NOTIFY_URLS=raw)
     assert len(values["notifyUrls"]) == 4
     assert values["notifyUrls"][2].endswith("?to=a@example.com,b@example.com")
-    assert notifications.configured_urls(values)[0] == SLACK
+    assert notify_settings.configured_urls(values)[0] == SLACK
 
 
 def test_the_teams_workflow_https_url_itself_is_accepted():
     url = ("https://prod-12.westus.logic.azure.com:443/workflows/8f2e0c1d9a7b4c6e/triggers/manual/paths/invoke"
            "?api-version=2016-06-01&sp=%2Ftriggers%2Fmanual%2Frun&sv=1.0&sig=SeCrEtSiG123abc")
-    assert notifications.configured_urls(load(REBOOTER_NOTIFY_URLS=url)) == [url]
+    assert notify_settings.configured_urls(load(REBOOTER_NOTIFY_URLS=url)) == [url]
 
 
 def test_loaded_urls_serialize_masked_so_orchestrator_input_holds_no_secret():
@@ -60,7 +62,7 @@ def test_loaded_urls_serialize_masked_so_orchestrator_input_holds_no_secret():
         assert secret not in repr(values)
     assert json.loads(text)["notifyUrls"] == ["slack://T1****/A1****/TI****/#ops",
                                              "workflows://prod-12.westus.logic.azure.com:443/8f****/Si****"]
-    assert notifications.wants(json.loads(text), "node_failed")  # the orchestrator's view still says "on"
+    assert notify_events.wants(json.loads(text), "node_failed")  # the orchestrator's view still says "on"
 
 
 @pytest.mark.parametrize("bad", [
@@ -74,7 +76,7 @@ def test_a_url_apprise_cannot_use_is_a_settings_error_naming_the_setting(bad):
         load(REBOOTER_NOTIFY_URLS=f"{SLACK} {bad}")
     message = str(info.value)
     assert "REBOOTER_NOTIFY_URLS" in message
-    assert notifications.mask_url(bad) in message
+    assert notify_secrets.mask_url(bad) in message
     assert "onlyonetoken0123456789" not in message
     assert "TIiajkdnlazkcOXrIdevi7FQ" not in message  # the good URL is not echoed either
 
@@ -102,14 +104,14 @@ def test_an_unknown_placeholder_is_a_settings_error_naming_the_setting(template,
 
 
 def test_every_known_placeholder_and_escaped_dollars_are_accepted():
-    template = " ".join(f"${name}" for name in notifications.PLACEHOLDERS) + " costs $$5"
+    template = " ".join(f"${name}" for name in notify_events.PLACEHOLDERS) + " costs $$5"
     assert load(REBOOTER_NOTIFY_TEMPLATE_CYCLE_FINISHED=template)["notifyTemplateCycleFinished"] == template
 
 
 def test_default_templates_use_only_known_placeholders():
-    for event in notifications.EVENTS.values():
-        assert notifications.parse_template(event.body) == event.body
-        assert notifications.parse_template(event.title) == event.title
+    for event in notify_events.EVENTS.values():
+        assert notify_settings.parse_template(event.body) == event.body
+        assert notify_settings.parse_template(event.title) == event.title
 
 
 def test_events_setting_accepts_a_list_and_rejects_unknown_events():
@@ -128,7 +130,7 @@ def test_the_activity_with_invalid_settings_reports_instead_of_raising(app_env):
 
 
 def test_wants_follows_urls_and_events():
-    assert not notifications.wants(load(), "cycle_started")
+    assert not notify_events.wants(load(), "cycle_started")
     on = json.loads(json.dumps(load(REBOOTER_NOTIFY_URLS=SLACK, REBOOTER_NOTIFY_EVENTS="node_failed")))
-    assert notifications.wants(on, "node_failed")
-    assert not notifications.wants(on, "cycle_started")
+    assert notify_events.wants(on, "node_failed")
+    assert not notify_events.wants(on, "cycle_started")

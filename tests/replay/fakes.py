@@ -54,6 +54,7 @@ class FakeCluster:
     probe_running_polls: int = 1  # fetch_probe_result answers "running" this many times per pool
     drain_pending_passes: int = 1  # drain_node answers "pending" (a PDB refuses) this many times per node
     health_pending_checks: int = 1  # check_node_health answers "pending" this many times per node
+    watches_to_bound: bool = False  # a pending answer to a call with waitSeconds > 0 says it watched that long
     never_healthy: set[str] = field(default_factory=set)
     still_required: set[str] = field(default_factory=set)  # the sentinel is back after their reboot
     cordoned_after_planning: set[str] = field(default_factory=set)  # someone else cordons these
@@ -134,7 +135,7 @@ class FakeCluster:
         return {"blocked": False, "verdict": "ok", "reasons": [], "alerts": [], "pods": [], "drain": None}
 
     def preflight_node(self, payload: dict[str, Any]) -> dict[str, Any]:
-        from rebooter import inventory
+        from rebooter.kube import inventory
 
         facts = [{"name": n.name, "pool": n.pool, "ready": n.ready, "unschedulable": n.unschedulable,
                   "cordonedByUs": n.cordoned_by_us, "quarantined": False} for n in self.nodes]
@@ -193,6 +194,8 @@ class FakeCluster:
         waiting = {"healthy": False, "pending": True, "ready": "Unknown", "bootId": node.boot_id,
                    "kernel": node.kernel, "rebootRequired": None,
                    "reasons": ["node is not Ready (Kubelet stopped posting node status.)"]}
+        if self.watches_to_bound and payload.get("waitSeconds", 0) > 0:
+            waiting["waited"] = True
         if node.name in self.never_healthy or not node.rebooted:
             return waiting
         if self.counters[f"health/{node.name}"] <= self.health_pending_checks:

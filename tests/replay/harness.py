@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from rebooter import names, requests, settings
+from rebooter.config import cycle_request, names, settings
 
 from .driver import Instance, ReplayHost
 from .fakes import CLUSTER, FakeCluster, two_node_cluster
 
 KEY = names.parse_cluster_id(CLUSTER).key
-CYCLE_ID = requests.instance_id(CLUSTER)
+CYCLE_ID = cycle_request.instance_id(CLUSTER)
 
 
 @dataclass
@@ -39,7 +39,7 @@ def run_cycle(cluster: FakeCluster, overrides: dict[str, Any] | None = None, act
     ``lock`` is a cluster_lock state to start from (a holder left by someone else).
     """
     cfg = {**settings.load({}), **(overrides or {})}
-    job = requests.cycle_input(CLUSTER, cfg, reason="replay test", trigger="http")
+    job = cycle_request.cycle_input(CLUSTER, cfg, reason="replay test", trigger="http")
     host = ReplayHost(cluster.activities(), activity_seconds=activity_seconds)
     if lock is not None:
         host.seed_entity("cluster_lock", KEY, lock)

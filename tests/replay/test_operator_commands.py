@@ -11,7 +11,8 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from rebooter import requests, settings
+from entities import progress
+from rebooter.config import cycle_request, settings
 
 from .driver import DEFAULT_START, ReplayHost
 from .fakes import two_node_cluster
@@ -23,7 +24,7 @@ A, B = "aks-system-0", "aks-user-0"
 def _host(cluster, overrides: dict[str, Any], activities: dict[str, Any] | None = None,
           env: dict[str, str] | None = None):
     cfg = {**settings.load(env or {}), **overrides}
-    job = requests.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http")
+    job = cycle_request.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http")
     host = ReplayHost({**cluster.activities(), **(activities or {})}, activity_seconds=1.0)
     return host, job
 
@@ -181,7 +182,7 @@ def test_reported_bug_a_down_node_whose_slot_was_freed_still_uses_the_budget():
     down = cluster.node(A)
     down.unschedulable, down.cordoned_by_us, down.ready = True, True, "Unknown"
     cfg = {**settings.load({}), "lockTimeoutSeconds": 120, "lockRetrySeconds": 30}  # a short wait for room
-    job = requests.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http", nodes=[B])
+    job = cycle_request.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http", nodes=[B])
     host = ReplayHost(cluster.activities(), activity_seconds=1.0)
     host.seed_entity("cluster_lock", KEY, {"holders": {}, "history": [{"event": "broken", "holder": "admin"}]})
     cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
@@ -189,3 +190,47 @@ def test_reported_bug_a_down_node_whose_slot_was_freed_still_uses_the_budget():
     assert result["node"] == B and result["result"] == "skipped", result
     assert "budget 1 used" in result["reason"] and A in result["reason"]
     assert cluster.called("cordon_node", B) == [] and cluster.called("reboot_node", B) == []
+
+
+def _episode_before_continue_as_new(overrides: dict[str, Any]) -> int:
+    """The number of the cycle's episode that schedules the drain's zero-length timer just before
+    continue-as-new (the next episode is the one in which it fires and the cycle continues)."""
+    probe = run_cycle(two_node_cluster(), overrides=overrides)
+    episodes = probe.host.instances[CYCLE_ID].episodes
+    continued = next(e.number for e in episodes if any(d["kind"] == "continue_as_new" for d in e.decisions))
+    before = episodes[continued - 2]
+    assert [d["kind"] for d in before.decisions] == ["timer"] and before.decisions[0]["seconds"] == 0, before
+    return before.number
+
+
+def test_a_cancel_in_the_episode_where_the_check_before_continue_as_new_fires_is_not_lost():
+    """Issue 11 item 7's last gap: the command arrives in exactly the episode in which the drain's
+    zero-length timer fires before continue-as-new; the timer wins, the event is in that episode's
+    history only, and continue-as-new drops it (before the fix: B patched, outcome completed, the
+    cancel never answered). The starter also writes every command to the cluster's progress entity
+    (a durable mailbox, with an id), and a continued execution takes the commands it has not
+    answered: the cancel is applied once and B is never started."""
+    overrides = {"nodesPerExecution": 1}
+    target = _episode_before_continue_as_new(overrides)
+    host, job = _host(two_node_cluster(), overrides)
+    cycle = host.start("patch_cycle", job, CYCLE_ID)
+    command = {"id": "c-1", "action": "cancel", "by": "ops", "reason": "stop"}
+    original = host._episode
+
+    def episode(instance, arrivals):
+        original(instance, arrivals)
+        if instance is cycle and len(cycle.episodes) == target:  # queued behind the zero-length timer
+            sent = {**command, "sentAt": host.now.isoformat()}
+            # What the starter's signal leaves in the mailbox (it writes before it raises the event).
+            host.seed_entity("cluster_progress", KEY,
+                             progress.reduce(host.entity_state("cluster_progress", KEY), "command",
+                                             {**sent, "instanceId": CYCLE_ID})[0])
+            host.raise_event(CYCLE_ID, "control", sent, at=host.now)
+
+    host._episode = episode
+    host.run()
+    out = cycle.output
+    assert cycle.status == "Completed", cycle.error
+    assert out["outcome"] == "cancelled", out
+    assert f"{CYCLE_ID}:{B}" not in host.instances, "the next node was not started"
+    assert [(c["action"], c["answer"]) for c in out["commands"]] == [("cancel", "applied")], out["commands"]

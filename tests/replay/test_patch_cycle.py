@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from rebooter import settings
+from rebooter.config import settings
 
 from .driver import DEFAULT_START
 from .fakes import two_node_cluster
@@ -48,11 +48,13 @@ def test_two_node_cycle_patches_both_nodes():
         assert [s["step"] for s in node["steps"]] == STEPS
         assert all(isinstance(s["seconds"], float) for s in node["steps"])
         steps = {s["step"]: s for s in node["steps"]}
-        # The drain waited one drainRetrySeconds timer while the PDB refused, the health check
-        # two healthPollSeconds timers: the virtual clock moved and the durations show it.
+        # The drain waited one drainRetrySeconds timer while the PDB refused; the first health
+        # check ran at once (it watches for the node's return) and came back pending without
+        # watching to its bound, so one healthPollSeconds timer came before the second: the
+        # virtual clock moved and the durations show it.
         assert steps["drain"]["attempts"] == 2
         assert steps["drain"]["seconds"] >= CFG["drainRetrySeconds"]
-        assert steps["wait healthy"]["seconds"] >= 2 * CFG["healthPollSeconds"]
+        assert steps["wait healthy"]["seconds"] >= CFG["healthPollSeconds"]
         assert steps["cordon"]["cordonedByUs"] is True
         assert steps["uncordon"]["uncordoned"] is True
         assert node["seconds"] == pytest.approx(sum(s["seconds"] for s in node["steps"]))
@@ -114,8 +116,9 @@ def test_two_node_cycle_actions():
             ("activity", "check_node_health"), ("activity", "check_node_health"),
             ("activity", "mark_node"), ("activity", "uncordon_node"), ("activity", "set_pending_taint"),
         ]
-        # Every wait is a durable timer (raced against the operator's control event).
-        assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"], CFG["healthPollSeconds"]]
+        # Every wait is a durable timer (raced against the operator's control event); the first
+        # health check is not preceded by one (it watches for the node itself).
+        assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"]]
         assert _command_checks(child) == 1  # the waiter opened first
         assert len(child.decisions("activity", "reboot_node")) == 1
         assert [s["operation"] for s in child.decisions("signal")] == ["release", "node"]
@@ -266,3 +269,28 @@ def test_continued_executions_remember_the_tainted_nodes_and_the_setting_turns_i
     assert _taint_calls(run)[0] == ((A, B), True) and _taint_calls(run)[-1] == ((A, B), False)
     off = run_cycle(two_node_cluster(), overrides={"preferNoScheduleTaint": False})
     assert off.cycle.output["outcome"] == "completed" and _taint_calls(off) == []
+
+
+def test_a_health_check_that_watched_to_its_bound_is_followed_by_the_next_at_once():
+    """watchSeconds > 0: the watch was the wait, so no durable timer between the checks; with 0
+    the orchestrator polls on healthPollSeconds timers as before, the first after the reboot."""
+    watched = run_cycle(two_node_cluster(watches_to_bound=True))
+    assert watched.cycle.output["counts"]["patched"] == 2
+    for node in (A, B):
+        child = watched.child(node)
+        assert [p["waitSeconds"] for n, p in watched.cluster.calls if n == "check_node_health"
+                and p["node"] == node] == [CFG["watchSeconds"]] * 2
+        assert _timer_seconds(child) == [CFG["drainRetrySeconds"]]
+    polled = run_cycle(two_node_cluster(watches_to_bound=True), overrides={"watchSeconds": 0})
+    assert polled.cycle.output["counts"]["patched"] == 2
+    for node in (A, B):
+        assert _timer_seconds(polled.child(node)) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"],
+                                                      CFG["healthPollSeconds"]]
+
+
+def test_a_watch_never_runs_past_the_steps_own_deadline():
+    """A drain that may only take 3 s must not watch 50 s for its pods: the watch would let it
+    finish after it was due to give up (the undrainable policy would never apply)."""
+    run = run_cycle(two_node_cluster(), overrides={"drainTimeoutSeconds": 3})
+    waits = [p["waitSeconds"] for n, p in run.cluster.calls if n == "drain_node"]
+    assert waits and all(0 <= w <= 3 for w in waits), waits

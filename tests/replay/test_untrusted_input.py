@@ -41,15 +41,15 @@ def test_the_cluster_settings_travel_in_every_activity_payload():
 
 
 def test_a_forged_patch_node_input_takes_nothing():
-    from orchestrators import common
-    from rebooter import settings
+    from orchestrators import durable
+    from rebooter.config import settings
 
     from .driver import ReplayHost
     from .fakes import CLUSTER
 
     cluster = two_node_cluster()
     host = ReplayHost(cluster.activities())
-    cfg = common.node_settings({**settings.load({}), "disableEviction": "yes", "drainTimeoutSeconds": -1})
+    cfg = durable.node_settings({**settings.load({}), "disableEviction": "yes", "drainTimeoutSeconds": -1})
     job = {"cluster": CLUSTER, "node": {"node": "aks-user-0", "pool": "user", "bootId": "b"}, "settings": cfg,
            "parent": "x"}
     result = host.run_orchestration("patch_node", job, "x:aks-user-0")

@@ -11,7 +11,7 @@ import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from rebooter import kubeapi
+from rebooter.kube import kubeapi
 
 
 @dataclass
@@ -66,15 +66,15 @@ class Kube:
 
 @pytest.fixture(scope="module")
 def sandbox_certs(tmp_path_factory):
-    from sandbox.certs import make_certs
+    from lab.sandbox.certs import make_certs
 
     return make_certs(tmp_path_factory.mktemp("certs"))
 
 
 @pytest.fixture
 def kube(sandbox_certs, monkeypatch) -> Iterator[Kube]:
-    from sandbox.kube.server import KubeApiServer, kubeconfig
-    from sandbox.kube.store import Store
+    from lab.sandbox.kube.server import KubeApiServer, kubeconfig
+    from lab.sandbox.kube.store import Store
 
     store = Store()
     server = KubeApiServer(store, sandbox_certs.server_context(), host="127.0.0.1", port=0, token="test-token")

@@ -9,10 +9,11 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.mgmt.containerservice import models
 
 from activities import safety
-from rebooter import clients, settings
-from rebooter.aks_window import window_from_aks
-from rebooter.window_settings import effective_window
-from rebooter.windows import WindowError, closes_at, is_open, next_open
+from rebooter.arm import clients
+from rebooter.arm.aks_window import window_from_aks
+from rebooter.config import settings
+from rebooter.policy.window_settings import effective_window
+from rebooter.policy.windows import WindowError, closes_at, is_open, next_open
 
 CLUSTER = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups/rg/providers/Microsoft.ContainerService/managedClusters/aks1"
 ACCESS = settings.activity_settings(settings.load({}))

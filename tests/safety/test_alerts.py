@@ -6,8 +6,8 @@ import time
 
 import pytest
 
-from rebooter import alerts
-from rebooter.alerts import AlertCheck, active_alerts, alert_reasons, query_alerts
+from rebooter.policy import alerts
+from rebooter.policy.alerts import AlertCheck, active_alerts, alert_reasons, query_alerts
 
 from .prometheus_stub import PrometheusStub, alert
 

@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 
 from activities import safety
-from rebooter import alerts, clients, settings
+from rebooter.arm import clients
+from rebooter.config import settings
+from rebooter.policy import alerts
 
 from .prometheus_stub import PrometheusStub, alert
 
@@ -94,7 +96,7 @@ def test_unhealthy_replica_elsewhere_is_wait(cluster):
 
 
 def test_api_failure_blocks_with_the_reason(cluster):
-    from sandbox.kube.server import FaultAction
+    from lab.sandbox.kube.server import FaultAction
 
     cluster.server.fault_hook = lambda method, path: FaultAction(status=500, message="etcd is sad") \
         if path == "/api/v1/pods" else None

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rebooter import labelselector
-from rebooter.blockers import blocking_pods, pod_reasons
+from rebooter.policy import labelselector
+from rebooter.policy.blockers import blocking_pods, pod_reasons
 
 from .builders import pod
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from rebooter import alerts, settings, window_settings
+from rebooter.config import settings
+from rebooter.policy import alerts, window_settings
 
 
 def load(**env: str) -> dict:

@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from rebooter import windows as w
-from rebooter.window_settings import parse_window
-from rebooter.windows import Window, WindowError, closes_at, is_open, next_open
+from rebooter.policy import windows as w
+from rebooter.policy.window_settings import parse_window
+from rebooter.policy.windows import Window, WindowError, closes_at, is_open, next_open
 
 
 def utc(*args: int) -> datetime:
@@ -221,10 +221,10 @@ def test_window_module_is_pure():
     import ast
     from pathlib import Path
 
-    from rebooter import cronwindow
+    from rebooter.policy import cronwindow
 
     pure = {"__future__", "re", "collections.abc", "dataclasses", "datetime", "typing", "zoneinfo",
-            "rebooter.cronwindow", "croniter"}  # croniter: schedule arithmetic only
+            "rebooter.policy.cronwindow", "croniter"}  # croniter: schedule arithmetic only
     for module in (w, cronwindow):
         tree = ast.parse(Path(module.__file__).read_text())
         imported = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)} | {
@@ -237,7 +237,7 @@ def test_window_module_is_pure():
 def test_cron_window_opens_for_its_duration_after_each_occurrence():
     from datetime import UTC, datetime
 
-    from rebooter.cronwindow import CronWindow
+    from rebooter.policy.cronwindow import CronWindow
 
     window = CronWindow("0 0 2 * * sat", 4 * 3600)  # Saturdays 02:00-06:00 UTC
     saturday = datetime(2026, 11, 28, 3, 0, tzinfo=UTC)
@@ -250,7 +250,7 @@ def test_cron_window_opens_for_its_duration_after_each_occurrence():
 
 @pytest.mark.parametrize("schedule,duration,text", [("bad", 10, "NCRONTAB"), ("0 0 2 * * sat", 0, "positive")])
 def test_cron_window_errors_name_the_setting(schedule, duration, text):
-    from rebooter.cronwindow import CronWindow
+    from rebooter.policy.cronwindow import CronWindow
 
     with pytest.raises(ValueError, match=text):
         CronWindow(schedule, duration)

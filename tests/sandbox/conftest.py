@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from sandbox_testkit import SMALL, scenario_dict
 
-from sandbox.runtime import Sandbox
+from lab.sandbox.runtime import Sandbox
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from azure.core.credentials import AccessToken
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
-from sandbox.runtime import Sandbox
+from lab.sandbox.runtime import Sandbox
 
 FAST = {"podStartSeconds": 0.05, "podTerminationSeconds": 0.05, "rebootSeconds": 0.4, "recreateDelaySeconds": 0.1,
         "runCommandLatencySeconds": 0.05, "probeCompletionSeconds": 0.05, "armOperationSeconds": 0.1}

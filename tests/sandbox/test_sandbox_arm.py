@@ -15,7 +15,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from sandbox_testkit import SMALL, container_service, wait_for
 
-from sandbox.runcommand import OUTPUT_CAP
+from lab.sandbox.runcommand import OUTPUT_CAP
 
 FOUR_POOLS = SMALL.replace("  - {name: spot, count: 1}", "  - {name: spot, count: 1}\n  - {name: extra, count: 1}")
 

@@ -14,7 +14,7 @@ import pytest
 from azure.core.credentials import AccessToken
 from sandbox_testkit import SMALL
 
-from rebooter import clients
+from rebooter.arm import clients
 
 GOV = "https://management.usgovcloudapi.net"
 CHINA = "https://management.chinacloudapi.cn"

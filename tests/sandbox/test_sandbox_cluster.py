@@ -11,8 +11,8 @@ from pathlib import Path
 from kubernetes import client as k8s
 from sandbox_testkit import kube, wait_for
 
-from sandbox import invariants
-from sandbox.timeline import Timeline
+from lab.sandbox import invariants
+from lab.sandbox.timeline import Timeline
 
 KUBECTL = str(Path(sys.executable).parent / "kubectl")
 

@@ -15,9 +15,11 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import RunCommandRequest
 from sandbox_testkit import SMALL, wait_for
 
-from rebooter import aks, names, plan, probe
-from rebooter.clients import AKS_AAD_SERVER_SCOPE, SandboxCredential, arm_scope
-from sandbox.runcommand import token_audience
+from lab.sandbox.runcommand import token_audience
+from rebooter.arm import aks, probe
+from rebooter.arm.clients import AKS_AAD_SERVER_SCOPE, SandboxCredential, arm_scope
+from rebooter.config import names
+from rebooter.policy import plan
 
 AAD = SMALL.replace("name: aks-test}", "name: aks-test, aadEnabled: true}")
 DISABLED = SMALL.replace("name: aks-test}", "name: aks-test, disableRunCommand: true}")

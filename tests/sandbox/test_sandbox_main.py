@@ -1,4 +1,4 @@
-"""``python -m sandbox <scenario>`` prints where everything is, serves kubectl, and stops on Ctrl-C."""
+"""``python -m lab.sandbox <scenario>`` prints where everything is, serves kubectl, and stops on Ctrl-C."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ KUBECTL = str(Path(sys.executable).parent / "kubectl")
 
 def test_main_prints_endpoints_and_stops_cleanly(tmp_path) -> None:
     timeline = tmp_path / "timeline.jsonl"
-    proc = subprocess.Popen([sys.executable, "-m", "sandbox", "scenarios/minimal.yaml", "--timeline", str(timeline)],
+    proc = subprocess.Popen([sys.executable, "-m", "lab.sandbox", "lab/scenarios/minimal.yaml", "--timeline", str(timeline)],
                             cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         lines: dict[str, str] = {}
@@ -42,6 +42,6 @@ def test_main_prints_endpoints_and_stops_cleanly(tmp_path) -> None:
 def test_main_rejects_an_invalid_scenario(tmp_path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("pools:\n  - {name: system, mode: System, count: three}\n")
-    out = subprocess.run([sys.executable, "-m", "sandbox", str(bad)], cwd=ROOT, capture_output=True, text=True,
+    out = subprocess.run([sys.executable, "-m", "lab.sandbox", str(bad)], cwd=ROOT, capture_output=True, text=True,
                          timeout=30)
     assert out.returncode == 2 and 'pools[0].count: expected an integer >= 1, got "three"' in out.stderr

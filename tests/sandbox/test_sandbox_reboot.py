@@ -8,7 +8,7 @@ from kubernetes import client as k8s
 from sandbox_testkit import SMALL, compute, kube, wait_for
 
 from rebooter import contract
-from rebooter.reboot import reboot_pod_manifest
+from rebooter.kube.reboot import reboot_pod_manifest
 
 REBOOT_NODE_INDEX = 1  # user/1 needs a reboot in the SMALL scenario
 SMALL_WITH_WINDOWS = SMALL.replace("  - {name: spot, count: 1}", "  - {name: spot, count: 1}\n  - {name: win, osType: Windows, count: 1}")

@@ -17,8 +17,8 @@ from azure.mgmt.containerservice import ContainerServiceClient
 from azure.mgmt.containerservice.models import ManagedCluster, RunCommandRequest, RunCommandResult
 from sandbox_testkit import Credential, container_service
 
-from sandbox.certs import make_certs
-from sandbox.serverthread import ServerThread
+from lab.sandbox.certs import make_certs
+from lab.sandbox.serverthread import ServerThread
 
 FIXTURE = Path(__file__).resolve().parents[2].parent / "shared" / "fixtures" / "arm" / "aks-run-command.recorded.json"
 if not FIXTURE.exists():  # CI copies shared/ beside the clone

@@ -8,9 +8,9 @@ from pathlib import Path
 from kubernetes import client as k8s
 from sandbox_testkit import kube
 
-from sandbox.runtime import Sandbox
+from lab.sandbox.runtime import Sandbox
 
-LARGE = Path(__file__).resolve().parents[2] / "scenarios" / "large.yaml"
+LARGE = Path(__file__).resolve().parents[2] / "lab" / "scenarios" / "large.yaml"
 
 
 def test_large_scenario_starts_in_under_ten_seconds() -> None:

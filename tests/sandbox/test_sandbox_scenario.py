@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from sandbox import naming, scenario
-from sandbox.schema import ScenarioError
+from lab.sandbox import naming, scenario
+from lab.sandbox.schema import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -20,12 +20,12 @@ def errors_of(text: str) -> list[str]:
 
 @pytest.mark.parametrize("name", ["demo", "minimal", "large", "faults", "pdb-blocked"])
 def test_shipped_scenarios_load(name: str) -> None:
-    s = scenario.load(ROOT / "scenarios" / f"{name}.yaml")
+    s = scenario.load(ROOT / "lab" / "scenarios" / f"{name}.yaml")
     assert s.nodes and any(p.mode == "System" for p in s.pools)
 
 
 def test_demo_has_what_the_demo_needs() -> None:
-    s = scenario.load(ROOT / "scenarios" / "demo.yaml")
+    s = scenario.load(ROOT / "lab" / "scenarios" / "demo.yaml")
     linux_pools = [p for p in s.pools if p.os_type == "Linux"]
     assert len(linux_pools) >= 2 and any(p.os_type == "Windows" for p in s.pools)
     assert len(s.nodes) >= 7
@@ -37,7 +37,7 @@ def test_demo_has_what_the_demo_needs() -> None:
 
 
 def test_large_is_200_nodes() -> None:
-    assert len(scenario.load(ROOT / "scenarios" / "large.yaml").nodes) == 200
+    assert len(scenario.load(ROOT / "lab" / "scenarios" / "large.yaml").nodes) == 200
 
 
 def test_aks_node_names_and_provider_ids() -> None:
@@ -160,7 +160,7 @@ def test_missing_file_and_bad_yaml() -> None:
 
 
 def test_invalid_scenario_starts_nothing() -> None:
-    from sandbox.runtime import Sandbox
+    from lab.sandbox.runtime import Sandbox
 
     with pytest.raises(ScenarioError):
         Sandbox("pools: [{name: s, mode: System, count: nope}]\n")

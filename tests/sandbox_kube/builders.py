@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sandbox.kube.store import Store
+from lab.sandbox.kube.store import Store
 
 
 def node_info(name: str) -> dict:

@@ -17,8 +17,8 @@ import urllib3
 import yaml
 from kubernetes import client
 
-from sandbox.kube.server import KubeApiServer, kubeconfig
-from sandbox.kube.store import Store
+from lab.sandbox.kube.server import KubeApiServer, kubeconfig
+from lab.sandbox.kube.store import Store
 
 KUBECTL = Path(sys.prefix) / "bin" / "kubectl"
 

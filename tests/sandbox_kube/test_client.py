@@ -325,7 +325,7 @@ def test_pod_logs_version_auth_and_faults(cluster):
         client.CoreV1Api(anonymous).list_node()
     assert exc.value.status == 401
 
-    from sandbox.kube.server import FaultAction
+    from lab.sandbox.kube.server import FaultAction
 
     calls = []
 

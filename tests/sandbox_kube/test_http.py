@@ -80,3 +80,12 @@ def test_pending_terminations_survive_a_server_stop(cluster):
     while store.list("pods") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert store.list("pods") == []
+
+
+def test_watch_timeout_seconds_must_be_an_integer_as_on_a_real_api_server(cluster):
+    """timeoutSeconds is an int64: "1.5" does not decode, and the API server answers 400."""
+    cluster.store.create("nodes", node("n1"))
+    resp = cluster.raw("GET", "/api/v1/nodes?watch=true&timeoutSeconds=1.5")
+    assert resp.status == 400 and "invalid syntax" in json.loads(resp.data)["message"]
+    ok = cluster.raw("GET", "/api/v1/nodes?watch=true&timeoutSeconds=1&fieldSelector=metadata.name%3Dn1")
+    assert ok.status == 200 and [json.loads(line)["type"] for line in ok.data.decode().splitlines()] == ["ADDED"]

@@ -6,10 +6,10 @@ import time
 
 import pytest
 
-from sandbox.kube.errors import ApiError
-from sandbox.kube.patching import strategic_merge
-from sandbox.kube.selectors import labels_match, parse_field_selector, parse_label_selector
-from sandbox.kube.store import Store
+from lab.sandbox.kube.errors import ApiError
+from lab.sandbox.kube.patching import strategic_merge
+from lab.sandbox.kube.selectors import labels_match, parse_field_selector, parse_label_selector
+from lab.sandbox.kube.store import Store
 
 from .builders import node, owner_ref, pdb, pod, replicaset, set_ready
 

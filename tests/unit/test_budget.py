@@ -6,7 +6,8 @@ from __future__ import annotations
 import pytest
 
 from entities import lock
-from rebooter import budget, inventory
+from rebooter.kube import inventory
+from rebooter.policy import budget
 
 NOW = "2026-11-26T10:00:00+00:00"
 

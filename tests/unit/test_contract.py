@@ -2,6 +2,7 @@
 
 import json
 import subprocess
+from pathlib import Path
 
 import pytest
 
@@ -42,3 +43,14 @@ def test_package_names_that_could_break_json_are_dropped(tmp_path):
 
 def test_probe_line_drops_the_same_names_as_the_script():
     assert json.loads(contract.probe_line("n", True, ['evil"pkg', "ok-pkg"], "b", "k"))["packages"] == ["ok-pkg"]
+
+
+def test_every_mark_the_app_writes_is_spelled_only_in_the_contract():
+    """Labels, annotations, taints and pod names the app puts on a cluster have one home."""
+    root = Path(__file__).resolve().parents[2]
+    app = [root / "function_app.py"] + [f for d in ("rebooter", "orchestrators", "activities", "starters", "entities")
+                                        for f in sorted((root / d).rglob("*.py"))]
+    spelled = [f"{f.relative_to(root)}: {line.strip()}" for f in app if f.name != "contract.py"
+               for line in f.read_text().splitlines()
+               if "rebooter.aks.io/" in line or '"rebooter-probe' in line or '"rebooter-reboot' in line]
+    assert spelled == []

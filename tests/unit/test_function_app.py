@@ -14,7 +14,6 @@ EXPECTED = {
     "probe_pool": {("activityTrigger", "payload")},
     "fetch_probe_result": {("activityTrigger", "payload")},
     "list_nodes": {("activityTrigger", "payload")},
-    "describe_node": {("activityTrigger", "payload")},
     "preflight_node": {("activityTrigger", "payload")},
     "check_blockers": {("activityTrigger", "payload")},
     "read_aks_maintenance_window": {("activityTrigger", "payload")},
@@ -34,6 +33,7 @@ EXPECTED = {
     "get_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "list_patch_cycles": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "command_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
+    "terminate_patch_cycle": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "get_cluster_lock": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "break_cluster_lock": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
     "get_cluster_progress": {("durableClient", "client"), ("httpTrigger", "req"), ("http", "$return")},
@@ -65,6 +65,15 @@ def test_every_function_has_its_trigger_and_bindings():
         assert {(b["type"], b["name"]) for b in bindings} == EXPECTED[name], name
 
 
+def test_the_deploy_guide_states_the_function_count():
+    kinds = [next(b["type"] for b in bindings if b["type"].endswith("Trigger")) for bindings in functions().values()]
+    counts = {kind: kinds.count(kind) for kind in set(kinds)}
+    stated = (f"indexes: {len(kinds)} ({counts['httpTrigger']} HTTP, {counts['timerTrigger']} timer, "
+              f"{counts['orchestrationTrigger']} orchestrators, {counts['entityTrigger']} entities, "
+              f"{counts['activityTrigger']} activities;")
+    assert stated in " ".join((ROOT / "docs" / "deploy.md").read_text().split())
+
+
 def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
     found = functions()
     timer = next(b for b in found["scheduled_patch_cycles"] if b["type"] == "timerTrigger")
@@ -79,5 +88,21 @@ def test_timer_schedule_is_an_app_setting_and_routes_are_as_documented():
     unrestricted = next(b for b in found["start_patch_cycle_unrestricted"] if b["type"] == "httpTrigger")
     assert unrestricted["authLevel"].upper() == "ADMIN", "loosening overrides need the admin key"
     assert unrestricted["route"] == "patch-cycles/unrestricted"
+    terminate = next(b for b in found["terminate_patch_cycle"] if b["type"] == "httpTrigger")
+    assert terminate["authLevel"].upper() == "ADMIN", "terminating a cycle and its patch_node instances needs the admin key"
+    assert terminate["route"] == "patch-cycles/{instanceId}/terminate"
     routes = [b["route"] for bindings in found.values() for b in bindings if b.get("route")]
     assert not [r for r in routes if r.lower().startswith("admin")], "the host refuses routes starting with admin"
+
+
+def test_the_entity_names_and_runtime_statuses_have_one_home():
+    from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
+
+    from orchestrators import durable
+
+    entities = {name for name, bindings in functions().items() if any(b["type"] == "entityTrigger" for b in bindings)}
+    assert entities == {durable.LOCK_ENTITY, durable.PROGRESS_ENTITY}
+    assert set(durable.RUNTIME_STATUSES) == {s.value for s in OrchestrationRuntimeStatus}
+    assert durable.ACTIVE_STATUSES | durable.ENDED_STATUSES == set(durable.RUNTIME_STATUSES)
+    assert not durable.ACTIVE_STATUSES & durable.ENDED_STATUSES
+    assert "ContinuedAsNew" in durable.ACTIVE_STATUSES and durable.RUNNING_STATUSES < durable.ACTIVE_STATUSES

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
+from lab.sandbox import images
 from rebooter import contract
-from rebooter.probe_pod import probe_pod_manifest
-from rebooter.reboot import reboot_pod_manifest
-from sandbox import images
+from rebooter.arm.probe_pod import probe_pod_manifest
+from rebooter.kube.reboot import reboot_pod_manifest
 
 NODE = "aks-user-12345678-vmss000001"
 

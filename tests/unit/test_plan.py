@@ -1,4 +1,4 @@
-from rebooter import plan
+from rebooter.policy import plan
 
 
 def cluster(**kw):
@@ -129,3 +129,31 @@ def test_a_node_we_cordoned_is_resumed_even_when_its_pools_probe_failed():
     assert set(by_name) == {"a", "b", "c"}, "a quarantined node stays for the operator"
     assert by_name["b"]["resume"] and by_name["b"]["bootId"] == "b0" and by_name["b"]["pool"] == "apps"
     assert "c" not in {s["node"] for s in result["skipped"]}
+
+
+def test_a_node_our_interrupted_reboot_already_rebooted_is_never_rebooted_again():
+    """Fault seed 40: patch_node terminated at its reboot step; the reboot pod still ran. The next
+    cycle's probe ran before that reboot (sentinel seen, old boot) or failed; either way the node
+    has a new boot since our request, so it is resumed straight to the health check."""
+    rebooted = inv("a", unschedulable=True, cordonedByUs=True, rebootState="rebooting", rebootFromBootId="b1",
+                   bootId="b2", kernel="k2")
+    before_the_reboot = {**fact("a"), "bootId": "b1"}
+    for probes in ([{"pool": "user", "nodes": [before_the_reboot]}],
+                   [{"pool": "user", "nodes": [], "errors": [{"node": "a", "error": "probe pod failed"}]}],
+                   []):
+        [planned] = plan.plan_nodes(probes, [rebooted])["nodes"]
+        assert planned["rebooted"] is True and planned["resume"] is True, probes
+        assert planned["bootId"] == "b1", "the health check compares with the boot the reboot was requested from"
+
+
+def test_a_requested_reboot_that_has_not_happened_keeps_its_boot_id_guard():
+    """Our reboot was requested from b1 and the node is still on b1 when the probe fails: the resumed
+    patch_node asks again from b1, so a reboot that lands meanwhile is not followed by a second one."""
+    pending = inv("a", unschedulable=True, cordonedByUs=True, rebootState="rebooting", rebootFromBootId="b1",
+                  bootId="b1")
+    [planned] = plan.plan_nodes([], [pending])["nodes"]
+    assert planned["bootId"] == "b1" and not planned.get("rebooted")
+    # A stale "rebooting" mark on a node no longer cordoned by us changes nothing.
+    stale = inv("a", rebootState="rebooting", rebootFromBootId="b0", bootId="b1")
+    [planned] = plan.plan_nodes([{"pool": "user", "nodes": [{**fact("a"), "bootId": "b1"}]}], [stale])["nodes"]
+    assert planned["bootId"] == "b1" and not planned.get("rebooted") and not planned["resume"]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from rebooter import settings
+from rebooter.config import settings
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 START, END = "<!-- settings-table:start -->", "<!-- settings-table:end -->"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from rebooter import names, requests, settings
+from rebooter.config import cycle_request, names, settings
 
 SUB = "00000000-0000-0000-0000-000000000000"
 CLUSTER = f"/subscriptions/{SUB}/resourceGroups/rg-demo/providers/Microsoft.ContainerService/managedClusters/aks-demo"
@@ -19,7 +19,7 @@ def app():
 
 
 def parse(body, app, admin=False):
-    return requests.parse_body(json.dumps(body), app, admin=admin)
+    return cycle_request.parse_body(json.dumps(body), app, admin=admin)
 
 
 def test_every_setting_has_a_scope_and_every_cycle_setting_a_safe_direction():
@@ -47,7 +47,7 @@ LOOSER = [("approval", "none", {"REBOOTER_APPROVAL": "first"}), ("disableEvictio
 @pytest.mark.parametrize(("key", "value", "env"), LOOSER)
 def test_a_looser_override_is_refused_with_403_naming_it_and_allowed_on_the_admin_route(key, value, env):
     app = settings.load({"REBOOTER_CLUSTERS": CLUSTER, **env})
-    with pytest.raises(requests.RequestError) as info:
+    with pytest.raises(cycle_request.RequestError) as info:
         parse({"cluster": CLUSTER, "overrides": {key: value}}, app)
     assert info.value.status == 403 and info.value.field == f"overrides.{key}" and key in info.value.detail
     job = parse({"cluster": CLUSTER, "overrides": {key: value}}, app, admin=True)
@@ -57,7 +57,7 @@ def test_a_looser_override_is_refused_with_403_naming_it_and_allowed_on_the_admi
 def test_the_issue_example_is_refused_naming_every_loosened_setting(app):
     body = {"cluster": CLUSTER, "overrides": {"approval": "none", "disableEviction": True, "maxUnavailable": 100,
                                               "undrainablePolicy": "force", "maxFailedNodes": 1000}}
-    with pytest.raises(requests.RequestError) as info:
+    with pytest.raises(cycle_request.RequestError) as info:
         parse(body, app)
     assert info.value.status == 403
     for key in ("disableEviction", "maxUnavailable", "undrainablePolicy", "maxFailedNodes"):
@@ -79,14 +79,14 @@ def test_safe_direction_is_relative_to_the_clusters_own_settings():
     env = {"REBOOTER_CLUSTERS": CLUSTER, "REBOOTER_CLUSTER_OVERRIDES": json.dumps({"aks-demo": {"maxUnavailable": 3}})}
     app = settings.load(env)
     assert parse({"cluster": CLUSTER, "overrides": {"maxUnavailable": 2}}, app)["settings"]["maxUnavailable"] == 2
-    with pytest.raises(requests.RequestError):
+    with pytest.raises(cycle_request.RequestError):
         parse({"cluster": CLUSTER, "overrides": {"maxUnavailable": 4}}, app)
 
 
 def test_undrainable_order_is_force_quarantine_skip():
     app = settings.load({"REBOOTER_CLUSTERS": CLUSTER, "REBOOTER_UNDRAINABLE_POLICY": "quarantine"})
     assert parse({"cluster": CLUSTER, "overrides": {"undrainablePolicy": "skip"}}, app)
-    with pytest.raises(requests.RequestError):
+    with pytest.raises(cycle_request.RequestError):
         parse({"cluster": CLUSTER, "overrides": {"undrainablePolicy": "force"}}, app)
 
 
@@ -94,7 +94,7 @@ def test_undrainable_order_is_force_quarantine_skip():
 
 
 def test_durations_have_a_week_as_maximum_with_a_clear_error(app):
-    with pytest.raises(requests.RequestError) as info:
+    with pytest.raises(cycle_request.RequestError) as info:
         parse({"cluster": CLUSTER, "overrides": {"drainDelaySeconds": 1e12}}, app, admin=True)
     assert info.value.status == 400 and "drainDelaySeconds" in info.value.detail and "604800" in info.value.detail
     with pytest.raises(settings.SettingsError, match="REBOOTER_DRAIN_DELAY_SECONDS.*604800"):
@@ -111,20 +111,20 @@ def test_durations_have_a_week_as_maximum_with_a_clear_error(app):
 @pytest.mark.parametrize(("body", "field", "text"), [
     ({"overrides": {"drainPodSelector": "app=web;reboot"}}, "overrides", "drainPodSelector"),
     ({"overrides": {"soakSeconds": [1]}}, "overrides", "string, number or boolean"),
-    ({"nodes": [f"n{i}" for i in range(requests.MAX_NODES + 1)]}, "nodes", "at most 5000"),
-    ({"pools": [f"p{i}" for i in range(requests.MAX_POOLS + 1)]}, "pools", "at most 100"),
+    ({"nodes": [f"n{i}" for i in range(cycle_request.MAX_NODES + 1)]}, "nodes", "at most 5000"),
+    ({"pools": [f"p{i}" for i in range(cycle_request.MAX_POOLS + 1)]}, "pools", "at most 100"),
     ({"nodes": ["aks-user-1\n"]}, "nodes[0]", "node name"),
     ({"pools": ["user\n"]}, "pools[0]", "pool name"),
 ])
 def test_bad_values_are_400_naming_the_field(app, body, field, text):
-    with pytest.raises(requests.RequestError) as info:
+    with pytest.raises(cycle_request.RequestError) as info:
         parse({"cluster": CLUSTER, **body}, app, admin=True)
     assert info.value.status == 400 and info.value.field == field and text in info.value.detail
 
 
 def test_deeply_nested_body_is_a_400_not_a_recursion_error(app):
-    with pytest.raises(requests.RequestError) as info:
-        requests.parse_body("[" * 100_000 + "]" * 100_000, app)
+    with pytest.raises(cycle_request.RequestError) as info:
+        cycle_request.parse_body("[" * 100_000 + "]" * 100_000, app)
     assert info.value.field == "body" and "nested too deeply" in info.value.detail
 
 
@@ -167,7 +167,7 @@ def test_a_name_shared_by_two_clusters_must_be_overridden_by_key():
 
 
 def test_revalidate_catches_forged_settings(app):
-    cfg = requests.cycle_input(CLUSTER, settings.for_cluster(app, CLUSTER), reason="", trigger="http")["settings"]
+    cfg = cycle_request.cycle_input(CLUSTER, settings.for_cluster(app, CLUSTER), reason="", trigger="http")["settings"]
     assert settings.revalidate(cfg) == []
     forged = {**cfg, "prometheusUrl": "https://evil.example@ws.westeurope.prometheus.monitor.azure.com",
               "prometheusAuth": "entra", "drainDelaySeconds": 1e12, "rebootMethod": "ipmi"}

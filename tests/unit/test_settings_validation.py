@@ -2,7 +2,7 @@
 
 import pytest
 
-from rebooter import settings
+from rebooter.config import settings
 
 
 @pytest.mark.parametrize(

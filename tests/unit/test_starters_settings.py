@@ -51,3 +51,11 @@ def test_invalid_settings_are_a_named_503_on_cluster_routes_and_a_logged_error_o
     with caplog.at_level("ERROR", logger="rebooter.starters"):
         assert asyncio.run(cycles.timer_start(Client())) == []
     assert "REBOOTER_MAX_UNAVAILABLE" in caplog.text
+
+
+def test_one_lookup_finds_a_configured_cluster_by_key_or_name():
+    from rebooter.config.names import configured_named
+
+    assert configured_named([ONE, TWO], "AKS-X") == [ONE, TWO]  # a shared name: ambiguous
+    assert configured_named([ONE, TWO], f"{SUB}.RG-B.aks-x") == [TWO]
+    assert configured_named([ONE, TWO], "aks-y") == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from rebooter import settings
+from rebooter.config import settings
 from starters import fleet, timeline
 
 T0 = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)

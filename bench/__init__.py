@@ -1,1 +1,0 @@
-"""Benchmarks (``make bench`` -> bench/run.py): not part of the default tests."""

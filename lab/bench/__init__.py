@@ -1,0 +1,1 @@
+"""Benchmarks (``make bench`` -> lab/bench/run.py): not part of the default tests."""

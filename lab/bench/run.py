@@ -1,0 +1,150 @@
+"""``make bench``: overhead, run-command fan-out, scaling to 1,000 nodes, 50 clusters, memory, kured.
+
+    .venv/bin/python lab/bench/run.py            # everything (about 15 minutes on 2 CPUs)
+    .venv/bin/python lab/bench/run.py --quick    # small sizes, a smoke run of the measurement code
+    .venv/bin/python lab/bench/run.py --only overhead,fanout
+    .venv/bin/python lab/bench/run.py --render lab/bench/results/latest.json   # the report again, from the JSON
+
+Each measurement runs in a subprocess of its own (``--job``), so its peak RSS is its own and a
+crash or timeout is reported instead of ending the run. The sandbox clusters run in a further
+process (bench.sandbox_host). Results go to ``lab/bench/results/`` as ``bench-<date>.json`` and
+``.md`` plus ``latest.json``/``latest.md``; lab/bench/RESULTS.md is the reviewed copy of a full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from lab.bench import envinfo, report  # noqa: E402
+
+APP_PATHS = ("function_app.py", "orchestrators", "activities", "entities", "starters", "rebooter", "host.json")
+
+# name -> (module.function, full parameters, quick parameters, timeout seconds)
+JOBS: dict[str, tuple[str, dict[str, Any], dict[str, Any], float]] = {
+    # The headline row: the app's default intervals (poll None), what a user deploys.
+    "overhead": ("lab.bench.overhead.run", {"nodes": 20, "reboot": 6.0, "termination": 2.0, "poll": None},
+                 {"nodes": 2, "reboot": 0.5, "termination": 0.2, "poll": None}, 1500),
+    # The same job with every poll at 0.2 s, kept for comparison with earlier runs.
+    "overhead-poll": ("lab.bench.overhead.run", {"nodes": 20, "reboot": 6.0, "termination": 2.0, "poll": 0.2},
+                      {"nodes": 2, "reboot": 0.5, "termination": 0.2, "poll": 0.2}, 900),
+    "fanout": ("lab.bench.fanout.run", {"pools": 10, "latency": 10.0, "poll": 0.2},
+               {"pools": 3, "latency": 0.5, "poll": 0.2}, 600),
+    "scaling-replay-10": ("lab.bench.scaling.replay", {"n": 10}, {"n": 5}, 600),
+    "scaling-replay-100": ("lab.bench.scaling.replay", {"n": 100}, {"n": 20}, 600),
+    "scaling-replay-1000": ("lab.bench.scaling.replay", {"n": 1000}, {}, 1200),
+    "scaling-local-10": ("lab.bench.scaling.local", {"n": 10}, {"n": 5}, 600),
+    "scaling-local-100": ("lab.bench.scaling.local", {"n": 100}, {"n": 20}, 600),
+    "scaling-local-1000": ("lab.bench.scaling.local", {"n": 1000}, {}, 1200),
+    "fleet": ("lab.bench.fleet.run", {"clusters": 50, "nodes": 10, "reboot": 2.0, "termination": 0.5, "poll": 0.2},
+              {"clusters": 3, "nodes": 2, "reboot": 0.5, "termination": 0.2, "poll": 0.2}, 1200),
+    "profile": ("lab.bench.profiling.run", {"n": 200}, {"n": 10}, 600),
+}
+
+
+def run_job(target: str, params: dict[str, Any]) -> dict[str, Any]:
+    """Call ``module.function(**params)`` in this process."""
+    module, _, function = target.rpartition(".")
+    return getattr(importlib.import_module(module), function)(**params)
+
+
+def spawn(name: str, target: str, params: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run one job in a subprocess; its result, or why there is none."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        result_file = f.name
+    job = json.dumps({"target": target, "params": params})
+    began, load = time.monotonic(), os.getloadavg()[0]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    print(f"[bench] {name} {params} ...", file=sys.stderr, flush=True)
+    try:
+        proc = subprocess.run([sys.executable, str(Path(__file__)), "--job", job, "--result", result_file], cwd=ROOT,
+                              env=env, timeout=timeout, capture_output=True, text=True)
+        if proc.returncode != 0:
+            tail = (proc.stderr or "").strip().splitlines()[-5:]
+            result: dict[str, Any] = {"error": f"exit {proc.returncode}: {' | '.join(tail)}"}
+        else:
+            result = json.loads(Path(result_file).read_text())
+    except subprocess.TimeoutExpired:
+        result = {"error": f"timed out after {timeout:.0f} s"}
+    finally:
+        Path(result_file).unlink(missing_ok=True)
+    result["job"] = {"target": target, "params": params, "seconds": round(time.monotonic() - began, 1),
+                     "loadBefore": round(load, 2), "loadAfter": round(os.getloadavg()[0], 2)}
+    print(f"[bench] {name} done in {result['job']['seconds']} s" + (f": {result['error']}" if "error" in result else ""),
+          file=sys.stderr, flush=True)
+    return result
+
+
+def git_state() -> dict[str, Any]:
+    def git(*args: str) -> str:
+        out = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True, timeout=30)
+        return out.stdout.strip()
+
+    dirty = git("status", "--porcelain", "--", *APP_PATHS).splitlines()
+    return {"commit": git("rev-parse", "--short", "HEAD"), "dirty": sorted({line[3:].split("/")[0] for line in dirty})}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small sizes: checks the measurement code, not the app")
+    parser.add_argument("--only", default="", help="comma-separated job names or prefixes (e.g. scaling-replay)")
+    parser.add_argument("--out", default=str(ROOT / "lab" / "bench" / "results"), help="directory for the results")
+    parser.add_argument("--nodes", type=int, help="override the node count of the jobs that take one (overhead)")
+    parser.add_argument("--render", metavar="RESULTS_JSON", help="print the report of an earlier run's JSON again")
+    parser.add_argument("--job", help=argparse.SUPPRESS)
+    parser.add_argument("--result", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.job:  # inside a job subprocess
+        spec = json.loads(args.job)
+        Path(args.result).write_text(json.dumps(run_job(spec["target"], spec["params"]), default=str))
+        return 0
+
+    if args.render:
+        earlier = json.loads(Path(args.render).read_text())
+        for key in ("fits", "perEpisode", "kured", "summary"):
+            earlier.pop(key, None)
+        print(report.markdown(report.summarize(earlier)))
+        return 0
+
+    wanted = [w for w in args.only.split(",") if w]
+    began = time.monotonic()
+    jobs: dict[str, Any] = {}
+    for name, (target, full, quick, timeout) in JOBS.items():
+        params = dict(quick if args.quick else full)
+        if args.nodes and name.startswith("overhead"):
+            params["nodes"] = args.nodes
+        if not params or (wanted and not any(name.startswith(w) for w in wanted)):
+            continue
+        jobs[name] = spawn(name, target, params, timeout)
+    command = "lab/bench/run.py" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "") \
+        + (f" --nodes {args.nodes}" if args.nodes else "")
+    results = report.summarize({"command": command, "quick": args.quick, "environment": envinfo.environment(),
+                                "git": git_state(), "jobs": jobs, "seconds": round(time.monotonic() - began, 1)})
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + ("-quick" if args.quick else "")
+    text = report.markdown(results)
+    for name in (f"bench-{stamp}", "latest-quick" if args.quick else "latest"):
+        (out / f"{name}.json").write_text(json.dumps(results, indent=1, default=str))
+        (out / f"{name}.md").write_text(text)
+    print(text)
+    print(f"[bench] results in {out}/bench-{stamp}.{{json,md}}", file=sys.stderr)
+    return 1 if any(isinstance(v, dict) and v.get("error") for v in jobs.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""AKS and ARM: cluster description, run-command probe, the clients and credentials."""

@@ -1,0 +1,1 @@
+"""Configuration: the settings registry, names and resource IDs, request validation, log lines."""

@@ -1,0 +1,1 @@
+"""Kubernetes node operations: cordon, drain and eviction, reboot, health, marks, node facts."""

@@ -1,0 +1,1 @@
+"""Notifications: events, settings, rendering and sending (Apprise)."""

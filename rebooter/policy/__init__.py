@@ -1,0 +1,1 @@
+"""Policy: the plan, maintenance windows, blockers and alerts, label selectors."""
