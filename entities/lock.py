@@ -52,6 +52,13 @@ def _over_budget(holders: dict[str, Any], node: str, pool: str, data: dict[str, 
                           pool_anonymous=pool_anonymous)
 
 
+def _held_by_other(holders: dict[str, Any], holder: str, node: str) -> str:
+    """The other live holder whose slot covers ``node``, or "" (dead holders are released at each
+    start, starters/clusters.py, and an unrenewed slot expires after its TTL)."""
+    return next((other for other, slot in holders.items()
+                 if node and other != holder and slot.get("node") == node), "")
+
+
 def _kept_for(holders: dict[str, Any], holder: str, node: str) -> str:
     """The reason a kept slot covers this holder or this node, or ""."""
     for other, slot in holders.items():
@@ -81,6 +88,14 @@ def reduce(state: State | None, operation: str, data: dict[str, Any] | None) -> 
         if holder in holders:
             holders[holder] = {**holders[holder], "expiresAt": entry["expiresAt"]}
             return {**state, "holders": holders}, {"acquired": True, "holders": holders, "renewed": True}
+        other = _held_by_other(holders, holder, entry["node"])
+        if other:
+            # One node, one patch_node: a live holder (e.g. a patch_node still running after its
+            # cycle was terminated with Durable's raw terminate, which does not reach children)
+            # is finishing this node; a second one would uncordon or reboot under its feet.
+            return {**state, "holders": holders}, {"acquired": False, "holders": holders, "expired": expired,
+                                                   "heldBy": other, "reason": f"{entry['node']} is being patched "
+                                                                              f"by {other}"}
         refusal = _over_budget(holders, entry["node"], entry["pool"], data)
         if refusal:
             return {**state, "holders": holders}, {"acquired": False, "holders": holders, "expired": expired,

@@ -41,7 +41,8 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
     outcome = yield from _take_lock(run)
     if outcome:
-        if run.facts.get("resume") and not outcome.get("lockKept") and outcome["result"] != NodeResult.GONE:
+        if run.facts.get("resume") and not outcome.get("lockKept") and not outcome.get("heldBy") \
+                and outcome["result"] != NodeResult.GONE:
             return (yield from _undo_earlier_cordon(run, outcome))
         return outcome
 
@@ -161,6 +162,10 @@ def _take_lock(run: NodeRun):
             if got.get("kept"):  # an operator must look first: waiting would not change that
                 return run.result(NodeResult.SKIPPED, got["reason"] + "; break the lock (POST .../lock/break) to retry it",
                                   lockKept=True, cordoned=True)
+            if context.current_utc_datetime >= lock_until and got.get("heldBy"):
+                # Not ours to undo: the other instance owns the cordon and gives it back itself.
+                return run.result(NodeResult.SKIPPED, f"left to the instance patching it: {got['reason']}",
+                                  heldBy=got["heldBy"])
             if context.current_utc_datetime >= lock_until:
                 return run.result(NodeResult.SKIPPED, f"no room in the budget for too long: {got.get('reason', '')}")
             run.note(waitingFor=got.get("reason", ""))

@@ -192,6 +192,28 @@ def test_reported_bug_a_down_node_whose_slot_was_freed_still_uses_the_budget():
     assert cluster.called("cordon_node", B) == [] and cluster.called("reboot_node", B) == []
 
 
+def test_a_node_an_orphaned_patch_node_is_still_patching_is_left_to_it():
+    """Durable's raw terminate of a cycle does not reach its patch_node children: the orphan goes on
+    patching A, renewing its slot. The next cycle (budget 2, so room is not the reason) must neither
+    take A a second time nor undo the cordon the orphan owns; B is patched as usual."""
+    cluster = two_node_cluster()
+    busy = cluster.node(A)
+    busy.unschedulable, busy.cordoned_by_us = True, True
+    cfg = {**settings.load({}), "maxUnavailable": 2, "lockTimeoutSeconds": 120, "lockRetrySeconds": 30}
+    job = cycle_request.cycle_input(cluster.cluster_id, cfg, reason="replay test", trigger="http")
+    host = ReplayHost(cluster.activities(), activity_seconds=1.0)
+    live = (DEFAULT_START + timedelta(hours=1)).isoformat()
+    host.seed_entity("cluster_lock", KEY, {"holders": {"old-cycle:" + A: {
+        "node": A, "pool": "system", "acquiredAt": DEFAULT_START.isoformat(), "expiresAt": live}}, "history": []})
+    cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
+    results = {n["node"]: n for n in cycle.output["nodes"]}
+    assert results[A]["result"] == "skipped" and "being patched by old-cycle:" + A in results[A]["reason"], results[A]
+    assert results[A]["heldBy"] == "old-cycle:" + A
+    assert cluster.called("uncordon_node", A) == [] and cluster.called("reboot_node", A) == []
+    assert cluster.node(A).unschedulable, "the orphan's cordon is the orphan's to give back"
+    assert results[B]["result"] == "patched"
+
+
 def _episode_before_continue_as_new(overrides: dict[str, Any]) -> int:
     """The number of the cycle's episode that schedules the drain's zero-length timer just before
     continue-as-new (the next episode is the one in which it fires and the cycle continues)."""

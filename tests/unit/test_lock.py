@@ -111,3 +111,21 @@ def test_progress_keeps_what_the_last_describe_and_probe_saw():
     state, _ = progress.reduce(state, "observed", {"probe": {"at": LATER, "pending": []}})
     assert state["observed"]["probe"]["pending"] == [] and state["observed"]["cluster"]["at"] == NOW
     assert state["nodes"] == {} and state["cycles"] == []
+
+
+def test_a_node_held_by_another_live_holder_is_refused_whatever_the_budget():
+    """One node, one patch_node: an orphan still patching node n (its cycle was terminated with a
+    raw Durable terminate) keeps n; a new cycle's patch_node for n is refused even with room, and
+    gets n once the orphan releases it or its slot expires."""
+    state, _ = lock.reduce(None, "acquire", {"holder": "orphan", "node": "n", "now": NOW, "ttlSeconds": 60,
+                                             "limit": 3, "out": []})
+    take = {"holder": "new", "node": "n", "now": NOW, "ttlSeconds": 60, "limit": 3, "out": []}
+    state, got = lock.reduce(state, "acquire", take)
+    assert not got["acquired"] and got["heldBy"] == "orphan" and "n is being patched by orphan" in got["reason"]
+    _, other = lock.reduce(state, "acquire", {**take, "holder": "m-holder", "node": "m"})
+    assert other["acquired"], "another node still fits the budget"
+    _, expired = lock.reduce(state, "acquire", {**take, "now": LATER})
+    assert expired["acquired"], "an orphan that stopped renewing frees the node after its TTL"
+    state, _ = lock.reduce(state, "release", {"holder": "orphan", "now": NOW})
+    _, got = lock.reduce(state, "acquire", take)
+    assert got["acquired"]
