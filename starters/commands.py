@@ -17,37 +17,37 @@ import azure.functions as func
 
 from orchestrators import durable
 from orchestrators.control import ACTIONS, EVENT
-from rebooter.config import names
 from starters import clusters
-from starters.http import body_object, error, json_response, runtime_status
+from starters.http import error, instance_status, json_response, operator_body, route_instance_id, runtime_status
 
 log = logging.getLogger("rebooter.starters")
 TERMINATE_WAIT_SECONDS = 10.0  # the answer waits at most this long for the cycle to be Terminated
 CYCLE_PREFIX = "patch-cycle."  # rebooter.config.cycle_request.instance_id: patch-cycle.<cluster key>
 
 
+def operator_request(req: func.HttpRequest) -> tuple[str, dict[str, Any]] | func.HttpResponse:
+    """The instance id and body (only ``by`` and ``reason``) of an operator's request, or the 400."""
+    instance_id = route_instance_id(req)
+    if isinstance(instance_id, func.HttpResponse):
+        return instance_id
+    body = operator_body(req)
+    return body if isinstance(body, func.HttpResponse) else (instance_id, body)
+
+
 async def http_command(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    instance_id = req.route_params.get("instanceId", "")
     action = req.route_params.get("action", "")
     if action not in ACTIONS:
         return error(404, "unknown command", "action", f"expected one of {', '.join(ACTIONS)}")
-    try:
-        names.check_instance_id(instance_id)
-    except ValueError as exc:
-        return error(400, "invalid instance id", "instanceId", str(exc))
-    try:
-        body = body_object(req)
-    except ValueError as exc:
-        return error(400, "invalid body", "body", str(exc))
-    unknown = sorted(set(body) - {"by", "reason"})
-    if unknown:
-        return error(400, "unknown field", unknown[0], "expected some of: by, reason")
+    asked = operator_request(req)
+    if isinstance(asked, func.HttpResponse):
+        return asked
+    instance_id, body = asked
     for field in ("by", "reason"):
         if field in body and (not isinstance(body[field], str) or len(body[field]) > 500):
             return error(400, "invalid field", field, "a string of at most 500 characters")
-    status = await client.get_status(instance_id)
-    if status is None or runtime_status(status) is None:
-        return error(404, "no such patch cycle", "instanceId", instance_id)
+    status = await instance_status(client, instance_id)
+    if isinstance(status, func.HttpResponse):
+        return status
     if runtime_status(status) not in durable.ACTIVE_STATUSES:
         return error(409, f"the patch cycle is {runtime_status(status)}: nothing to {action}", "instanceId",
                      instance_id)
@@ -83,27 +83,19 @@ async def http_terminate(req: func.HttpRequest, client: Any) -> func.HttpRespons
     are ``<cycle id>:<node>``: the cycle's current nodes and every node its progress entry names).
     The answer lists each node with the step it was at; a node left cordoned by us still counts
     against the budget (rebooter.budget) and the next cycle resumes it and reports it."""
-    instance_id = req.route_params.get("instanceId", "")
-    try:
-        names.check_instance_id(instance_id)
-    except ValueError as exc:
-        return error(400, "invalid instance id", "instanceId", str(exc))
-    try:
-        body = body_object(req)
-    except ValueError as exc:
-        return error(400, "invalid body", "body", str(exc))
+    asked = operator_request(req)
+    if isinstance(asked, func.HttpResponse):
+        return asked
+    instance_id, body = asked
     reason, by = body.get("reason"), body.get("by", "admin")
-    unknown = sorted(set(body) - {"by", "reason"})
-    if unknown:
-        return error(400, "unknown field", unknown[0], "expected some of: by, reason")
     if not isinstance(reason, str) or not reason.strip() or len(reason) > 500:
         return error(400, "a reason is required to terminate a patch cycle", "reason",
                      "a non-empty string (at most 500 characters)")
     if not isinstance(by, str) or len(by) > 100:
         return error(400, "invalid field", "by", "a string (at most 100 characters)")
-    status = await client.get_status(instance_id)
-    if status is None or runtime_status(status) is None:
-        return error(404, "no such patch cycle", "instanceId", instance_id)
+    status = await instance_status(client, instance_id)
+    if isinstance(status, func.HttpResponse):
+        return status
     text = f"terminated by {by}: {reason}"
     if runtime_status(status) in durable.ACTIVE_STATUSES:
         await client.terminate(instance_id, text)

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote, urlsplit
 
 import azure.functions as func
 
@@ -16,7 +15,16 @@ from orchestrators import durable
 from rebooter.config import cycle_request, logs, names, settings
 from rebooter.outcomes import CycleOutcome
 from starters import clusters
-from starters.http import error, json_response, misconfigured, runtime_status, timeline_url
+from starters.http import (
+    cycle_url,
+    error,
+    instance_status,
+    json_response,
+    misconfigured,
+    route_instance_id,
+    runtime_status,
+    timeline_url,
+)
 
 log = logging.getLogger("rebooter.starters")
 MAX_PAGE = 100
@@ -99,22 +107,19 @@ def accepted(req: func.HttpRequest, instance_id: str) -> func.HttpResponse:
     """202 with the app's own status URL. Never the Durable extension's management URLs: in Azure
     they carry the extension's system key, which can terminate any instance, signal the lock
     entity and start any orchestration with any input."""
-    parts = urlsplit(req.url)
-    status_url = f"{parts.scheme}://{parts.netloc}/api/patch-cycles/{quote(instance_id, safe='')}"
+    status_url = cycle_url(req, instance_id)
     response = json_response(202, {"id": instance_id, "statusUrl": status_url})
     response.headers["Location"] = status_url
     return response
 
 
 async def http_status(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    instance_id = req.route_params.get("instanceId", "")
-    try:
-        names.check_instance_id(instance_id)
-    except ValueError as exc:
-        return error(400, "invalid instance id", "instanceId", str(exc))
-    status = await client.get_status(instance_id)
-    if status is None or runtime_status(status) is None:
-        return error(404, "no such patch cycle", "instanceId", instance_id)
+    instance_id = route_instance_id(req)
+    if isinstance(instance_id, func.HttpResponse):
+        return instance_id
+    status = await instance_status(client, instance_id)
+    if isinstance(status, func.HttpResponse):
+        return status
     body = describe(instance_id, status)
     body["timelineUrl"] = timeline_url(req, instance_id)
     current = (status.custom_status or {}).get("currentNodes", []) if isinstance(status.custom_status, dict) else []

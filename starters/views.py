@@ -15,7 +15,16 @@ import azure.functions as func
 from orchestrators import durable
 from rebooter.config import cycle_request, names, settings
 from starters import clusters, cycles, fleet, timeline
-from starters.http import base_url, error, json_response, key_suffix, runtime_status, timeline_url
+from starters.http import (
+    base_url,
+    error,
+    instance_status,
+    json_response,
+    key_suffix,
+    route_instance_id,
+    runtime_status,
+    timeline_url,
+)
 
 MAX_NODES = 500  # nodes drawn on one timeline (each is one status read)
 MAX_PAGE = 100
@@ -72,16 +81,12 @@ def _cluster_of(status: Any) -> str:
 
 
 async def http_timeline(req: func.HttpRequest, client: Any) -> func.HttpResponse:
-    instance_id = req.route_params.get("instanceId", "")
-    try:
-        names.check_instance_id(instance_id)
-    except ValueError as exc:
-        return error(400, "invalid instance id", "instanceId", str(exc))
-    if ":" in instance_id:
-        return error(400, "invalid instance id", "instanceId", "a patch cycle's id, not one node's (no ':')")
-    status = await client.get_status(instance_id, show_input=True)
-    if status is None or runtime_status(status) is None:
-        return error(404, "no such patch cycle", "instanceId", instance_id)
+    instance_id = route_instance_id(req, cycle_only=True)
+    if isinstance(instance_id, func.HttpResponse):
+        return instance_id
+    status = await instance_status(client, instance_id, show_input=True)
+    if isinstance(status, func.HttpResponse):
+        return status
     job = _input(status)
     budget = int((job.get("settings") or {}).get("maxUnavailable", 1))
     nodes = await _node_statuses(client, instance_id, status) if _cluster_of(status) else []
