@@ -22,7 +22,7 @@ log = logging.getLogger("rebooter.notify")
 
 
 def notify(payload: dict) -> dict:
-    """The payload's ``settings`` (rebooter.settings.notify_settings: the cluster's masked URLs,
+    """The payload's ``settings`` (rebooter.config.settings.notify_settings: the cluster's masked URLs,
     events and this event's template) say what to send where; only the URLs' secrets are looked
     up, and only for URLs configured for this cluster."""
     event = payload.get("event") if isinstance(payload, dict) else None

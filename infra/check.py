@@ -12,7 +12,7 @@
     python infra/check.py settings        # app settings read by the code == written by the Bicep
     python infra/check.py checkov [DIR]   # 0 parsing errors, 0 failed checks; skips listed
     python infra/check.py sync            # regenerate infra/app/rebooter-settings.json (from
-                                          # rebooter/config/settings.py)
+                                          # rebooter/config/registry.py)
     python infra/check.py setup-checkov   # create .venv-checkov from requirements-infra.txt
     python infra/check.py package ZIP     # the Function App package (repository minus .funcignore)
 

@@ -2,7 +2,7 @@
 
 This module is the one place that says what the app puts on a cluster and what it
 expects back. The sandbox's simulated kubelet reads the same constants, so the two
-cannot drift apart; ``tests/unit/test_contract.py`` runs the real node-side shell script
+cannot drift apart; ``tests/rebooter/test_contract.py`` runs the real node-side shell script
 against a fake host root and checks it prints what :func:`probe_line` prints.
 
 Probe (asking a pool which nodes need a reboot)
@@ -148,7 +148,7 @@ REBOOT_COMMAND = ["sh", "-c", NODE_REBOOT_SCRIPT]
 # CONFIG_SORT=y, CONFIG_GREP=y (-E is grep's own option), CONFIG_SED=y, CONFIG_TR=y, CONFIG_PRINTF=y
 # (and CONFIG_ASH_PRINTF=y), CONFIG_ECHO=y (and CONFIG_ASH_ECHO=y), CONFIG_CHROOT=y;
 # "# CONFIG_NSENTER is not set". /bin/systemctl is the host's, run inside the chroot.
-# tests/unit/test_node_images.py checks these lists against the scripts and the sandbox's image data.
+# tests/rebooter/test_node_images.py checks these lists against the scripts and the sandbox's image data.
 NODE_EXECUTABLES = {
     "probe": ("sh", "cat", "uname", "[", "sort", "grep", "sed", "tr", "printf"),
     "reboot": ("sh", "cat", "[", "echo", "chroot"),

@@ -1,7 +1,7 @@
 """The app settings the code reads versus the app settings the Bicep writes (names only).
 
 Code side, for one Durable backend:
-  * every ``REBOOTER_*`` name in ``rebooter.config.settings.SETTINGS``;
+  * every ``REBOOTER_*`` name in ``rebooter.config.registry.SETTINGS``;
   * names the deployed Python code (the package: the repository minus .funcignore) reads itself: ``os.environ[...]``, ``os.environ.get(...)``,
     ``os.getenv(...)``, binding expressions ``"%NAME%"`` and ``connection="NAME"`` arguments;
   * names host.json refers to: ``%NAME%`` expressions and ``connectionStringName`` /
@@ -62,7 +62,7 @@ _BINDING_EXPRESSION = re.compile(r"%([A-Za-z_][A-Za-z0-9_]*)%")
 
 def rebooter_defaults() -> dict[str, str]:
     """``{name: default}`` of every REBOOTER_* setting, in registry order."""
-    from rebooter.config.settings import SETTINGS
+    from rebooter.config.registry import SETTINGS
 
     return {name: setting.default for name, setting in SETTINGS.items()}
 

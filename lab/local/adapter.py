@@ -7,7 +7,7 @@ classic API the app uses. Every task the adapter hands out is a durabletask ``Ta
 (the worker only resumes generators on those), and a thin driver generator sits
 between the worker and the user's generator to translate failures into what the
 classic SDK raises. Mismatches absorbed here (read in Azure/azure-functions-durable-python and
-microsoft/durabletask-python; tests/local pins each one):
+microsoft/durabletask-python; tests/lab/local pins each one):
 
 - ``current_utc_datetime`` is timezone-aware UTC (durabletask: naive UTC);
 - a failed activity / sub-orchestration / entity call reaches the orchestrator as a

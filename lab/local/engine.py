@@ -47,10 +47,10 @@ log = logging.getLogger(__name__)
 
 
 def app_setting_defaults() -> dict[str, str]:
-    """The documented defaults of the app's settings (rebooter.settings), by setting name."""
-    from rebooter.config import settings
+    """The documented defaults of the app's settings (rebooter.config.registry), by setting name."""
+    from rebooter.config.registry import SETTINGS
 
-    return {name: setting.default for name, setting in settings.SETTINGS.items()}
+    return {name: setting.default for name, setting in SETTINGS.items()}
 
 
 class OrchestrationNonDeterminismError(RuntimeError):

@@ -73,7 +73,7 @@ def sandbox_settings(sandbox: Any, overrides: Mapping[str, str] | None = None,
 def differing_settings(env: Mapping[str, str] | None = None) -> dict[str, str]:
     """Every REBOOTER_* setting whose value differs from the app's default, for the banner: what
     a user sees locally is the defaults except for these lines."""
-    from rebooter.config.settings import SETTINGS
+    from rebooter.config.registry import SETTINGS
 
     env = os.environ if env is None else env
     return {name: env[name] for name, setting in SETTINGS.items()

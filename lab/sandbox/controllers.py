@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from lab.sandbox import controller_status, placement
 from lab.sandbox import pods as podstatus
 from lab.sandbox.kube import ApiError
 from lab.sandbox.kube.patching import JSON_PATCH, MERGE
-from lab.sandbox.nodes import lifecycle_taints, now_iso, ready_status
+from lab.sandbox.nodes import SimulatedCluster, lifecycle_taints, now_iso, ready_status
 from lab.sandbox.timeline import acting_as
 from lab.sandbox.workloads import controlled_pod
-
-if TYPE_CHECKING:
-    from lab.sandbox.cluster import SandboxCluster
 
 OWNED_KINDS = {"ReplicaSet": "replicasets", "StatefulSet": "statefulsets", "DaemonSet": "daemonsets"}
 
@@ -48,7 +44,7 @@ def active(pod: dict) -> bool:
 
 
 class Controllers:
-    def __init__(self, cluster: SandboxCluster) -> None:
+    def __init__(self, cluster: SimulatedCluster) -> None:
         self.cluster = cluster
         self.store = cluster.store
         self.delay = cluster.scenario.timings.recreate_delay_seconds

@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterable
 
 from lab.sandbox.model import FaultSpec, Scenario
+from lab.sandbox.scenario_parts import NodeResolver, read_faults
+from lab.sandbox.schema import Errors, Reader
 
 
 class FaultPlan:
@@ -45,10 +47,6 @@ class FaultPlan:
         return fault
 
     def _parse(self, fields: dict) -> FaultSpec:
-        from lab.sandbox.scenario import NodeResolver
-        from lab.sandbox.scenario_parts import read_faults
-        from lab.sandbox.schema import Errors, Reader
-
         errors = Errors()
         pools = list(self.scenario.pools) if self.scenario else []
         nodes = list(self.scenario.nodes) if self.scenario else []

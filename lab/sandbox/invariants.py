@@ -8,11 +8,9 @@ else had cordoned was never uncordoned.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from lab.sandbox.model import Scenario
-    from lab.sandbox.timeline import Event, Timeline
+from lab.sandbox.model import Scenario
+from lab.sandbox.timeline import Event, Timeline
 
 
 def unavailable(state: dict) -> bool:

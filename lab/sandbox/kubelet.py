@@ -29,24 +29,27 @@ import threading
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 from lab.sandbox import images
 from lab.sandbox import pods as podstatus
 from lab.sandbox.kube import ApiError
 from lab.sandbox.kube.patching import JSON_PATCH
 from lab.sandbox.node_exec import NodeExec, container_env, host_root_mounts
-from lab.sandbox.nodes import healthy_conditions, lifecycle_taints, now_iso, ready_status, unknown_conditions
+from lab.sandbox.nodes import (
+    SimulatedCluster,
+    healthy_conditions,
+    lifecycle_taints,
+    now_iso,
+    ready_status,
+    unknown_conditions,
+)
 from lab.sandbox.timeline import acting_as
 from rebooter import contract
-
-if TYPE_CHECKING:
-    from lab.sandbox.cluster import SandboxCluster
 
 RERUN_FAULT = "nodeRerunsRebootPod"
 
 class Kubelet:
-    def __init__(self, cluster: SandboxCluster) -> None:
+    def __init__(self, cluster: SimulatedCluster) -> None:
         self.cluster = cluster
         self.store = cluster.store
         self.timings = cluster.scenario.timings

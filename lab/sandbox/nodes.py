@@ -11,8 +11,12 @@ import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
-from lab.sandbox.model import ClusterSpec, NodeSpec, PoolSpec
+from lab.sandbox.faults import FaultPlan
+from lab.sandbox.kube import Scheduler, Store
+from lab.sandbox.model import ClusterSpec, NodeSpec, PoolSpec, Scenario
+from lab.sandbox.timeline import Timeline
 
 UNREACHABLE = "node.kubernetes.io/unreachable"
 NOT_READY = "node.kubernetes.io/not-ready"
@@ -38,6 +42,23 @@ class HostFacts:
     reboots: list[str] = field(default_factory=list)  # "pod" / "vmss" per completed reboot
     rebooting: bool = False
     via: str = ""  # how the current or last reboot was triggered
+
+
+class SimulatedCluster(Protocol):
+    """What the simulated kubelet and controllers use of the sandbox cluster (cluster.SandboxCluster
+    builds them and passes itself): the scenario, the store, the timers, the timeline, the faults
+    and the hosts. A protocol, so they sit below the cluster instead of importing it back."""
+
+    scenario: Scenario
+    store: Store
+    scheduler: Scheduler
+    timeline: Timeline
+    faults: FaultPlan
+    hosts: dict[str, HostFacts]
+
+    def node_ready(self, name: str) -> bool: ...
+
+    def node_ip(self, name: str) -> str: ...
 
 
 def now_iso() -> str:

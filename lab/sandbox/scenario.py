@@ -29,7 +29,15 @@ from lab.sandbox.model import (
     PoolSpec,
     Scenario,
 )
-from lab.sandbox.scenario_parts import label_key_ok, read_faults, read_pdbs, read_taints, read_timings, read_workloads
+from lab.sandbox.scenario_parts import (
+    NodeResolver,
+    label_key_ok,
+    read_faults,
+    read_pdbs,
+    read_taints,
+    read_timings,
+    read_workloads,
+)
 from lab.sandbox.schema import Errors, Reader, ScenarioError
 
 __all__ = ["ScenarioError", "load", "parse"]
@@ -162,40 +170,6 @@ def _read_pools(errors: Errors, top: Reader, cluster: ClusterSpec) -> list[PoolS
     if pools and not any(p.mode == "System" and p.os_type == "Linux" for p in pools):
         errors.add("pools", "AKS needs at least one pool with mode: System and osType: Linux")
     return pools
-
-
-class NodeResolver:
-    """Turns node references ("pool/3", "pool/0-4", "pool/*" or a node name) into node names."""
-
-    def __init__(self, pools: list[PoolSpec], nodes: list[NodeSpec]) -> None:
-        self.pools = {p.name: p for p in pools}
-        self.by_pool = {p.name: [n.name for n in nodes if n.pool == p.name] for p in pools}
-        self.names = {n.name for n in nodes}
-        self.os = {n.name: n.os_type for n in nodes}
-
-    def resolve(self, errors: Errors, path: str, ref: Any) -> list[str]:
-        if not isinstance(ref, str):
-            errors.add(path, 'a node reference ("<pool>/<index>", "<pool>/<a>-<b>", "<pool>/*" or a node name)', ref)
-            return []
-        if ref in self.names:
-            return [ref]
-        m = re.fullmatch(r"([a-z0-9]+)/(\*|\d+|\d+-\d+)", ref)
-        if not m:
-            errors.add(path, 'a node reference ("<pool>/<index>", "<pool>/<a>-<b>", "<pool>/*" or a node name)', ref)
-            return []
-        pool, sel = m.groups()
-        if pool not in self.by_pool:
-            errors.add(path, f"no pool named {pool!r} (pools: {', '.join(self.by_pool) or 'none'})")
-            return []
-        names = self.by_pool[pool]
-        if sel == "*":
-            return list(names)
-        lo, _, hi = sel.partition("-")
-        lo_i, hi_i = int(lo), int(hi or lo)
-        if lo_i > hi_i or hi_i >= len(names):
-            errors.add(path, f"index out of range: pool {pool!r} has {len(names)} node(s) (0-{len(names) - 1})")
-            return []
-        return names[lo_i:hi_i + 1]
 
 
 _NODE_FIELDS = ("node", "rebootRequired", "packages", "kernel", "pendingKernel", "cordonedBy", "ready", "taints",

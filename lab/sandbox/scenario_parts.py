@@ -1,9 +1,10 @@
-"""Readers for the workload, PDB, timing and fault sections of a scenario file."""
+"""Readers for the workload, PDB, timing and fault sections of a scenario file, and the node
+references (``pool/3``) they use; lab.sandbox.scenario reads the rest and calls these."""
 
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lab.sandbox.model import (
     KUBELET_FAULTS,
@@ -12,6 +13,7 @@ from lab.sandbox.model import (
     TAINT_EFFECTS,
     Budget,
     FaultSpec,
+    NodeSpec,
     PdbSpec,
     PoolSpec,
     Taint,
@@ -20,12 +22,43 @@ from lab.sandbox.model import (
 )
 from lab.sandbox.schema import Errors, Reader
 
-if TYPE_CHECKING:
-    from lab.sandbox.scenario import NodeResolver
-
 DNS_LABEL = r"[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?"
 _NAME_PART = r"[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?"
 _PREFIX = r"[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?"
+
+
+class NodeResolver:
+    """Turns node references ("pool/3", "pool/0-4", "pool/*" or a node name) into node names."""
+
+    def __init__(self, pools: list[PoolSpec], nodes: list[NodeSpec]) -> None:
+        self.pools = {p.name: p for p in pools}
+        self.by_pool = {p.name: [n.name for n in nodes if n.pool == p.name] for p in pools}
+        self.names = {n.name for n in nodes}
+        self.os = {n.name: n.os_type for n in nodes}
+
+    def resolve(self, errors: Errors, path: str, ref: Any) -> list[str]:
+        if not isinstance(ref, str):
+            errors.add(path, 'a node reference ("<pool>/<index>", "<pool>/<a>-<b>", "<pool>/*" or a node name)', ref)
+            return []
+        if ref in self.names:
+            return [ref]
+        m = re.fullmatch(r"([a-z0-9]+)/(\*|\d+|\d+-\d+)", ref)
+        if not m:
+            errors.add(path, 'a node reference ("<pool>/<index>", "<pool>/<a>-<b>", "<pool>/*" or a node name)', ref)
+            return []
+        pool, sel = m.groups()
+        if pool not in self.by_pool:
+            errors.add(path, f"no pool named {pool!r} (pools: {', '.join(self.by_pool) or 'none'})")
+            return []
+        names = self.by_pool[pool]
+        if sel == "*":
+            return list(names)
+        lo, _, hi = sel.partition("-")
+        lo_i, hi_i = int(lo), int(hi or lo)
+        if lo_i > hi_i or hi_i >= len(names):
+            errors.add(path, f"index out of range: pool {pool!r} has {len(names)} node(s) (0-{len(names) - 1})")
+            return []
+        return names[lo_i:hi_i + 1]
 
 
 def label_key_ok(key: str) -> bool:

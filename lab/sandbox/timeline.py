@@ -1,4 +1,4 @@
-"""A timestamped record of everything that happened to the sandbox cluster, and checks over it.
+"""A timestamped record of everything that happened to the sandbox cluster.
 
 Tests read it in memory (``timeline.events("node")``) and ``write_jsonl`` keeps it for a
 person. Each event has a sequence number, a monotonic time in seconds since the timeline
@@ -15,7 +15,7 @@ started (for ordering and durations) and a wall-clock time (for reading), a kind
 * ``reboot``: a node went down / came up, and through which path (pod or vmss).
 * ``arm``: ARM calls that change something (VMSS restart), and injected ARM faults.
 
-The invariant checks live in sandbox.invariants and are re-exported here.
+The safety checks over a timeline live in lab.sandbox.invariants (which reads this module).
 """
 
 from __future__ import annotations
@@ -127,8 +127,3 @@ def acting_as(actor: str) -> Iterator[None]:
 def current_actor(default: str = "api") -> str:
     return getattr(_actor, "name", None) or default
 
-
-from lab.sandbox.invariants import foreign_cordons_undone, max_unavailable, pdb_violations  # noqa: E402
-
-__all__ = ["Event", "Timeline", "acting_as", "current_actor", "foreign_cordons_undone", "max_unavailable",
-           "pdb_violations"]

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from datetime import date, time
 from typing import Any
 
-from rebooter.policy.windows import Window, WindowError, parse_time, parse_zone
+from rebooter.policy.window_parse import parse_time, parse_zone
+from rebooter.policy.windows import Window, WindowError
 
 AKS_CONFIG_NAME = "aksManagedNodeOSUpgradeSchedule"
 _AKS_WEEKDAYS = {name: i for i, name in enumerate(("monday", "tuesday", "wednesday", "thursday", "friday",

@@ -1,6 +1,6 @@
 """Where a setting may be set, and which way an override may move it.
 
-Every setting in rebooter.settings has a scope:
+Every setting in rebooter.config.registry has a scope:
 
 * ``app``: one value for the whole Function App (the cluster list, the timer, ARM);
 * ``cluster``: the app value, or a cluster's own in ``REBOOTER_CLUSTER_OVERRIDES``;

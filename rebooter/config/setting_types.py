@@ -1,6 +1,6 @@
 """The value types of app settings: each parser reads the text of an app setting (or an override)
 and returns the typed value, or raises ValueError saying what was expected. Every duration is
-bounded by WEEK. rebooter.settings builds its registry from these."""
+bounded by WEEK. rebooter.config.registry builds the settings table from these."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 from rebooter.config import names
 from rebooter.notifications import secrets as notify_secrets
-from rebooter.policy import alerts, labelselector, windows
+from rebooter.policy import alerts, labelselector, window_parse
 
 _LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
@@ -114,17 +114,17 @@ def _ncrontab(raw: str) -> str:
 
 
 def _window_days(raw: str) -> list[str]:
-    return [windows.DAY_NAMES[d] for d in windows.parse_days(raw)]
+    return [window_parse.DAY_NAMES[d] for d in window_parse.parse_days(raw)]
 
 
 def _hhmm(raw: str) -> str:
-    return f"{windows.parse_time(raw):%H:%M}"
+    return f"{window_parse.parse_time(raw):%H:%M}"
 
 
 def _time_zone(raw: str) -> str:
-    windows.parse_zone(raw)
+    window_parse.parse_zone(raw)
     return raw.strip()
 
 
 def _dates(raw: str) -> list[str]:
-    return [d.isoformat() for d in windows.parse_dates(raw)]
+    return [d.isoformat() for d in window_parse.parse_dates(raw)]

@@ -75,7 +75,7 @@ def from_settings(values: Mapping[str, Any]) -> AlertCheck | None:
     )
 
 
-# ---- setting parsers (used by rebooter.settings) ----------------------------------------------
+# ---- setting parsers (used by rebooter.config.registry) --------------------------------------
 
 
 def _masked(url: str) -> str:

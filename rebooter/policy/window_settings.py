@@ -12,20 +12,15 @@ from typing import Any
 
 from rebooter.arm.aks_window import AKS_CONFIG_NAME
 from rebooter.policy.cronwindow import CronWindow
-from rebooter.policy.windows import (
-    DAYS_SETTING,
-    END_SETTING,
-    EXCLUDE_SETTING,
-    SOURCE_SETTING,
-    START_SETTING,
-    ZONE_SETTING,
-    Window,
-    WindowError,
-    parse_dates,
-    parse_days,
-    parse_time,
-    parse_zone,
-)
+from rebooter.policy.window_parse import parse_dates, parse_days, parse_time, parse_zone
+from rebooter.policy.windows import Window, WindowError
+
+DAYS_SETTING = "REBOOTER_WINDOW_DAYS"
+START_SETTING = "REBOOTER_WINDOW_START"
+END_SETTING = "REBOOTER_WINDOW_END"
+ZONE_SETTING = "REBOOTER_WINDOW_TIME_ZONE"
+EXCLUDE_SETTING = "REBOOTER_WINDOW_EXCLUDE_DATES"
+SOURCE_SETTING = "REBOOTER_WINDOW_SOURCE"
 
 
 def parse_window(

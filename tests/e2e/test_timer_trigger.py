@@ -23,7 +23,7 @@ from rebooter.config import cycle_request
 
 ROOT = Path(__file__).resolve().parents[2]
 TIMER = "scheduled_patch_cycles"
-SLICE = 0.3  # stands for durabletask's 30 s sub-orchestration watch (tests/local/test_local_long_child.py)
+SLICE = 0.3  # stands for durabletask's 30 s sub-orchestration watch (tests/lab/local/test_local_long_child.py)
 
 
 def _scenario() -> dict:

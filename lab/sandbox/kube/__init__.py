@@ -9,14 +9,15 @@ Usage::
     ...
     server.stop()
 
-Modules: kinds (the served resources), store (+ deletion, observers, disruption: the API rules),
+Modules: kinds (the served resources), store (+ deletion, observers, disruption, scheduling: the API rules),
 selectors, patching, fields / validation (what a real server accepts), server (+ routing,
 handlers, watch, discovery, openapi, tables: the wire).
 """
 
 from .errors import ApiError
+from .scheduling import Scheduler, ThreadScheduler
 from .server import FaultAction, KubeApiServer, kubeconfig
-from .store import Scheduler, Store, ThreadScheduler, WatchEvent
+from .store import Store, WatchEvent
 
 __all__ = ["ApiError", "FaultAction", "KubeApiServer", "Scheduler", "Store", "ThreadScheduler", "WatchEvent",
            "kubeconfig"]

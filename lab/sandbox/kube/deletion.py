@@ -12,14 +12,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from .errors import conflict, resource_info
 from .kinds import KINDS
 from .objects import deep_copy, timestamp
-
-if TYPE_CHECKING:
-    from .store import Scheduler
+from .scheduling import Scheduler
 
 
 def _key(obj: dict) -> tuple[str, str]:

@@ -13,14 +13,31 @@ Functions here are called by the Store with its lock held.
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from collections.abc import Callable
+from typing import Protocol
 
 from .errors import ApiError, bad_request, internal_error, too_many_requests
 from .objects import controller_ref, deep_copy, is_pod_ready, parse_timestamp, timestamp
 from .selectors import labels_match, selector_from_object
 
-if TYPE_CHECKING:
-    from .store import Store
+
+class StoreView(Protocol):
+    """What the disruption controller and the eviction use of the store (kube.store.Store, which
+    calls them with its lock held): its tables, its clock, status writes, delayed re-checks and
+    the delete verb. A protocol, so this module sits below the store instead of importing it."""
+
+    clock: Callable[[], float]
+
+    def _table(self, kind: str) -> dict[tuple[str, str], dict]: ...
+
+    def _raw(self, kind: str, name: str, namespace: str | None) -> dict: ...
+
+    def _write_status(self, kind: str, old: dict, status: dict) -> dict: ...
+
+    def _schedule_resync(self, namespace: str, delay: float) -> None: ...
+
+    def delete(self, kind: str, name: str, namespace: str | None = None, grace_period_seconds: int | None = None,
+               preconditions: dict | None = None, propagation_policy: str | None = None) -> dict: ...
 
 DELETION_TIMEOUT = 120.0  # seconds an evicted pod stays out of currentHealthy while not yet deleted
 MAX_DISRUPTED_PODS = 2000
@@ -42,7 +59,7 @@ def _scaled(value: int | str, total: int) -> int:
     raise _SyncError(f"invalid value for IntOrString: invalid type: string is not a percentage: {value!r}")
 
 
-def _controller_scale(store: Store, namespace: str, ref: dict) -> tuple[str, int] | None:
+def _controller_scale(store: StoreView, namespace: str, ref: dict) -> tuple[str, int] | None:
     """The finders: ReplicaSet (or its Deployment), StatefulSet; None when no controller is found."""
     kind, name, uid = ref.get("kind"), ref.get("name", ""), ref.get("uid")
     if kind == "ReplicaSet":
@@ -64,7 +81,7 @@ def _controller_scale(store: Store, namespace: str, ref: dict) -> tuple[str, int
     return None
 
 
-def _expected_scale(store: Store, namespace: str, pods: list[dict]) -> int:
+def _expected_scale(store: StoreView, namespace: str, pods: list[dict]) -> int:
     scales: dict[str, int] = {}
     for pod in pods:
         ref = controller_ref(pod)
@@ -79,7 +96,7 @@ def _expected_scale(store: Store, namespace: str, pods: list[dict]) -> int:
     return sum(scales.values())
 
 
-def _expected_and_desired(store: Store, pdb: dict, pods: list[dict]) -> tuple[int, int]:
+def _expected_and_desired(store: StoreView, pdb: dict, pods: list[dict]) -> tuple[int, int]:
     spec = pdb.get("spec") or {}
     ns = pdb["metadata"]["namespace"]
     if spec.get("maxUnavailable") is not None:
@@ -109,7 +126,7 @@ def matching_pods(pdb: dict, pods: list[dict]) -> list[dict]:
     return [p for p in pods if labels_match(selector, p["metadata"].get("labels"))]
 
 
-def compute_status(store: Store, pdb: dict, pods: list[dict], now: float) -> tuple[dict, float | None]:
+def compute_status(store: StoreView, pdb: dict, pods: list[dict], now: float) -> tuple[dict, float | None]:
     """The status the disruption controller would write, and when it must look again (disruptedPods expiry)."""
     old = pdb.get("status") or {}
     generation = int(pdb["metadata"].get("generation", 1))
@@ -149,7 +166,7 @@ def compute_status(store: Store, pdb: dict, pods: list[dict], now: float) -> tup
     return status, recheck
 
 
-def sync_namespace(store: Store, namespace: str) -> None:
+def sync_namespace(store: StoreView, namespace: str) -> None:
     """Bring every PDB of the namespace up to date (writes only when the status changes)."""
     pdbs = [o for (ns, _), o in store._table("poddisruptionbudgets").items() if ns == namespace]
     if not pdbs:
@@ -182,7 +199,7 @@ def _forbidden(pdb: dict, why: str) -> ApiError:
                     {"name": name, "group": "policy", "kind": "poddisruptionbudgets"})
 
 
-def _check_and_decrement(store: Store, pdb: dict, pod_name: str, dry_run: bool) -> None:
+def _check_and_decrement(store: StoreView, pdb: dict, pod_name: str, dry_run: bool) -> None:
     status = pdb.get("status") or {}
     name = pdb["metadata"]["name"]
     if int(status.get("observedGeneration", 0)) < int(pdb["metadata"].get("generation", 1)):
@@ -207,7 +224,7 @@ def _check_and_decrement(store: Store, pdb: dict, pod_name: str, dry_run: bool) 
     store._write_status("poddisruptionbudgets", pdb, new)
 
 
-def evict(store: Store, name: str, namespace: str, eviction: dict | None) -> dict:
+def evict(store: StoreView, name: str, namespace: str, eviction: dict | None) -> dict:
     """POST pods/{name}/eviction: delete the pod if its PodDisruptionBudget allows it."""
     eviction = eviction or {}
     meta_name = (eviction.get("metadata") or {}).get("name")

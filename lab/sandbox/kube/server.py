@@ -31,7 +31,8 @@ from . import discovery, handlers, openapi
 from .errors import ApiError
 from .handlers import Reply
 from .routing import Target, parse
-from .store import Store, ThreadScheduler
+from .scheduling import ThreadScheduler
+from .store import Store
 from .watch import serve_watch
 
 log = logging.getLogger(__name__)

@@ -32,7 +32,7 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterator
-from typing import Any, Protocol
+from typing import Any
 
 from . import disruption
 from .deletion import DeletionMixin
@@ -42,10 +42,11 @@ from .kinds import KINDS, KindInfo
 from .objects import apply_create_defaults, deep_copy, generate_name, name_errors, timestamp
 from .observers import ObserverMixin, WatchEvent
 from .patching import APPLY, apply_patch
+from .scheduling import Scheduler, ThreadScheduler
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
 from .validation import validate
 
-__all__ = ["ApiError", "Scheduler", "ThreadScheduler", "Store", "WatchEvent"]
+__all__ = ["ApiError", "Store", "WatchEvent"]
 
 log = logging.getLogger(__name__)
 
@@ -53,21 +54,6 @@ DEFAULT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease"
 HISTORY_SIZE = 50_000
 # Kinds whose changes can change a PodDisruptionBudget's status.
 _DISRUPTION_KINDS = {"pods", "poddisruptionbudgets", "replicasets", "statefulsets", "deployments"}
-
-
-class Scheduler(Protocol):
-    """How the store runs delayed work (graceful deletion, PDB re-checks)."""
-
-    def call_later(self, delay_seconds: float, fn: Callable[[], None]) -> None: ...
-
-
-class ThreadScheduler:
-    """Default scheduler when no server provides one: a daemon threading.Timer per call."""
-
-    def call_later(self, delay_seconds: float, fn: Callable[[], None]) -> None:
-        timer = threading.Timer(max(0.0, delay_seconds), fn)
-        timer.daemon = True
-        timer.start()
 
 
 def _key(obj: dict) -> tuple[str, str]:

@@ -12,17 +12,24 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
+from concurrent.futures import Executor
+from typing import Protocol
 
 from aiohttp import web
 
 from .errors import ApiError, bad_request
 from .routing import Target
 from .selectors import fields_match, labels_match, parse_field_selector, parse_label_selector
-from .store import WatchEvent
+from .store import Store, WatchEvent
 
-if TYPE_CHECKING:
-    from .server import KubeApiServer
+
+class WatchHost(Protocol):
+    """What a watch needs from the server that accepted it (server.KubeApiServer): the store to
+    read, the pool to block in, and whether the server is shutting down."""
+
+    store: Store
+    executor: Executor
+    closing: bool
 
 DEFAULT_TIMEOUT = 1800.0
 
@@ -61,7 +68,7 @@ def _line(event_type: str, obj: dict) -> bytes:
     return json.dumps({"type": event_type, "object": obj}, separators=(",", ":")).encode() + b"\n"
 
 
-async def serve_watch(server: KubeApiServer, request: web.Request, t: Target) -> web.StreamResponse:
+async def serve_watch(server: WatchHost, request: web.Request, t: Target) -> web.StreamResponse:
     query = request.query
     matches = _matcher(t, query)
     timeout = _timeout_seconds(query.get("timeoutSeconds"))

@@ -1,0 +1,1 @@
+"""Builders and test doubles shared by several test directories (one copy each)."""
