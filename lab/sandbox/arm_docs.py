@@ -1,7 +1,7 @@
 """The JSON documents the ARM emulator answers with, shaped like real ARM responses.
 
 The managed cluster document follows the recorded real response in
-shared/fixtures/arm/aks-run-command.recorded.json (same properties), plus the newer
+tests/fixtures/arm/aks-run-command.recorded.json (same properties), plus the newer
 ``autoUpgradeProfile`` and, on Entra ID clusters, ``aadProfile``. Error bodies are ARM's
 ``{"error": {"code", "message"}}``.
 """

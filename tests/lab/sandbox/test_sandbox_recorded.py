@@ -1,4 +1,4 @@
-"""Real recorded AKS answers (shared/fixtures/arm/aks-run-command.recorded.json) and the emulator's
+"""Real recorded AKS answers (tests/fixtures/arm/aks-run-command.recorded.json) and the emulator's
 answers, fed to the same SDK, parse into the same shapes.
 
 The recording is replayed by a tiny local HTTPS server (same CA as a sandbox) that answers each
@@ -21,9 +21,7 @@ from lab.sandbox.serverthread import ServerThread
 
 from .sandbox_testkit import Credential, container_service
 
-FIXTURE = Path(__file__).resolve().parents[3].parent / "shared" / "fixtures" / "arm" / "aks-run-command.recorded.json"
-if not FIXTURE.exists():  # CI copies shared/ beside the clone
-    FIXTURE = Path("/work/shared/fixtures/arm/aks-run-command.recorded.json")
+FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "arm" / "aks-run-command.recorded.json"
 
 # Fields the emulator adds to the 2022 recording: newer API versions (autoUpgradeProfile with the
 # node OS channel), a zonal pool's availabilityZones, and AKS's newer network plugin mode. The
