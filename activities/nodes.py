@@ -29,6 +29,12 @@ check_node_health {cluster, node, bootIdBefore, waitSeconds?=0}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
                      reasons: [str], waited?: bool}   healthy with rebootRequired true: rebooted, but the sentinel
                      is back (packages: its .pkgs); the node is marked "still-required"
+finish_node      {cluster, node, labels?, annotations?, untaint?=false, next?: node name (then settings: the node's
+                  whole settings, as preflight_node takes them)}
+                 -> {uncordon: <uncordon_node's answer>, marks?: <mark_node's answer>, taint?: {..} | {error},
+                     next?: <preflight_node's answer for the next node> | {node, error}}
+                 after a healthy reboot, in one call: marks, our uncordon, the pending taint off, and the
+                 next node's preflight (its blockers and the nodes out, counted after our uncordon)
 set_pending_taint {cluster, settings, nodes: [node], pending: bool}
                  -> {results: [{node, tainted, changed, reason}]}   (our PreferNoSchedule taint only)
 """
@@ -44,7 +50,7 @@ from kubernetes.client.exceptions import ApiException
 
 from rebooter.arm import clients
 from rebooter.config import names
-from rebooter.kube import taint
+from rebooter.kube import marks, taint
 from rebooter.kube.cordon import cordon, uncordon
 from rebooter.kube.drain import DrainOptions
 from rebooter.kube.eviction import drain_pass
@@ -145,3 +151,37 @@ def set_pending_taint(payload: dict) -> dict:
         with _api_errors("taint" if payload["pending"] else "untaint", node):
             results.append(taint.set_pending(api, node, payload["pending"]))
     return {"results": results}
+
+
+def finish_node(payload: dict) -> dict:
+    """The end of a patched node in one round trip: labels and annotations, our uncordon (only a
+    cordon that carries our mark), the reboot-pending taint removed, and the preflight of the
+    node that comes next. Each part is idempotent on its own, so the whole call is: a second run
+    finds the marks set, the node schedulable ("already schedulable") and the taint gone.
+
+    The taint and the next preflight are courtesies: a failure there is reported in the answer
+    (the next node then runs its own preflight), never the node's failure. Marks and uncordon
+    raise like mark_node and uncordon_node do."""
+    api, node = _target(payload)
+    answer: dict[str, Any] = {}
+    labels, notes = payload.get("labels"), payload.get("annotations")
+    if labels or notes:
+        with _api_errors("mark", node):
+            answer["marks"] = marks.mark(api, node, labels, notes)
+    with _api_errors("uncordon", node):
+        answer["uncordon"] = uncordon(api, node)
+    if _flag(payload, "untaint"):
+        try:
+            with _api_errors("untaint", node):
+                answer["taint"] = taint.set_pending(api, node, False)
+        except KubeError as exc:
+            answer["taint"] = {"node": node, "error": str(exc)}
+    following = payload.get("next")
+    if following is not None:
+        from activities.cluster import preflight_node
+
+        try:
+            answer["next"] = preflight_node({**payload, "node": names.check_node_name(following)})
+        except Exception as exc:  # noqa: BLE001 - the next node checks for itself
+            answer["next"] = {"node": str(following)[:253], "error": f"{type(exc).__name__}: {exc}"[:500]}
+    return answer

@@ -39,7 +39,7 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     yield from run.control.arm()  # a cancel sent at once is neither lost nor delivered twice
 
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
-    outcome = yield from _take_lock(run)
+    outcome = yield from _take_lock(run, job.get("preflight"))
     if outcome:
         if run.facts.get("resume") and not outcome.get("lockKept") and outcome["result"] != NodeResult.GONE:
             return (yield from _undo_earlier_cordon(run, outcome))
@@ -75,29 +75,35 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     # reported with its packages; planning leaves it alone for the reboot-loop cooldown.
     still = {"packages": health.get("packages") or []} if health.get("rebootRequired") else None
 
-    # 6. Marks, uncordon (only our own cordon) and unlock.
+    # 6. Marks, uncordon (only our own cordon), the pending taint off, and unlock: one activity,
+    # which also answers the next node's preflight (job["next"]), so that node starts at its lock.
     run.begin("uncordon")
+    following = job.get("next")
     try:
         labels = {**{k: None for k in cfg["preRebootNodeLabels"]}, **cfg["postRebootNodeLabels"]}
         result = PATCHED_STILL_REQUIRED if still else NodeResult.PATCHED
         annotations = {LAST_RESULT_ANNOTATION: result} if cfg["annotateNodes"] else {}
-        if labels or annotations:
-            yield run.activity("mark_node", labels=labels, annotations=annotations)
-        yield from _undo_cordon(run)
+        finished = yield run.activity("finish_node", labels=labels or None, annotations=annotations or None,
+                                      untaint=bool(cfg.get("preferNoScheduleTaint", True)),
+                                      **({"next": following, "settings": cfg} if following else {}))
+        run.steps[-1]["uncordoned"] = bool(finished["uncordon"].get("uncordoned"))
     except Exception as exc:  # noqa: BLE001
         if gone(exc):
             return _gone(run, exc)
         return (yield from run.fail_keeping_lock(
             NodeResult.ERROR, f"rebooted and healthy, but uncordon failed: {durable.error_text(exc)}; the node is still "
                      "cordoned by us"))
-    yield from durable.pending_taint(context, cfg, run.cluster, [run.node], False)  # healthy: no longer pending
     run.release()
     after = {"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")}
+    checked = finished.get("next")
+    carried = {"nextPreflight": {"node": following, "check": checked}} \
+        if following and isinstance(checked, dict) and "error" not in checked else {}
     if still:
         return run.result(NodeResult.PATCHED, "rebooted and back in service, but it asks for a reboot again (packages: "
                           f"{', '.join(still['packages']) or 'none listed'}); left alone for "
-                          f"{cfg.get('rebootLoopCooldownSeconds', 0):.0f}s", after=after, stillRequired=still)
-    return run.result(NodeResult.PATCHED, after=after)
+                          f"{cfg.get('rebootLoopCooldownSeconds', 0):.0f}s", after=after, stillRequired=still,
+                          **carried)
+    return run.result(NodeResult.PATCHED, after=after, **carried)
 
 
 def _drain_and_reboot(run: NodeRun):
@@ -126,15 +132,19 @@ def _drain_and_reboot(run: NodeRun):
     return None
 
 
-def _take_lock(run: NodeRun):
-    """Preflight then acquire, retrying on timers; a result dict when the node is not taken."""
+def _take_lock(run: NodeRun, carried: dict[str, Any] | None):
+    """Preflight then acquire, retrying on timers; a result dict when the node is not taken.
+    ``carried``: this node's preflight, answered by the previous node's finish_node moments ago
+    (patch_cycle passes it on only when nothing waited in between); it stands for the first
+    preflight, every retry checks again."""
     context, cfg = run.context, run.cfg
     run.begin("lock")
     blocked_until = context.current_utc_datetime + timedelta(seconds=cfg["blockerTimeoutSeconds"])
     lock_until = context.current_utc_datetime + timedelta(seconds=cfg["lockTimeoutSeconds"])
     while True:
         try:
-            check = yield run.activity("preflight_node", settings=cfg)
+            check = carried if carried else (yield run.activity("preflight_node", settings=cfg))
+            carried = None
         except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
             if gone(exc):
                 return _gone(run, exc)

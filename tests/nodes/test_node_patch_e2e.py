@@ -106,3 +106,33 @@ def test_a_node_cordoned_by_an_operator_is_left_cordoned(sandbox):
         "cordonedByUs": False, "alreadyCordoned": True, "unschedulable": True, "owner": ""}
     assert nodes.uncordon_node(target)["uncordoned"] is False
     assert describe(target)["unschedulable"] is True
+
+
+def test_finish_node_marks_uncordons_untaints_and_answers_the_next_preflight_idempotently(sandbox):
+    """finish_node folds marks + uncordon + the pending taint off + the next node's preflight into
+    one activity; run twice (at-least-once) it leaves the same state, and it never uncordons a
+    node someone else cordoned."""
+    node, following, foreign = node_named(sandbox, "user", 0), node_named(sandbox, "user", 1), node_named(sandbox, "user", 2)
+    cfg = settings.load()
+    target = {"cluster": sandbox.cluster_resource_id, "node": node, "settings": settings.activity_settings(cfg)}
+    assert nodes.cordon_node({**target, "owner": "e2e"})["cordonedByUs"] is True
+    nodes.set_pending_taint({**target, "nodes": [node], "pending": True})
+    payload = {**target, "settings": cfg, "labels": {"team.io/patched": "yes"},
+               "annotations": {"team.io/result": "patched"}, "untaint": True, "next": following}
+    first = nodes.finish_node(payload)
+    assert first["uncordon"] == {"uncordoned": True, "unschedulable": False, "reason": "cordoned by us"}
+    assert first["taint"]["tainted"] is False and first["taint"]["changed"] is True
+    assert first["marks"]["labels"] == {"team.io/patched": "yes"}
+    # The next node's preflight counts the nodes out after our uncordon: only the operator's cordon.
+    assert first["next"]["blocked"] is False and first["next"]["unavailable"]["nodes"] == [foreign]
+    again = nodes.finish_node(payload)
+    assert again["uncordon"]["uncordoned"] is True and again["uncordon"]["reason"] == "already schedulable"
+    assert again["taint"]["changed"] is False and again["next"]["unavailable"]["nodes"] == [foreign]
+    after = describe(target)
+    assert not after["unschedulable"] and not after["cordonedByUs"]
+
+    other = {**target, "node": foreign}
+    assert nodes.finish_node({**other, "untaint": True})["uncordon"]["uncordoned"] is False
+    assert describe(other)["unschedulable"] is True
+    bad = nodes.finish_node({**other, "settings": cfg, "next": "bad;name"})
+    assert "error" in bad["next"] and "bad;name" in bad["next"]["node"]

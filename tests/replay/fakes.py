@@ -76,6 +76,7 @@ class FakeCluster:
             "reboot_node": self.reboot_node, "check_node_health": self.check_node_health,
             "check_blockers": self.check_blockers, "preflight_node": self.preflight_node,
             "mark_node": self.mark_node, "set_pending_taint": self.set_pending_taint,
+            "finish_node": self.finish_node,
         }
         return {name: self._recorded(name, fn) for name, fn in handlers.items()}
 
@@ -144,6 +145,26 @@ class FakeCluster:
     def mark_node(self, payload: dict[str, Any]) -> dict[str, Any]:
         return {"node": payload["node"], "labels": payload.get("labels") or {},
                 "annotations": payload.get("annotations") or {}}
+
+    def finish_node(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Like activities.nodes.finish_node: its parts are recorded (and fail) under their own
+        activity names, so a test sees the marks, the uncordon, the taint and the next preflight."""
+        answer: dict[str, Any] = {}
+        if payload.get("labels") or payload.get("annotations"):
+            answer["marks"] = self._recorded("mark_node", self.mark_node)(payload)
+        answer["uncordon"] = self._recorded("uncordon_node", self.uncordon_node)(payload)
+        if payload.get("untaint"):
+            try:
+                answer["taint"] = self._recorded("set_pending_taint", self.set_pending_taint)(
+                    {**payload, "nodes": [payload["node"]], "pending": False})["results"][0]
+            except Exception as exc:  # noqa: BLE001 - reported, like the real activity
+                answer["taint"] = {"node": payload["node"], "error": str(exc)}
+        if payload.get("next"):
+            try:
+                answer["next"] = self._recorded("preflight_node", self.preflight_node)({**payload, "node": payload["next"]})
+            except Exception as exc:  # noqa: BLE001
+                answer["next"] = {"node": payload["next"], "error": str(exc)}
+        return answer
 
     # ---- Kubernetes --------------------------------------------------------------------------
     def list_nodes(self, payload: dict[str, Any]) -> list[dict[str, Any]]:

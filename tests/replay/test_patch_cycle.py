@@ -109,20 +109,27 @@ def test_two_node_cycle_actions():
         child = run.child(node)
         assert child.status == "Completed"
         kinds = [(a["kind"], a.get("name") or a.get("operation")) for a in child.actions if a["kind"] != "signal"]
-        assert [k for k in kinds if k[0] != "timer"] == [
-            ("activity", "preflight_node"), ("entity_call", "acquire"), ("activity", "cordon_node"),
+        # B's preflight was answered by A's finish_node (one node after the other, nothing between).
+        assert [k for k in kinds if k[0] != "timer"] == [("activity", "preflight_node")] * (node == A) + [
+            ("entity_call", "acquire"), ("activity", "cordon_node"),
             ("activity", "drain_node"), ("activity", "drain_node"),
             ("activity", "reboot_node"),
             ("activity", "check_node_health"), ("activity", "check_node_health"),
-            ("activity", "mark_node"), ("activity", "uncordon_node"), ("activity", "set_pending_taint"),
+            ("activity", "finish_node"),
         ]
+        finish = child.decisions("activity", "finish_node")[0]["input"]
+        assert finish.get("next") == (B if node == A else None) and finish["untaint"] is True
         # Every wait is a durable timer (raced against the operator's control event); the first
         # health check is not preceded by one (it watches for the node itself).
         assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"]]
         assert _command_checks(child) == 1  # the waiter opened first
         assert len(child.decisions("activity", "reboot_node")) == 1
         assert [s["operation"] for s in child.decisions("signal")] == ["release", "node"]
-    # The cluster saw exactly one reboot and one uncordon per node, nothing for the others.
+    # The cluster saw exactly one reboot and one uncordon per node, nothing for the others; B's
+    # preflight ran once, at A's end, after A's uncordon.
+    assert [p["node"] for p in run.cluster.called("preflight_node")] == [A, B]
+    calls = [(a, p.get("node")) for a, p in run.cluster.calls]
+    assert calls.index(("preflight_node", B)) == calls.index(("uncordon_node", A)) + 2  # the taint in between
     assert [p["node"] for p in run.cluster.called("reboot_node")] == [A, B]
     assert [p["node"] for p in run.cluster.called("uncordon_node")] == [A, B]
     assert not run.cluster.node(A).unschedulable and not run.cluster.node(B).unschedulable
