@@ -18,8 +18,9 @@ uncordon_node    {cluster, node}
                  -> {uncordoned, unschedulable, reason}   reason: "cordoned by us" |
                     "already schedulable" | "cordoned by someone else" | "node not found"
 drain_node       {cluster, node, waitSeconds?=0, options?: {drainGracePeriodSeconds, deleteEmptydirData, force,
-                  drainPodSelector, skipWaitForDeleteTimeoutSeconds, disableEviction}, forceDelete?=false}
-                 -> {status: "done"|"pending"|"error", method: "eviction"|"delete",
+                  drainPodSelector, skipWaitForDeleteTimeoutSeconds, disableEviction}, forceDelete?=false,
+                  cordonOwner?: cordon first, as cordon_node with this owner}
+                 -> {status: "done"|"pending"|"error"|"not ours", method: "eviction"|"delete", cordon?,
                      evicted: [ns/pod], deleted: [ns/pod], blocked: [{pod, reason}],
                      terminating: [ns/pod], errors: [str], warnings: [str],
                      skipped: [{pod, reason}], remaining: int, waited?: bool}
@@ -110,11 +111,21 @@ def _wait_seconds(payload: dict) -> float:
 
 
 def drain_node(payload: dict) -> dict:
+    """One drain pass; with ``cordonOwner`` the cordon first, in the same call (cordon + first
+    pass: one round trip). A node someone else cordoned is not drained: the answer is
+    ``{status: "not ours", cordon}`` and the orchestrator leaves it alone."""
     options = DrainOptions.from_dict(payload.get("options") if isinstance(payload, dict) else None)
     api, node = _target(payload)
     wait = _wait_seconds(payload)
+    cordoned = None
+    if payload.get("cordonOwner") is not None:
+        with _api_errors("cordon", node):
+            cordoned = cordon(api, node, payload["cordonOwner"])
+        if cordoned["alreadyCordoned"] and not cordoned["cordonedByUs"]:
+            return {"status": "not ours", "cordon": cordoned}
     with _api_errors("drain", node):
-        return drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete"), wait_seconds=wait)
+        drained = drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete"), wait_seconds=wait)
+    return {**drained, "cordon": cordoned} if cordoned is not None else drained
 
 
 def reboot_node(payload: dict) -> dict:

@@ -106,6 +106,23 @@ def test_a_node_cordoned_by_an_operator_is_left_cordoned(sandbox):
         "cordonedByUs": False, "alreadyCordoned": True, "unschedulable": True, "owner": ""}
     assert nodes.uncordon_node(target)["uncordoned"] is False
     assert describe(target)["unschedulable"] is True
+    # Cordon + first drain pass in one call: a foreign cordon stops it before any eviction.
+    folded = nodes.drain_node({**target, "cordonOwner": "e2e", "options": {"deleteEmptydirData": True}})
+    assert folded == {"status": "not ours", "cordon": {"cordonedByUs": False, "alreadyCordoned": True,
+                                                       "unschedulable": True, "owner": ""}}
+    assert sandbox.timeline.events("eviction") == []
+
+
+def test_cordon_and_first_drain_pass_in_one_call_is_idempotent(sandbox):
+    node = node_named(sandbox, "user", 1)
+    target = {"cluster": sandbox.cluster_resource_id, "node": node,
+              "settings": settings.activity_settings(settings.load())}
+    payload = {**target, "cordonOwner": "e2e", "options": {"deleteEmptydirData": True}, "waitSeconds": 30}
+    first = nodes.drain_node(payload)
+    assert first["cordon"]["cordonedByUs"] is True and first["status"] in ("done", "pending"), first
+    again = until(lambda: nodes.drain_node(payload), lambda r: r["status"] in ("done", "error"))
+    assert again["status"] == "done" and again["cordon"] == {**first["cordon"], "alreadyCordoned": False}
+    assert describe(target)["cordonedByUs"] is True
 
 
 def test_finish_node_marks_uncordons_untaints_and_answers_the_next_preflight_idempotently(sandbox):

@@ -116,6 +116,8 @@ class FakeCluster:
         pool = payload["pool"]
         self.counters[f"fetch/{pool}"] += 1
         if self.counters[f"fetch/{pool}"] <= self.probe_running_polls:
+            if self.watches_to_bound and payload.get("waitSeconds", 0) > 0:
+                return {"pool": pool, "status": "running", "waited": True}
             return {"pool": pool, "status": "running"}
         facts = [{"node": n.name, "pool": pool, "rebootRequired": n.reboot_required,
                   "packages": ["linux-image-azure"] if n.reboot_required else [], "bootId": n.boot_id,
@@ -193,6 +195,11 @@ class FakeCluster:
         return {"uncordoned": True, "unschedulable": False, "reason": "already schedulable"}
 
     def drain_node(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload.get("cordonOwner") is not None:  # cordon + first pass (recorded as both)
+            cordoned = self._recorded("cordon_node", self.cordon_node)({**payload, "owner": payload["cordonOwner"]})
+            if cordoned["alreadyCordoned"] and not cordoned["cordonedByUs"]:
+                return {"status": "not ours", "cordon": cordoned}
+            return {**self.drain_node({k: v for k, v in payload.items() if k != "cordonOwner"}), "cordon": cordoned}
         name = payload["node"]
         self.counters[f"drain/{name}"] += 1
         result: dict[str, Any] = {"method": "eviction", "evicted": [], "deleted": [], "blocked": [],
