@@ -89,15 +89,28 @@ def _run_probe(core: k8s.CoreV1Api, node: str) -> tuple[dict[str, Any] | None, s
         return None, f"probe pod {name} failed ({_pod_failure(pod)}); it will be created again"
     if phase != "Succeeded":
         return None, f"probe pod {name} is {phase}"
-    try:
-        log = call(core.read_namespaced_pod_log, name, namespace, container="probe")
-    except ApiException as exc:
-        raise KubeError(f"read log of probe pod {namespace}/{name}: {error_message(exc)}") from None
+    try:  # the probe's line is its termination message: no log request (the log when it is cut)
+        answer = parse_probe_output(_termination_message(pod))
+    except ValueError:
+        try:
+            log = call(core.read_namespaced_pod_log, name, namespace, container="probe")
+        except ApiException as exc:
+            raise KubeError(f"read log of probe pod {namespace}/{name}: {error_message(exc)}") from None
+        try:
+            answer = parse_probe_output(log if isinstance(log, str) else str(log))
+        except ValueError as exc:
+            _delete_pod(core, name, namespace)
+            return None, f"probe pod {name}: {exc}; it will be created again"
     _delete_pod(core, name, namespace)
-    try:
-        return parse_probe_output(log if isinstance(log, str) else str(log)), ""
-    except ValueError as exc:
-        return None, f"probe pod {name}: {exc}; it will be created again"
+    return answer, ""
+
+
+def _termination_message(pod: dict[str, Any]) -> str:
+    for container in (pod.get("status") or {}).get("containerStatuses") or []:
+        message = ((container.get("state") or {}).get("terminated") or {}).get("message")
+        if message:
+            return str(message)
+    return ""
 
 
 def check_health(

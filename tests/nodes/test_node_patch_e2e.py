@@ -90,6 +90,8 @@ def test_patch_one_node(sandbox, method):
     assert health["healthy"] is True, health
     assert health["bootId"] != before["bootId"] and health["rebootRequired"] is False
     assert health["kernel"] != before["kernel"]  # the pending kernel is running now
+    # The verification probe's answer came from its termination message: no log request.
+    assert [r.path for r in sandbox.kube.requests if r.path.endswith("/log")] == []
 
     assert nodes.uncordon_node(target)["uncordoned"] is True
     after = describe(target)

@@ -117,3 +117,13 @@ def test_a_fetch_with_wait_seconds_reads_arm_until_the_result_is_there(make_sand
     again = aks.submit_probe(arm, ref, "user", 10)
     assert aks.fetch_probe(arm, ref, "user", again["commandId"], wait_seconds=0.5, sleep=pauses.append) == {
         "pool": "user", "status": "running", "waited": True}
+
+
+def test_the_probe_reads_every_answer_from_one_pod_list_not_one_log_per_node(make_sandbox) -> None:
+    """The probe pods write their line as the termination message too; the runner script reads
+    the answers from its one pod list (kubectl get ... terminated.message) and asks for no log."""
+    sb = make_sandbox()
+    result = _probe(sb, None)
+    nodes = [n.name for n in sb.scenario.nodes if n.pool == "user"]
+    assert sorted(f["node"] for f in result["nodes"]) == sorted(nodes) and result["errors"] == []
+    assert [r.path for r in sb.kube.requests if r.path.endswith("/log")] == []
