@@ -155,3 +155,26 @@ def test_finish_node_marks_uncordons_untaints_and_answers_the_next_preflight_ide
     assert describe(other)["unschedulable"] is True
     bad = nodes.finish_node({**other, "settings": cfg, "next": "bad;name"})
     assert "error" in bad["next"] and "bad;name" in bad["next"]["node"]
+
+
+def test_the_verification_pod_is_created_while_the_node_is_down(sandbox):
+    """The health check that watches sees the node go down for its reboot and creates the
+    verification pod then, bound to the node, so the kubelet runs it as soon as it is back. Here
+    the node never comes back: the pod waits, Pending, and the check answers at its bound."""
+    from kubernetes import client as k8s
+
+    from rebooter import contract
+    from rebooter.kube.health import verify_pod_name
+
+    node = node_named(sandbox, "user", 0)
+    sandbox.faults.add(type="nodeNeverReturns", node=node)
+    target = {"cluster": sandbox.cluster_resource_id, "node": node,
+              "settings": settings.activity_settings(settings.load())}
+    before = describe(target)
+    nodes.reboot_node({**target, "bootId": before["bootId"], "method": "pod"})
+    health = nodes.check_node_health({**target, "bootIdBefore": before["bootId"], "waitSeconds": 3})
+    assert health["healthy"] is False and health["pending"] is True and health["waited"] is True, health
+    core = k8s.CoreV1Api(clients.kube_api(target["cluster"], clients.access_of(target)))
+    pod = core.read_namespaced_pod(verify_pod_name(node), contract.PROBE_NAMESPACE)
+    assert pod.spec.node_name == node and pod.status.phase == "Pending"
+    assert not describe(target)["ready"]
