@@ -18,7 +18,7 @@ from typing import Any
 
 from orchestrators import durable
 from orchestrators.control import Control
-from orchestrators.node_run import NodeRun
+from orchestrators.node_run import NodeRun, blocked_text, watch_until
 from rebooter.contract import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
 from rebooter.notifications import events as notify_events
 from rebooter.outcomes import PATCHED_STILL_REQUIRED, NodeResult, Verdict
@@ -56,7 +56,7 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     try:
         if fold:
             first = yield run.activity("drain_node", options=_drain_options(cfg), forceDelete=False,
-                                       cordonOwner=run.holder, waitSeconds=_watch_until(context, cfg, deadline))
+                                       cordonOwner=run.holder, waitSeconds=watch_until(context, cfg, deadline))
         else:
             cordon = yield run.activity("cordon_node", owner=run.holder)
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
@@ -214,7 +214,7 @@ def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = No
                 drained, first = first, None
             else:
                 drained = yield run.activity("drain_node", options=options, forceDelete=force_delete,
-                                             waitSeconds=_watch_until(context, cfg, deadline))
+                                             waitSeconds=watch_until(context, cfg, deadline))
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
             if gone(exc):
@@ -225,7 +225,7 @@ def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = No
             return None
         stuck = drained["status"] == "error" or context.current_utc_datetime >= deadline
         if stuck:
-            why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else _blocked_text(drained)
+            why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else blocked_text(drained)
             policy = cfg["undrainablePolicy"]
             if policy == "force" and not force_delete:
                 # Delete what eviction could not move, then give the deletions one more drain timeout.
@@ -261,7 +261,7 @@ def _wait_healthy(run: NodeRun):
             yield from run.control.wait(cfg["healthPollSeconds"])
         try:
             health = yield context.call_activity("check_node_health", {**run.target,
-                                                                       "waitSeconds": _watch_until(context, cfg, deadline),
+                                                                       "waitSeconds": watch_until(context, cfg, deadline),
                                                                        "bootIdBefore": run.facts["bootId"]})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
             if gone(exc):
@@ -271,13 +271,6 @@ def _wait_healthy(run: NodeRun):
         if health.get("healthy") or final or context.current_utc_datetime >= deadline:
             return health
         yield from run.renew_lock()
-
-
-def _watch_until(context: Any, cfg: dict[str, Any], deadline: Any) -> float:
-    """How long the next activity may watch: watchSeconds, but never past the step's own deadline
-    (drain or health timeout), so a watch cannot let a drain finish after it was due to give up."""
-    left = (deadline - context.current_utc_datetime).total_seconds()
-    return float(max(0, min(cfg.get("watchSeconds", 0), int(left))))
 
 
 def gone(exc: BaseException) -> bool:
@@ -331,10 +324,3 @@ def _quarantine(run: NodeRun, reason: str):
                                                           f"{durable.error_text(exc)}"))
     run.release()
     return run.result(NodeResult.QUARANTINED, reason, cordoned=True)
-
-
-def _blocked_text(drained: dict[str, Any]) -> str:
-    blocked = drained.get("blocked", [])
-    if blocked:
-        return "drain timed out; evictions refused: " + "; ".join(f"{b['pod']}: {b['reason']}" for b in blocked)
-    return "drain timed out; pods still terminating: " + ", ".join(drained.get("terminating", []))

@@ -1,6 +1,6 @@
 """``make bench``: overhead, run-command fan-out, scaling to 1,000 nodes, 50 clusters, memory, kured.
 
-    .venv/bin/python lab/bench/run.py            # everything (about 15 minutes on 2 CPUs)
+    .venv/bin/python lab/bench/run.py            # everything (15-20 minutes on 2 idle CPUs; 25 on a loaded machine)
     .venv/bin/python lab/bench/run.py --quick    # small sizes, a smoke run of the measurement code
     .venv/bin/python lab/bench/run.py --only overhead,fanout
     .venv/bin/python lab/bench/run.py --render lab/bench/results/latest.json   # the report again, from the JSON
