@@ -29,6 +29,7 @@ ACTIVITIES = [
     nodes.reboot_node,
     nodes.check_node_health,
     nodes.set_pending_taint,
+    nodes.finish_node,
 ]
 
 for _activity in ACTIVITIES:

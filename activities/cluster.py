@@ -12,6 +12,7 @@ from typing import Any
 from rebooter.arm import aks, clients, probe
 from rebooter.config import names
 from rebooter.kube import inventory
+from rebooter.kube.watching import MAX_WATCH_SECONDS
 
 
 def _arm(payload: dict[str, Any]) -> tuple[Any, names.ClusterRef]:
@@ -39,12 +40,17 @@ def probe_pool(payload: dict[str, Any]) -> dict[str, Any]:
 
 
 def fetch_probe_result(payload: dict[str, Any]) -> dict[str, Any]:
-    """One poll of a pool's probe: running, done, failed (the command failed: final) or error
-    (could not ask: the orchestrator polls again until its deadline)."""
+    """A pool's probe result: running, done, failed (the command failed: final) or error (could
+    not ask: the orchestrator polls again until its deadline). With ``waitSeconds`` (at most
+    rebooter.kube.watching.MAX_WATCH_SECONDS) it reads ARM every second or so until the result is
+    there or the bound passes (then ``waited: true``), so the cycle sees it within a second."""
     pool = names.check_pool_name(payload["pool"])
+    wait = payload.get("waitSeconds", 0)
+    if isinstance(wait, bool) or not isinstance(wait, (int, float)) or not 0 <= wait <= MAX_WATCH_SECONDS:
+        raise ValueError(f"waitSeconds: expected a number of seconds from 0 to {MAX_WATCH_SECONDS}, got {wait!r}")
     try:
         arm, ref = _arm(payload)
-        return aks.fetch_probe(arm, ref, pool, str(payload["commandId"]))
+        return aks.fetch_probe(arm, ref, pool, str(payload["commandId"]), wait_seconds=float(wait))
     except probe.ProbeError as exc:
         return {"pool": pool, "status": "failed", "error": str(exc)}
     except Exception as exc:  # noqa: BLE001 - transient: polled again

@@ -18,8 +18,9 @@ uncordon_node    {cluster, node}
                  -> {uncordoned, unschedulable, reason}   reason: "cordoned by us" |
                     "already schedulable" | "cordoned by someone else" | "node not found"
 drain_node       {cluster, node, waitSeconds?=0, options?: {drainGracePeriodSeconds, deleteEmptydirData, force,
-                  drainPodSelector, skipWaitForDeleteTimeoutSeconds, disableEviction}, forceDelete?=false}
-                 -> {status: "done"|"pending"|"error", method: "eviction"|"delete",
+                  drainPodSelector, skipWaitForDeleteTimeoutSeconds, disableEviction}, forceDelete?=false,
+                  cordonOwner?: cordon first, as cordon_node with this owner}
+                 -> {status: "done"|"pending"|"error"|"not ours", method: "eviction"|"delete", cordon?,
                      evicted: [ns/pod], deleted: [ns/pod], blocked: [{pod, reason}],
                      terminating: [ns/pod], errors: [str], warnings: [str],
                      skipped: [{pod, reason}], remaining: int, waited?: bool}
@@ -29,6 +30,12 @@ check_node_health {cluster, node, bootIdBefore, waitSeconds?=0}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
                      reasons: [str], waited?: bool}   healthy with rebootRequired true: rebooted, but the sentinel
                      is back (packages: its .pkgs); the node is marked "still-required"
+finish_node      {cluster, node, labels?, annotations?, untaint?=false, next?: node name (then settings: the node's
+                  whole settings, as preflight_node takes them)}
+                 -> {uncordon: <uncordon_node's answer>, marks?: <mark_node's answer>, taint?: {..} | {error},
+                     next?: <preflight_node's answer for the next node> | {node, error}}
+                 after a healthy reboot, in one call: marks, our uncordon, the pending taint off, and the
+                 next node's preflight (its blockers and the nodes out, counted after our uncordon)
 set_pending_taint {cluster, settings, nodes: [node], pending: bool}
                  -> {results: [{node, tainted, changed, reason}]}   (our PreferNoSchedule taint only)
 """
@@ -44,7 +51,7 @@ from kubernetes.client.exceptions import ApiException
 
 from rebooter.arm import clients
 from rebooter.config import names
-from rebooter.kube import taint
+from rebooter.kube import marks, taint
 from rebooter.kube.cordon import cordon, uncordon
 from rebooter.kube.drain import DrainOptions
 from rebooter.kube.eviction import drain_pass
@@ -104,11 +111,21 @@ def _wait_seconds(payload: dict) -> float:
 
 
 def drain_node(payload: dict) -> dict:
+    """One drain pass; with ``cordonOwner`` the cordon first, in the same call (cordon + first
+    pass: one round trip). A node someone else cordoned is not drained: the answer is
+    ``{status: "not ours", cordon}`` and the orchestrator leaves it alone."""
     options = DrainOptions.from_dict(payload.get("options") if isinstance(payload, dict) else None)
     api, node = _target(payload)
     wait = _wait_seconds(payload)
+    cordoned = None
+    if payload.get("cordonOwner") is not None:
+        with _api_errors("cordon", node):
+            cordoned = cordon(api, node, payload["cordonOwner"])
+        if cordoned["alreadyCordoned"] and not cordoned["cordonedByUs"]:
+            return {"status": "not ours", "cordon": cordoned}
     with _api_errors("drain", node):
-        return drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete"), wait_seconds=wait)
+        drained = drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete"), wait_seconds=wait)
+    return {**drained, "cordon": cordoned} if cordoned is not None else drained
 
 
 def reboot_node(payload: dict) -> dict:
@@ -145,3 +162,37 @@ def set_pending_taint(payload: dict) -> dict:
         with _api_errors("taint" if payload["pending"] else "untaint", node):
             results.append(taint.set_pending(api, node, payload["pending"]))
     return {"results": results}
+
+
+def finish_node(payload: dict) -> dict:
+    """The end of a patched node in one round trip: labels and annotations, our uncordon (only a
+    cordon that carries our mark), the reboot-pending taint removed, and the preflight of the
+    node that comes next. Each part is idempotent on its own, so the whole call is: a second run
+    finds the marks set, the node schedulable ("already schedulable") and the taint gone.
+
+    The taint and the next preflight are courtesies: a failure there is reported in the answer
+    (the next node then runs its own preflight), never the node's failure. Marks and uncordon
+    raise like mark_node and uncordon_node do."""
+    api, node = _target(payload)
+    answer: dict[str, Any] = {}
+    labels, notes = payload.get("labels"), payload.get("annotations")
+    if labels or notes:
+        with _api_errors("mark", node):
+            answer["marks"] = marks.mark(api, node, labels, notes)
+    with _api_errors("uncordon", node):
+        answer["uncordon"] = uncordon(api, node)
+    if _flag(payload, "untaint"):
+        try:
+            with _api_errors("untaint", node):
+                answer["taint"] = taint.set_pending(api, node, False)
+        except KubeError as exc:
+            answer["taint"] = {"node": node, "error": str(exc)}
+    following = payload.get("next")
+    if following is not None:
+        from activities.cluster import preflight_node
+
+        try:
+            answer["next"] = preflight_node({**payload, "node": names.check_node_name(following)})
+        except Exception as exc:  # noqa: BLE001 - the next node checks for itself
+            answer["next"] = {"node": str(following)[:253], "error": f"{type(exc).__name__}: {exc}"[:500]}
+    return answer

@@ -144,3 +144,17 @@ class NodeRun:
             "node_draining", cluster=self.cluster, instance_id=self.holder, node=self.node,
             pool=self.facts.get("pool", ""), step="drain", bootIdBefore=self.facts.get("bootId", ""),
             kernelBefore=self.facts.get("kernel", "")))
+
+
+def watch_until(context: Any, cfg: dict[str, Any], deadline: Any) -> float:
+    """How long the next activity may watch: watchSeconds, but never past the step's own deadline
+    (drain or health timeout), so a watch cannot let a drain finish after it was due to give up."""
+    left = (deadline - context.current_utc_datetime).total_seconds()
+    return float(max(0, min(cfg.get("watchSeconds", 0), int(left))))
+
+
+def blocked_text(drained: dict[str, Any]) -> str:
+    blocked = drained.get("blocked", [])
+    if blocked:
+        return "drain timed out; evictions refused: " + "; ".join(f"{b['pod']}: {b['reason']}" for b in blocked)
+    return "drain timed out; pods still terminating: " + ", ".join(drained.get("terminating", []))

@@ -217,10 +217,12 @@ def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id:
     approval = cfg.get("approval", "none")
     first = not status.results
     done_here = 0
+    carried: dict[str, Any] | None = None  # the next node's preflight, answered by the node before it
     while queue and not halted:
         if done_here >= cfg["nodesPerExecution"]:
             return None, [n for wave in queue for n in wave]
         if control.paused:
+            carried = None
             status.step("paused", current=[])
         yield from control.hold_while_paused()
         if control.cancel:
@@ -233,8 +235,10 @@ def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id:
             opens = windows.next_open(window, now)
             status.step(f"waiting for the maintenance window (opens {opens.isoformat()})", current=[])
             yield from control.wait((opens - now).total_seconds())
+            carried = None
             continue
         if approval == "each" or (approval == "first" and first):
+            carried = None
             status.step("awaiting approval", current=[queue[0][0]["node"]])
             verdict = yield from _approval(context, cfg, control)
             if verdict != "approve":
@@ -242,11 +246,18 @@ def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id:
                 break
         first = False
         wave = queue.pop(0)
+        # One node after another, with no wait between: the previous node's last activity also
+        # answered this node's preflight. Anything longer in between (soak, window, approval, a
+        # pause, another execution) and the node checks for itself.
+        following = queue[0][0]["node"] if len(wave) == 1 and queue and len(queue[0]) == 1 \
+            and cfg["soakSeconds"] <= 0 and done_here + 1 < cfg["nodesPerExecution"] else None
         status.step("patch nodes", current=[n["node"] for n in wave])
         children = [
             context.call_sub_orchestrator(
                 "patch_node",
-                {"cluster": cluster_id, "node": n, "settings": node_cfg, "parent": context.instance_id},
+                {"cluster": cluster_id, "node": n, "settings": node_cfg, "parent": context.instance_id,
+                 **({"next": following} if following else {}),
+                 **({"preflight": carried["check"]} if carried and carried["node"] == n["node"] else {})},
                 f"{context.instance_id}:{n['node']}",
             )
             for n in wave
@@ -254,7 +265,10 @@ def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id:
         results = yield from _collect(context, wave, children)
         yield from control.drain()  # commands that arrived during the wave, before anything else starts
         done_here += len(wave)
+        carried = None
         for result in results:
+            if isinstance(result, dict) and "nextPreflight" in result:  # not kept in the summary
+                carried = result.pop("nextPreflight")
             status.add_result(result)
             yield from durable.notify(context, cfg, notify_events.node_result_payload(
                 result, cluster=cluster_id, instance_id=context.instance_id))

@@ -18,8 +18,9 @@ from typing import Any
 
 from orchestrators import durable
 from orchestrators.control import Control
-from orchestrators.node_run import NodeRun
+from orchestrators.node_run import NodeRun, blocked_text, watch_until
 from rebooter.contract import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
+from rebooter.notifications import events as notify_events
 from rebooter.outcomes import PATCHED_STILL_REQUIRED, NodeResult, Verdict
 
 # The drain options are the settings of the same names (one spelling from the setting to DrainOptions).
@@ -39,27 +40,38 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     yield from run.control.arm()  # a cancel sent at once is neither lost nor delivered twice
 
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
-    outcome = yield from _take_lock(run)
+    outcome = yield from _take_lock(run, job.get("preflight"))
     if outcome:
         if run.facts.get("resume") and not outcome.get("lockKept") and not outcome.get("heldBy") \
                 and outcome["result"] != NodeResult.GONE:
             return (yield from _undo_earlier_cordon(run, outcome))
         return outcome
 
-    # 2. Cordon (remembering whether the cordon is ours).
+    # 2. Cordon (remembering whether the cordon is ours). When nothing comes between the cordon
+    # and the drain (no drain delay, no "draining" notification), the same activity makes the
+    # first drain pass: one round trip less.
+    rebooted = bool(run.facts.get("rebooted"))  # an interrupted cycle already rebooted it: straight to 5
+    fold = not rebooted and cfg["drainDelaySeconds"] <= 0 and not notify_events.wants(cfg, "node_draining")
     run.begin("cordon")
+    first, deadline = None, context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
     try:
-        cordon = yield run.activity("cordon_node", owner=run.holder)
+        if fold:
+            first = yield run.activity("drain_node", options=_drain_options(cfg), forceDelete=False,
+                                       cordonOwner=run.holder, waitSeconds=watch_until(context, cfg, deadline))
+        else:
+            cordon = yield run.activity("cordon_node", owner=run.holder)
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
         if gone(exc):
             return _gone(run, exc)
-        return (yield from _give_back(run, NodeResult.ERROR, f"cordon failed: {durable.error_text(exc)}"))
+        what = "cordon and first drain pass" if fold else "cordon"
+        return (yield from _give_back(run, NodeResult.ERROR, f"{what} failed: {durable.error_text(exc)}"))
+    cordon = first["cordon"] if fold else cordon
     run.end(cordonedByUs=cordon["cordonedByUs"])
     if cordon["alreadyCordoned"] and not cordon["cordonedByUs"]:
         run.release()
         return run.result(NodeResult.SKIPPED, "cordoned by someone else after planning; left alone")
-    if not run.facts.get("rebooted"):  # a node an interrupted cycle already rebooted goes straight to 5
-        outcome = yield from _drain_and_reboot(run)
+    if not rebooted:
+        outcome = yield from _drain_and_reboot(run, first, deadline if fold else None)
         if outcome:
             return outcome
 
@@ -76,39 +88,50 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     # reported with its packages; planning leaves it alone for the reboot-loop cooldown.
     still = {"packages": health.get("packages") or []} if health.get("rebootRequired") else None
 
-    # 6. Marks, uncordon (only our own cordon) and unlock.
+    # 6. Marks, uncordon (only our own cordon), the pending taint off, and unlock: one activity,
+    # which also answers the next node's preflight (job["next"]), so that node starts at its lock.
     run.begin("uncordon")
+    following = job.get("next")
     try:
         labels = {**{k: None for k in cfg["preRebootNodeLabels"]}, **cfg["postRebootNodeLabels"]}
         result = PATCHED_STILL_REQUIRED if still else NodeResult.PATCHED
         annotations = {LAST_RESULT_ANNOTATION: result} if cfg["annotateNodes"] else {}
-        if labels or annotations:
-            yield run.activity("mark_node", labels=labels, annotations=annotations)
-        yield from _undo_cordon(run)
+        finished = yield run.activity("finish_node", labels=labels or None, annotations=annotations or None,
+                                      untaint=bool(cfg.get("preferNoScheduleTaint", True)),
+                                      **({"next": following, "settings": cfg} if following else {}))
+        run.steps[-1]["uncordoned"] = bool(finished["uncordon"].get("uncordoned"))
     except Exception as exc:  # noqa: BLE001
         if gone(exc):
             return _gone(run, exc)
         return (yield from run.fail_keeping_lock(
             NodeResult.ERROR, f"rebooted and healthy, but uncordon failed: {durable.error_text(exc)}; the node is still "
                      "cordoned by us"))
-    yield from durable.pending_taint(context, cfg, run.cluster, [run.node], False)  # healthy: no longer pending
     run.release()
     after = {"bootId": health.get("bootId", ""), "kernel": health.get("kernel", "")}
+    checked = finished.get("next")
+    carried = {"nextPreflight": {"node": following, "check": checked}} \
+        if following and isinstance(checked, dict) and "error" not in checked else {}
     if still:
         return run.result(NodeResult.PATCHED, "rebooted and back in service, but it asks for a reboot again (packages: "
                           f"{', '.join(still['packages']) or 'none listed'}); left alone for "
-                          f"{cfg.get('rebootLoopCooldownSeconds', 0):.0f}s", after=after, stillRequired=still)
-    return run.result(NodeResult.PATCHED, after=after)
+                          f"{cfg.get('rebootLoopCooldownSeconds', 0):.0f}s", after=after, stillRequired=still,
+                          **carried)
+    return run.result(NodeResult.PATCHED, after=after, **carried)
 
 
-def _drain_and_reboot(run: NodeRun):
-    """Steps 3 and 4; a result dict when the node does not get as far as its reboot."""
+def _drain_options(cfg: dict[str, Any]) -> dict[str, Any]:
+    return {key: cfg[key] for key in DRAIN_OPTION_KEYS}
+
+
+def _drain_and_reboot(run: NodeRun, first: dict[str, Any] | None, deadline: Any):
+    """Steps 3 and 4; a result dict when the node does not get as far as its reboot. ``first``:
+    the drain pass the cordon activity already made (its deadline with it), or None."""
     cfg = run.cfg
     if cfg["drainDelaySeconds"] > 0:
         yield from run.control.wait(cfg["drainDelaySeconds"])
 
     # 3. Drain, with the undrainable policy when it cannot finish.
-    outcome = yield from _drain(run)
+    outcome = yield from _drain(run, first, deadline)
     if outcome:
         return outcome
 
@@ -127,15 +150,19 @@ def _drain_and_reboot(run: NodeRun):
     return None
 
 
-def _take_lock(run: NodeRun):
-    """Preflight then acquire, retrying on timers; a result dict when the node is not taken."""
+def _take_lock(run: NodeRun, carried: dict[str, Any] | None):
+    """Preflight then acquire, retrying on timers; a result dict when the node is not taken.
+    ``carried``: this node's preflight, answered by the previous node's finish_node moments ago
+    (patch_cycle passes it on only when nothing waited in between); it stands for the first
+    preflight, every retry checks again."""
     context, cfg = run.context, run.cfg
     run.begin("lock")
     blocked_until = context.current_utc_datetime + timedelta(seconds=cfg["blockerTimeoutSeconds"])
     lock_until = context.current_utc_datetime + timedelta(seconds=cfg["lockTimeoutSeconds"])
     while True:
         try:
-            check = yield run.activity("preflight_node", settings=cfg)
+            check = carried if carried else (yield run.activity("preflight_node", settings=cfg))
+            carried = None
         except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
             if gone(exc):
                 return _gone(run, exc)
@@ -175,20 +202,24 @@ def _take_lock(run: NodeRun):
             return run.result(NodeResult.CANCELLED, run.cancel_text())
 
 
-def _drain(run: NodeRun):
+def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = None):
     """Drain passes until done; on an impossible drain apply the undrainable policy."""
     context, cfg = run.context, run.cfg
     run.begin("drain")
-    yield from run.notify_draining()
-    options = {key: cfg[key] for key in DRAIN_OPTION_KEYS}
-    deadline = context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
+    if first is None:  # a folded first pass was only made when nobody wants this notification
+        yield from run.notify_draining()
+    options = _drain_options(cfg)
+    deadline = deadline or context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
     force_delete = False
     attempts = 0
     while True:
         attempts += 1
         try:
-            drained = yield run.activity("drain_node", options=options, forceDelete=force_delete,
-                                         waitSeconds=_watch_until(context, cfg, deadline))
+            if first is not None:
+                drained, first = first, None
+            else:
+                drained = yield run.activity("drain_node", options=options, forceDelete=force_delete,
+                                             waitSeconds=watch_until(context, cfg, deadline))
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
             if gone(exc):
@@ -199,7 +230,7 @@ def _drain(run: NodeRun):
             return None
         stuck = drained["status"] == "error" or context.current_utc_datetime >= deadline
         if stuck:
-            why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else _blocked_text(drained)
+            why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else blocked_text(drained)
             policy = cfg["undrainablePolicy"]
             if policy == "force" and not force_delete:
                 # Delete what eviction could not move, then give the deletions one more drain timeout.
@@ -235,7 +266,7 @@ def _wait_healthy(run: NodeRun):
             yield from run.control.wait(cfg["healthPollSeconds"])
         try:
             health = yield context.call_activity("check_node_health", {**run.target,
-                                                                       "waitSeconds": _watch_until(context, cfg, deadline),
+                                                                       "waitSeconds": watch_until(context, cfg, deadline),
                                                                        "bootIdBefore": run.facts["bootId"]})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
             if gone(exc):
@@ -245,13 +276,6 @@ def _wait_healthy(run: NodeRun):
         if health.get("healthy") or final or context.current_utc_datetime >= deadline:
             return health
         yield from run.renew_lock()
-
-
-def _watch_until(context: Any, cfg: dict[str, Any], deadline: Any) -> float:
-    """How long the next activity may watch: watchSeconds, but never past the step's own deadline
-    (drain or health timeout), so a watch cannot let a drain finish after it was due to give up."""
-    left = (deadline - context.current_utc_datetime).total_seconds()
-    return float(max(0, min(cfg.get("watchSeconds", 0), int(left))))
 
 
 def gone(exc: BaseException) -> bool:
@@ -305,10 +329,3 @@ def _quarantine(run: NodeRun, reason: str):
                                                           f"{durable.error_text(exc)}"))
     run.release()
     return run.result(NodeResult.QUARANTINED, reason, cordoned=True)
-
-
-def _blocked_text(drained: dict[str, Any]) -> str:
-    blocked = drained.get("blocked", [])
-    if blocked:
-        return "drain timed out; evictions refused: " + "; ".join(f"{b['pod']}: {b['reason']}" for b in blocked)
-    return "drain timed out; pods still terminating: " + ", ".join(drained.get("terminating", []))

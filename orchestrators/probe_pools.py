@@ -45,16 +45,25 @@ def probe_pools(context: OrchestrationContext, cfg: dict[str, Any], cluster_id: 
     deadline = context.current_utc_datetime + timedelta(seconds=cfg["probeTimeoutSeconds"])
     results: list[dict[str, Any]] = []
     last_error: dict[str, str] = {}
+    # Each fetch may wait on ARM for its result up to watchSeconds (never past the probe timeout),
+    # so the first one goes out at once; a timer comes only after a fetch that did not wait
+    # (watchSeconds 0, or an error), as before.
+    waited = cfg.get("watchSeconds", 0) > 0
     while pending:
-        yield _wait(context, cfg["probePollSeconds"])
+        if not waited:
+            yield _wait(context, cfg["probePollSeconds"])
+        left = (deadline - context.current_utc_datetime).total_seconds()
+        wait = float(max(0, min(cfg.get("watchSeconds", 0), int(left))))
         try:
             polled = yield context.task_all([
                 context.call_activity("fetch_probe_result", durable.target(cluster_id, cfg, pool=p,
-                                                                          commandId=pending[p]))
+                                                                          commandId=pending[p], waitSeconds=wait))
                 for p in sorted(pending)
             ])
         except Exception as exc:  # noqa: BLE001 - the activity itself crashed: poll again until the deadline
             polled = [{"pool": p, "status": "error", "error": durable.error_text(exc)} for p in sorted(pending)]
+        waited = wait > 0 and all(r.get("waited") for r in polled if r["status"] == "running") \
+            and any(r["status"] == "running" for r in polled)
         for result in polled:
             pool = result["pool"]
             if result["status"] == "done":

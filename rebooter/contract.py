@@ -15,11 +15,12 @@ Probe (asking a pool which nodes need a reboot)
     * labels ``ROLE_LABEL=ROLE_PROBE`` and ``RUN_LABEL=<run id>``;
     * the host's ``/var/run`` mounted read-only at ``/host/var/run``;
     * running ``NODE_PROBE_SCRIPT`` with ``sh``, which prints exactly one line,
-      :func:`probe_line`, and exits 0.
+      :func:`probe_line`, writes the same line as its termination message, and exits 0.
 
-    The runner then waits for the pods to finish, prints their logs (one JSON line per
-    node, or ``{"node": ..., "error": ...}`` for a node whose probe pod did not finish),
-    and deletes them.
+    The runner then waits for the pods to finish, reads every answer from one pod list (the
+    termination messages; a pod log only where a message is missing or cut), prints one JSON
+    line per node (or ``{"node": ..., "error": ...}`` for a node whose probe pod did not
+    finish), and deletes them.
 
 Reboot
     A *reboot pod* named :func:`reboot_pod_name` in ``REBOOT_NAMESPACE`` with label
@@ -120,8 +121,14 @@ pkgs=""
 if [ -r "$root/var/run/reboot-required.pkgs" ]; then
   pkgs="$(sort -u "$root/var/run/reboot-required.pkgs" | grep -E '^[A-Za-z0-9.+:~-]+$' | sed 's/.*/"&"/' | tr '\n' ',' | sed 's/,$//')"
 fi
-printf '{"node":"%s","rebootRequired":%s,"packages":[%s],"bootId":"%s","kernel":"%s"}\n' \
-  "$node" "$required" "$pkgs" "$boot" "$kernel"
+line="$(printf '{"node":"%s","rebootRequired":%s,"packages":[%s],"bootId":"%s","kernel":"%s"}' \
+  "$node" "$required" "$pkgs" "$boot" "$kernel")"
+printf '%s\n' "$line"
+# The same line as the container's termination message (terminationMessagePolicy File, the
+# default): the kubelet puts it in status.containerStatuses[].state.terminated.message, so one
+# pod list reads every probe's answer without a log request per pod.
+tl="${TERMINATION_LOG:-/dev/termination-log}"
+if [ -w "$tl" ]; then printf '%s' "$line" > "$tl"; fi
 """.strip()
 
 

@@ -21,6 +21,7 @@ EXPECTED = {
     "notify": {("activityTrigger", "payload")},
     "cordon_node": {("activityTrigger", "payload")},
     "uncordon_node": {("activityTrigger", "payload")},
+    "finish_node": {("activityTrigger", "payload")},
     "drain_node": {("activityTrigger", "payload")},
     "reboot_node": {("activityTrigger", "payload")},
     "check_node_health": {("activityTrigger", "payload")},

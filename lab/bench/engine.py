@@ -85,8 +85,10 @@ def _decode(raw: str | None) -> Any:
 
 
 class BenchEngine:
-    def __init__(self, settings: Mapping[str, str], fakes: Mapping[str, Callable[[Any], Any]] | None = None) -> None:
+    def __init__(self, settings: Mapping[str, str], fakes: Mapping[str, Callable[[Any], Any]] | None = None,
+                 dispatch_delay: float = 0.0) -> None:
         self.settings = dict(settings)
+        self.dispatch_delay = dispatch_delay
         self.fakes = dict(fakes or {})
         self.instruments = Instruments()
         self.engine: Any = None
@@ -101,7 +103,7 @@ class BenchEngine:
         self._saved = {key: os.environ.get(key) for key in self.settings}
         os.environ.update(self.settings)
         clients.reset()
-        self.engine = LocalEngine(load_app())
+        self.engine = LocalEngine(load_app(), dispatch_delay=self.dispatch_delay)
         for name, fake in self.fakes.items():
             if name not in self.engine.index.activities:
                 raise KeyError(f"the app has no activity {name!r} to replace")

@@ -26,7 +26,7 @@ from lab.bench.scenarios import app_settings, pools_cluster, reported
 STEP = "probe pools"
 
 
-def run(pools: int = 10, latency: float = 5.0, poll: float = 0.2) -> dict[str, Any]:
+def run(pools: int = 10, latency: float = 5.0, poll: float | None = None) -> dict[str, Any]:
     one, many = pools_cluster("fanone", 1, latency=latency), pools_cluster("fanmany", pools, latency=latency, seed=2)
     host = SandboxHost([one, many], router=True)
     info = host.start()
@@ -51,7 +51,7 @@ def run(pools: int = 10, latency: float = 5.0, poll: float = 0.2) -> dict[str, A
     slowest = parts[1].get("commandSecondsMax")
     return {
         "engine": "local engine + 2 sandboxes (separate process) behind one ARM endpoint",
-        "pools": pools, "latencySeconds": latency,
+        "pools": pools, "latencySeconds": latency, "poll": poll,
         "discoverySeconds": fanned, "singlePoolDiscoverySeconds": single,
         "ratioToLatency": round(fanned / latency, 3) if fanned else None,
         "slowestCommandSeconds": slowest,

@@ -32,7 +32,9 @@ def step_means(output: dict[str, Any]) -> dict[str, float]:
 
 
 def run(nodes: int = 20, reboot: float = 8.0, termination: float = 2.0, poll: float | None = None,
-        pod_start: float = 0.2) -> dict[str, Any]:
+        pod_start: float = 0.2, dispatch: float = 0.0) -> dict[str, Any]:
+    """``dispatch``: seconds the local engine waits before every orchestrator episode and entity
+    operation (a backend's dispatch latency); 0 is the engine as it is."""
     scenario = patch_cluster("overhead", nodes, reboot=reboot, termination=termination, pod_start=pod_start)
     host = SandboxHost([scenario])
     info = host.start()
@@ -40,7 +42,7 @@ def run(nodes: int = 20, reboot: float = 8.0, termination: float = 2.0, poll: fl
     settings = app_settings([cluster["id"]], cluster["armUrl"], cluster["caFile"], poll)
     timelines = tempfile.mkdtemp(prefix="bench-overhead-")
     try:
-        with BenchEngine(settings) as engine:
+        with BenchEngine(settings, dispatch_delay=dispatch) as engine:
             cpu = time.process_time()
             watch = engine.start_cycle(cluster["id"])
             engine.wait([watch], timeout=nodes * (reboot + termination) * 3 + 300, interval=0.05)
@@ -70,6 +72,7 @@ def run(nodes: int = 20, reboot: float = 8.0, termination: float = 2.0, poll: fl
         "stepMeans": step_means(watch.output),
         "lateness": physical.lateness(events, watch.output),
         "poll": poll,
+        "dispatchSeconds": dispatch,
         "perNodePhysical": [{k: n[k] for k in ("node", "drain", "reboot", "ready", "physical")} for n in per_node],
         "timings": scenario["timings"],
         "settings": reported(settings),

@@ -1,6 +1,6 @@
 """``make bench``: overhead, run-command fan-out, scaling to 1,000 nodes, 50 clusters, memory, kured.
 
-    .venv/bin/python lab/bench/run.py            # everything (about 15 minutes on 2 CPUs)
+    .venv/bin/python lab/bench/run.py            # everything (15-20 minutes on 2 idle CPUs; 25 on a loaded machine)
     .venv/bin/python lab/bench/run.py --quick    # small sizes, a smoke run of the measurement code
     .venv/bin/python lab/bench/run.py --only overhead,fanout
     .venv/bin/python lab/bench/run.py --render lab/bench/results/latest.json   # the report again, from the JSON
@@ -41,8 +41,18 @@ JOBS: dict[str, tuple[str, dict[str, Any], dict[str, Any], float]] = {
     # The same job with every poll at 0.2 s, kept for comparison with earlier runs.
     "overhead-poll": ("lab.bench.overhead.run", {"nodes": 20, "reboot": 6.0, "termination": 2.0, "poll": 0.2},
                       {"nodes": 2, "reboot": 0.5, "termination": 0.2, "poll": 0.2}, 900),
-    "fanout": ("lab.bench.fanout.run", {"pools": 10, "latency": 10.0, "poll": 0.2},
-               {"pools": 3, "latency": 0.5, "poll": 0.2}, 600),
+    # Dispatch latency: every orchestrator episode and entity operation delayed by d seconds, like a
+    # Durable Task Scheduler (0.05 s) and the Azure Storage backend under light load (1 s); defaults.
+    "dispatch-0.05": ("lab.bench.overhead.run", {"nodes": 5, "reboot": 6.0, "termination": 2.0, "poll": None,
+                                                  "dispatch": 0.05},
+                      {"nodes": 2, "reboot": 0.5, "termination": 0.2, "poll": None, "dispatch": 0.05}, 900),
+    "dispatch-1": ("lab.bench.overhead.run", {"nodes": 5, "reboot": 6.0, "termination": 2.0, "poll": None, "dispatch": 1.0},
+                   {"nodes": 2, "reboot": 0.5, "termination": 0.2, "poll": None, "dispatch": 1.0}, 900),
+    # Discovery on the app's defaults (poll None); the 0.2 s-poll row is kept for comparison.
+    "fanout": ("lab.bench.fanout.run", {"pools": 10, "latency": 10.0, "poll": None},
+               {"pools": 3, "latency": 0.5, "poll": None}, 600),
+    "fanout-poll": ("lab.bench.fanout.run", {"pools": 10, "latency": 10.0, "poll": 0.2},
+                    {"pools": 3, "latency": 0.5, "poll": 0.2}, 600),
     "scaling-replay-10": ("lab.bench.scaling.replay", {"n": 10}, {"n": 5}, 600),
     "scaling-replay-100": ("lab.bench.scaling.replay", {"n": 100}, {"n": 20}, 600),
     "scaling-replay-1000": ("lab.bench.scaling.replay", {"n": 1000}, {}, 1200),

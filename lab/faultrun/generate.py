@@ -43,7 +43,7 @@ NODE_STEPS = ("lock", "cordon", "drain", "reboot", "wait healthy", "uncordon")
 COMMANDS = ("cancel", "pause", "approve", "reject")
 # Activities whose completion can be lost after they did their work (the at-least-once case).
 FLAKY_ACTIVITIES = ("describe_cluster", "probe_pool", "fetch_probe_result", "list_nodes", "preflight_node",
-                    "cordon_node", "drain_node", "reboot_node", "check_node_health", "uncordon_node")
+                    "cordon_node", "drain_node", "reboot_node", "check_node_health", "finish_node")
 POOL_NAMES = ("system", "apps", "batch")
 NAMESPACE = "shop"
 

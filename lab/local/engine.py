@@ -22,6 +22,7 @@ activity callable ``(ctx, input) -> result``, e.g. to run every activity twice.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
@@ -105,8 +106,14 @@ class LocalEngine:
     def __init__(self, app: Any, *, port: int | None = None, task_hub: str = "LocalTaskHub",
                  thread_pool_workers: int = 32,
                  activity_middleware: Callable[[str, Callable[..., Any]], Callable[..., Any]] | None = None,
-                 setting_defaults: Mapping[str, str] | None = None) -> None:
+                 setting_defaults: Mapping[str, str] | None = None, dispatch_delay: float = 0.0) -> None:
+        if not 0.0 <= dispatch_delay <= 10.0:
+            raise ValueError(f"dispatch_delay: expected 0 to 10 seconds, got {dispatch_delay!r}")
         self.index: FunctionIndex = index_app(app)
+        # Seconds added before every orchestrator episode and entity operation, like a backend's own
+        # dispatch latency (the Durable Task Scheduler, the Azure Storage queues): the bench uses
+        # it to show what each round trip costs in Azure. 0 by default.
+        self._dispatch_delay = dispatch_delay
         self._setting_defaults = dict(app_setting_defaults() if setting_defaults is None else setting_defaults)
         self._admin_tasks: set[asyncio.Task] = set()
         self._activity_middleware = activity_middleware
@@ -157,14 +164,14 @@ class LocalEngine:
         registry = worker._registry  # by the Functions name; add_orchestrator would use __name__
         # (microsoft/durabletask-python, durabletask/worker.py: _Registry.add_named_orchestrator)
         for name, fn in self.index.orchestrators.items():
-            registry.add_named_orchestrator(name, make_orchestrator(fn))
+            registry.add_named_orchestrator(name, _delayed(make_orchestrator(fn), self._dispatch_delay))
         for name, (fn, param) in self.index.activities.items():
             activity = make_activity(fn, param)
             if self._activity_middleware is not None:
                 activity = self._activity_middleware(name, activity)
             registry.add_named_activity(name, activity)
         for name, fn in self.index.entities.items():
-            worker.add_entity(make_entity(fn), name=name)
+            worker.add_entity(_delayed(make_entity(fn), self._dispatch_delay), name=name)
         return worker
 
     def _schedule(self, starter: Starter) -> Schedule:
@@ -319,3 +326,18 @@ class LocalEngine:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"orchestrations still running after {timeout}s: {', '.join(busy)}")
             time.sleep(poll)
+
+
+def _delayed(fn: Callable[..., Any], seconds: float) -> Callable[..., Any]:
+    """``fn`` called ``seconds`` later on the worker thread that dispatched it (durabletask runs
+    orchestrator episodes and entity operations on its thread pool, so dispatches overlap as they
+    would in a backend; microsoft/durabletask-python durabletask/worker.py)."""
+    if seconds <= 0:
+        return fn
+
+    @functools.wraps(fn)
+    def delayed(*args: Any, **kwargs: Any) -> Any:
+        time.sleep(seconds)
+        return fn(*args, **kwargs)
+
+    return delayed

@@ -209,7 +209,14 @@ class Kubelet:
                 return  # the node went down under it; restartPolicy Never fails it when back
             line = contract.probe_line(node, host.sentinel, list(host.packages), host.boot_id, host.kernel)
             self.store.set_pod_log(namespace, name, line + "\n")
-            self._set_status(pod, podstatus.terminated(pod, self.cluster.node_ip(node), 0))
+            # The probe writes the same line to /dev/termination-log, which the kubelet puts in the
+            # container's status, truncating a message longer than 4096 bytes (kubernetes.io, "Determine
+            # the Reason for Pod Failure"; kubernetes/website content/en/docs/tasks/debug/
+            # debug-application/determine-reason-pod-failure.md). Cut, it is no JSON line any more.
+            status = podstatus.terminated(pod, self.cluster.node_ip(node), 0)
+            for container in status["containerStatuses"]:
+                container["state"]["terminated"]["message"] = line[:4096]
+            self._set_status(pod, status)
 
     def _finish_reboot_pod(self, namespace: str, name: str, uid: str) -> None:
         """Run the reboot pod's command for real; reboot the node only if the command asked for it."""

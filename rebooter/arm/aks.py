@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from typing import Any
@@ -95,11 +96,42 @@ def submit_probe(arm: Any, ref: names.ClusterRef, pool: str, wait_seconds: int,
     return {"pool": pool, "commandId": command_id, "runId": run_id}
 
 
-def fetch_probe(arm: Any, ref: names.ClusterRef, pool: str, command_id: str) -> dict[str, Any]:
-    """One poll: {"status": "running"} or the parsed per-node facts (raises on a failed command)."""
+# Between two reads of a pending command result inside one bounded fetch. ARM's asynchronous
+# operations pattern says to wait what Retry-After says when the answer has one, and AKS's
+# commandResults 202 has none (Azure/azure-rest-api-specs, specification/containerservice,
+# managedClusters.json: RunCommand_GetCommandResult, 202 with a Location header only); one read a
+# second per pool stays far below ARM's read limits (Microsoft Learn, "Understand how Azure
+# Resource Manager throttles requests": a bucket of 250 reads refilled at 25 per second per
+# subscription and principal). A 429 is retried by azure-core's RetryPolicy after its Retry-After.
+ARM_POLL_SECONDS = 1.0
+MAX_RETRY_AFTER_SECONDS = 60.0
+
+
+def _retry_after(value: str | None) -> float:
+    try:
+        return min(max(float(value or 0), 0.0), MAX_RETRY_AFTER_SECONDS)
+    except ValueError:  # an HTTP date: not sent by ARM for these reads; fall back to our interval
+        return 0.0
+
+
+def fetch_probe(arm: Any, ref: names.ClusterRef, pool: str, command_id: str, wait_seconds: float = 0.0,
+                sleep: Callable[[float], None] = time.sleep) -> dict[str, Any]:
+    """Read the command's result until it is there or ``wait_seconds`` pass: {"status": "running"}
+    (with ``waited: true`` when it waited to its bound) or the parsed per-node facts (raises on a
+    failed command). ``wait_seconds`` 0 reads once, as a poll on the orchestrator's timer does."""
     names.check_label_value(command_id.lower())
-    result = arm.managed_clusters.get_command_result(ref.resource_group, ref.name, command_id)
-    if result is None or result.provisioning_state in (None, "Running", "Accepted", "Creating"):
-        return {"pool": pool, "status": "running"}
-    parsed = probe.parse_result(pool, result.provisioning_state, result.exit_code, result.logs or "", result.reason)
-    return {"status": "done", **parsed}
+    deadline = time.monotonic() + max(wait_seconds, 0.0)
+    while True:
+        result, retry_after = arm.managed_clusters.get_command_result(
+            ref.resource_group, ref.name, command_id,
+            cls=lambda response, body, headers: (body, response.http_response.headers.get("Retry-After")))
+        if result is not None and result.provisioning_state not in (None, "Running", "Accepted", "Creating"):
+            parsed = probe.parse_result(pool, result.provisioning_state, result.exit_code, result.logs or "",
+                                        result.reason)
+            return {"status": "done", **parsed}
+        pause = max(ARM_POLL_SECONDS, _retry_after(retry_after))
+        if wait_seconds <= 0:
+            return {"pool": pool, "status": "running"}
+        if time.monotonic() + pause > deadline:
+            return {"pool": pool, "status": "running", "waited": True}
+        sleep(pause)

@@ -3,8 +3,11 @@
 One AKS run-command per pool (Microsoft documents run-command as not designed for
 programmatic use, so we keep it to one short, bounded command per pool). The command runs
 ``PROBE_RUNNER_FILE`` from the request's context zip; that script starts one probe pod per
-node of the pool (see ``rebooter.contract``), waits a bounded time, prints one JSON line per
-node and deletes the pods. Names are validated before they reach the command line and
+node of the pool (see ``rebooter.contract``), waits a bounded time, reads every pod's answer
+from one pod list (the containers' termination messages, documented in "Determine the Reason
+for Pod Failure", kubernetes.io/docs/tasks/debug/debug-application/determine-reason-pod-failure/:
+the kubelet keeps at most 4096 bytes per container), falls back to ``kubectl logs`` for a pod
+whose message is missing or cut, prints one JSON line per node and deletes the pods. Names are validated before they reach the command line and
 quoted with ``shlex.quote``.
 """
 
@@ -41,14 +44,19 @@ done
 printf '%s' "$manifest" | kubectl create -f - -o name >/dev/null || { echo "cannot create probe pods" >&2; exit 4; }
 kubectl wait pod -n "$ns" -l "$selector" --for=jsonpath='{.status.phase}'=Succeeded \
   --timeout="${wait_seconds}s" >/dev/null 2>&1
-pods="$(kubectl get pods -n "$ns" -l "$selector" \
-  -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} {.status.phase}{"\n"}{end}')" ||
+pods="$(kubectl get pods -n "$ns" -l "$selector" -o jsonpath='{range .items[*]}{.metadata.name} {.spec.nodeName} '\
+'{.status.phase} {.status.containerStatuses[0].state.terminated.message}{"\n"}{end}')" ||
   { echo "cannot list the probe pods of pool $pool" >&2; kubectl delete pods -n "$ns" -l "$selector" --wait=false >/dev/null 2>&1; exit 5; }
-printf '%s\n' "$pods" | while read -r pod node phase; do
+printf '%s\n' "$pods" | while read -r pod node phase message; do
   [ -n "$pod" ] || continue
   line=""
   if [ "$phase" = "Succeeded" ]; then
-    line="$(kubectl logs -n "$ns" "$pod" 2>/dev/null | grep '^{' | head -n 1)"
+    # The answer is the termination message (one list for every pod); the log only when the
+    # message is missing or was cut (the kubelet keeps at most 4096 bytes of it).
+    case "$message" in
+      "{"*"}") line="$message" ;;
+      *) line="$(kubectl logs -n "$ns" "$pod" 2>/dev/null | grep '^{' | head -n 1)" ;;
+    esac
     [ -n "$line" ] || phase="Succeeded but its output could not be read"
   fi
   if [ -n "$line" ]; then

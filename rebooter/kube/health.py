@@ -26,6 +26,7 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
+import urllib3
 from kubernetes import client as k8s
 from kubernetes.client.exceptions import ApiException
 
@@ -41,7 +42,7 @@ from rebooter.kube.nodeinfo import (
     read_node,
     ready_condition,
 )
-from rebooter.kube.watching import node_back, wait_node_back, wait_pod_finished
+from rebooter.kube.watching import node_back, wait_node_back, wait_node_down_or_back, wait_pod_finished
 
 VERIFY_RUN_ID = "verify"
 
@@ -89,15 +90,42 @@ def _run_probe(core: k8s.CoreV1Api, node: str) -> tuple[dict[str, Any] | None, s
         return None, f"probe pod {name} failed ({_pod_failure(pod)}); it will be created again"
     if phase != "Succeeded":
         return None, f"probe pod {name} is {phase}"
-    try:
-        log = call(core.read_namespaced_pod_log, name, namespace, container="probe")
-    except ApiException as exc:
-        raise KubeError(f"read log of probe pod {namespace}/{name}: {error_message(exc)}") from None
+    try:  # the probe's line is its termination message: no log request (the log when it is cut)
+        answer = parse_probe_output(_termination_message(pod))
+    except ValueError:
+        try:
+            log = call(core.read_namespaced_pod_log, name, namespace, container="probe")
+        except ApiException as exc:
+            raise KubeError(f"read log of probe pod {namespace}/{name}: {error_message(exc)}") from None
+        try:
+            answer = parse_probe_output(log if isinstance(log, str) else str(log))
+        except ValueError as exc:
+            _delete_pod(core, name, namespace)
+            return None, f"probe pod {name}: {exc}; it will be created again"
     _delete_pod(core, name, namespace)
+    return answer, ""
+
+
+def _termination_message(pod: dict[str, Any]) -> str:
+    for container in (pod.get("status") or {}).get("containerStatuses") or []:
+        message = ((container.get("state") or {}).get("terminated") or {}).get("message")
+        if message:
+            return str(message)
+    return ""
+
+
+def _start_probe_early(core: k8s.CoreV1Api, node: str) -> None:
+    """The node is down for its reboot: create the verification pod now, bound to it, so its
+    kubelet runs it as soon as it is back instead of after a watch event and a create. The
+    kubelet runs the pods bound to its node when it starts (a pod created while the node is
+    down waits for it); the probe tolerates every taint, so the node's unreachable and
+    not-ready taints do not evict it. Created before the reboot really took the old kubelet
+    down, it would answer the old boot ID: the health check sees that, deletes it and probes
+    again. Best effort: on any error the check creates it after the node is back, as before."""
     try:
-        return parse_probe_output(log if isinstance(log, str) else str(log)), ""
-    except ValueError as exc:
-        return None, f"probe pod {name}: {exc}; it will be created again"
+        call_json(core.create_namespaced_pod, contract.PROBE_NAMESPACE, probe_pod_manifest(node, VERIFY_RUN_ID, False))
+    except (ApiException, urllib3.exceptions.HTTPError):  # 409: already there; anything else: created later
+        pass
 
 
 def check_health(
@@ -113,7 +141,9 @@ def check_health(
         raise ValueError(f"expected the boot ID before the reboot (bootIdBefore), got {boot_id_before!r}")
     deadline = time.monotonic() + max(wait_seconds, 0.0)
     if wait_seconds > 0 and not node_back(read_node(api, node), boot_id_before):
-        wait_node_back(api, node, boot_id_before, wait_seconds)
+        if wait_node_down_or_back(api, node, boot_id_before, wait_seconds) == "down":
+            _start_probe_early(k8s.CoreV1Api(api), node)
+            wait_node_back(api, node, boot_id_before, deadline - time.monotonic())
     result = _check(api, node, boot_id_before, now)
     left = deadline - time.monotonic()
     if result["pending"] and not result["healthy"] and left >= 1.0 and result["ready"] \

@@ -92,6 +92,24 @@ def node_back(node: dict[str, Any], boot_id_before: str) -> bool:
     return ready and bool(boot) and boot != boot_id_before
 
 
+def node_down(node: dict[str, Any]) -> bool:
+    """Ready is not True: the kubelet stopped posting (Unknown) or reports NotReady."""
+    status = node.get("status") or {}
+    return not any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions") or [])
+
+
+def wait_node_down_or_back(api: k8s.ApiClient, node: str, boot_id_before: str, seconds: float) -> str:
+    """Until the node is seen down ("down") or back with a new boot ID ("back"); "" at the bound
+    (or when it is gone: the caller's read says so)."""
+    core = k8s.CoreV1Api(api)
+    _, nodes = wait_until(core.list_node, lambda found: not found or any(
+        node_back(n, boot_id_before) or node_down(n) for n in found.values()), seconds,
+        field_selector=f"metadata.name={node}")
+    if any(node_back(n, boot_id_before) for n in nodes.values()):
+        return "back"
+    return "down" if any(node_down(n) for n in nodes.values()) else ""
+
+
 def wait_node_back(api: k8s.ApiClient, node: str, boot_id_before: str, seconds: float) -> bool:
     """Until the node is Ready with a new boot ID (or it is gone: the caller's read says so)."""
     core = k8s.CoreV1Api(api)

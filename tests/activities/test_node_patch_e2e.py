@@ -90,6 +90,8 @@ def test_patch_one_node(sandbox, method):
     assert health["healthy"] is True, health
     assert health["bootId"] != before["bootId"] and health["rebootRequired"] is False
     assert health["kernel"] != before["kernel"]  # the pending kernel is running now
+    # The verification probe's answer came from its termination message: no log request.
+    assert [r.path for r in sandbox.kube.requests if r.path.endswith("/log")] == []
 
     assert nodes.uncordon_node(target)["uncordoned"] is True
     after = describe(target)
@@ -106,3 +108,73 @@ def test_a_node_cordoned_by_an_operator_is_left_cordoned(sandbox):
         "cordonedByUs": False, "alreadyCordoned": True, "unschedulable": True, "owner": ""}
     assert nodes.uncordon_node(target)["uncordoned"] is False
     assert describe(target)["unschedulable"] is True
+    # Cordon + first drain pass in one call: a foreign cordon stops it before any eviction.
+    folded = nodes.drain_node({**target, "cordonOwner": "e2e", "options": {"deleteEmptydirData": True}})
+    assert folded == {"status": "not ours", "cordon": {"cordonedByUs": False, "alreadyCordoned": True,
+                                                       "unschedulable": True, "owner": ""}}
+    assert sandbox.timeline.events("eviction") == []
+
+
+def test_cordon_and_first_drain_pass_in_one_call_is_idempotent(sandbox):
+    node = node_named(sandbox, "user", 1)
+    target = {"cluster": sandbox.cluster_resource_id, "node": node,
+              "settings": settings.activity_settings(settings.load())}
+    payload = {**target, "cordonOwner": "e2e", "options": {"deleteEmptydirData": True}, "waitSeconds": 30}
+    first = nodes.drain_node(payload)
+    assert first["cordon"]["cordonedByUs"] is True and first["status"] in ("done", "pending"), first
+    again = until(lambda: nodes.drain_node(payload), lambda r: r["status"] in ("done", "error"))
+    assert again["status"] == "done" and again["cordon"] == {**first["cordon"], "alreadyCordoned": False}
+    assert describe(target)["cordonedByUs"] is True
+
+
+def test_finish_node_marks_uncordons_untaints_and_answers_the_next_preflight_idempotently(sandbox):
+    """finish_node folds marks + uncordon + the pending taint off + the next node's preflight into
+    one activity; run twice (at-least-once) it leaves the same state, and it never uncordons a
+    node someone else cordoned."""
+    node, following, foreign = node_named(sandbox, "user", 0), node_named(sandbox, "user", 1), node_named(sandbox, "user", 2)
+    cfg = settings.load()
+    target = {"cluster": sandbox.cluster_resource_id, "node": node, "settings": settings.activity_settings(cfg)}
+    assert nodes.cordon_node({**target, "owner": "e2e"})["cordonedByUs"] is True
+    nodes.set_pending_taint({**target, "nodes": [node], "pending": True})
+    payload = {**target, "settings": cfg, "labels": {"team.io/patched": "yes"},
+               "annotations": {"team.io/result": "patched"}, "untaint": True, "next": following}
+    first = nodes.finish_node(payload)
+    assert first["uncordon"] == {"uncordoned": True, "unschedulable": False, "reason": "cordoned by us"}
+    assert first["taint"]["tainted"] is False and first["taint"]["changed"] is True
+    assert first["marks"]["labels"] == {"team.io/patched": "yes"}
+    # The next node's preflight counts the nodes out after our uncordon: only the operator's cordon.
+    assert first["next"]["blocked"] is False and first["next"]["unavailable"]["nodes"] == [foreign]
+    again = nodes.finish_node(payload)
+    assert again["uncordon"]["uncordoned"] is True and again["uncordon"]["reason"] == "already schedulable"
+    assert again["taint"]["changed"] is False and again["next"]["unavailable"]["nodes"] == [foreign]
+    after = describe(target)
+    assert not after["unschedulable"] and not after["cordonedByUs"]
+
+    other = {**target, "node": foreign}
+    assert nodes.finish_node({**other, "untaint": True})["uncordon"]["uncordoned"] is False
+    assert describe(other)["unschedulable"] is True
+    bad = nodes.finish_node({**other, "settings": cfg, "next": "bad;name"})
+    assert "error" in bad["next"] and "bad;name" in bad["next"]["node"]
+
+
+def test_the_verification_pod_is_created_while_the_node_is_down(sandbox):
+    """The health check that watches sees the node go down for its reboot and creates the
+    verification pod then, bound to the node, so the kubelet runs it as soon as it is back. Here
+    the node never comes back: the pod waits, Pending, and the check answers at its bound."""
+    from kubernetes import client as k8s
+
+    from rebooter import contract
+    from rebooter.kube.health import verify_pod_name
+
+    node = node_named(sandbox, "user", 0)
+    sandbox.faults.add(type="nodeNeverReturns", node=node)
+    target = {"cluster": sandbox.cluster_resource_id, "node": node,
+              "settings": settings.activity_settings(settings.load())}
+    before = describe(target)
+    nodes.reboot_node({**target, "bootId": before["bootId"], "method": "pod"})
+    health = nodes.check_node_health({**target, "bootIdBefore": before["bootId"], "waitSeconds": 3})
+    assert health["healthy"] is False and health["pending"] is True and health["waited"] is True, health
+    core = k8s.CoreV1Api(clients.kube_api(target["cluster"], clients.access_of(target)))
+    pod = core.read_namespaced_pod(verify_pod_name(node), contract.PROBE_NAMESPACE)
+    assert pod.spec.node_name == node and pod.status.phase == "Pending"
+    assert not describe(target)["ready"]

@@ -76,6 +76,7 @@ class FakeCluster:
             "reboot_node": self.reboot_node, "check_node_health": self.check_node_health,
             "check_blockers": self.check_blockers, "preflight_node": self.preflight_node,
             "mark_node": self.mark_node, "set_pending_taint": self.set_pending_taint,
+            "finish_node": self.finish_node,
         }
         return {name: self._recorded(name, fn) for name, fn in handlers.items()}
 
@@ -115,6 +116,8 @@ class FakeCluster:
         pool = payload["pool"]
         self.counters[f"fetch/{pool}"] += 1
         if self.counters[f"fetch/{pool}"] <= self.probe_running_polls:
+            if self.watches_to_bound and payload.get("waitSeconds", 0) > 0:
+                return {"pool": pool, "status": "running", "waited": True}
             return {"pool": pool, "status": "running"}
         facts = [{"node": n.name, "pool": pool, "rebootRequired": n.reboot_required,
                   "packages": ["linux-image-azure"] if n.reboot_required else [], "bootId": n.boot_id,
@@ -145,6 +148,26 @@ class FakeCluster:
         return {"node": payload["node"], "labels": payload.get("labels") or {},
                 "annotations": payload.get("annotations") or {}}
 
+    def finish_node(self, payload: dict[str, Any]) -> dict[str, Any]:
+        """Like activities.nodes.finish_node: its parts are recorded (and fail) under their own
+        activity names, so a test sees the marks, the uncordon, the taint and the next preflight."""
+        answer: dict[str, Any] = {}
+        if payload.get("labels") or payload.get("annotations"):
+            answer["marks"] = self._recorded("mark_node", self.mark_node)(payload)
+        answer["uncordon"] = self._recorded("uncordon_node", self.uncordon_node)(payload)
+        if payload.get("untaint"):
+            try:
+                answer["taint"] = self._recorded("set_pending_taint", self.set_pending_taint)(
+                    {**payload, "nodes": [payload["node"]], "pending": False})["results"][0]
+            except Exception as exc:  # noqa: BLE001 - reported, like the real activity
+                answer["taint"] = {"node": payload["node"], "error": str(exc)}
+        if payload.get("next"):
+            try:
+                answer["next"] = self._recorded("preflight_node", self.preflight_node)({**payload, "node": payload["next"]})
+            except Exception as exc:  # noqa: BLE001
+                answer["next"] = {"node": payload["next"], "error": str(exc)}
+        return answer
+
     # ---- Kubernetes --------------------------------------------------------------------------
     def list_nodes(self, payload: dict[str, Any]) -> list[dict[str, Any]]:
         return [{"name": n.name, "pool": n.pool, "os": "linux", "zone": n.zone, "unschedulable": n.unschedulable,
@@ -172,6 +195,11 @@ class FakeCluster:
         return {"uncordoned": True, "unschedulable": False, "reason": "already schedulable"}
 
     def drain_node(self, payload: dict[str, Any]) -> dict[str, Any]:
+        if payload.get("cordonOwner") is not None:  # cordon + first pass (recorded as both)
+            cordoned = self._recorded("cordon_node", self.cordon_node)({**payload, "owner": payload["cordonOwner"]})
+            if cordoned["alreadyCordoned"] and not cordoned["cordonedByUs"]:
+                return {"status": "not ours", "cordon": cordoned}
+            return {**self.drain_node({k: v for k, v in payload.items() if k != "cordonOwner"}), "cordon": cordoned}
         name = payload["node"]
         self.counters[f"drain/{name}"] += 1
         result: dict[str, Any] = {"method": "eviction", "evicted": [], "deleted": [], "blocked": [],

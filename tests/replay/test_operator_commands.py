@@ -124,12 +124,12 @@ def test_one_crashed_child_does_not_orphan_its_sibling():
     """Budget 2: A's patch_node crashes (a malformed cordon answer) while B is still draining. Before
     the fix the cycle reported both as "error / cordoned unknown" and ended while B went on."""
     cluster = two_node_cluster()
-    real = cluster.activities()["cordon_node"]
+    real = cluster.activities()["drain_node"]
 
-    def cordon(payload):
+    def cordon_and_drain(payload):  # the cordon comes with the first drain pass (no drain delay)
         return {} if payload["node"] == A else real(payload)
 
-    host, job = _host(cluster, {"maxUnavailable": 2, "zoneAware": False}, {"cordon_node": cordon})
+    host, job = _host(cluster, {"maxUnavailable": 2, "zoneAware": False}, {"drain_node": cordon_and_drain})
     cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
     results = {n["node"]: n for n in cycle.output["nodes"]}
     assert results[A]["result"] == "error" and "ended without a result" in results[A]["reason"]
@@ -157,14 +157,14 @@ def test_a_failing_maintenance_window_read_ends_the_cycle_with_a_reason_and_a_no
 
 def test_a_node_deleted_mid_cycle_is_reported_gone_and_the_cycle_goes_on():
     cluster = two_node_cluster()
-    real = cluster.activities()["cordon_node"]
+    real = cluster.activities()["drain_node"]
 
-    def cordon(payload):
+    def cordon_and_drain(payload):  # the cordon comes with the first drain pass (no drain delay)
         if payload["node"] == A:
             raise RuntimeError(f"NodeNotFound: node {A!r} not found in the cluster")
         return real(payload)
 
-    host, job = _host(cluster, {}, {"cordon_node": cordon})
+    host, job = _host(cluster, {}, {"drain_node": cordon_and_drain})
     cycle = host.run_orchestration("patch_cycle", job, CYCLE_ID)
     results = {n["node"]: n for n in cycle.output["nodes"]}
     assert results[A]["result"] == "gone" and "deleted" in results[A]["reason"]

@@ -94,11 +94,13 @@ def test_two_node_cycle_actions():
     run = scenario("two nodes")
     cycle = run.cycle
 
-    # Parent: both pools probed at once, results polled on probePollSeconds timers (one
-    # "running" answer each, so two polls), one list, then one sub-orchestration per node.
+    # Parent: both pools probed at once, results fetched at once (each fetch may wait on ARM up to
+    # watchSeconds); a "running" answer that did not wait to its bound is polled again after a
+    # probePollSeconds timer (one each, so two fetches), one list, then one sub-orchestration per node.
     assert [a["input"]["pool"] for a in cycle.decisions("activity", "probe_pool")] == ["system", "user"]
-    assert len(cycle.decisions("activity", "fetch_probe_result")) == 4
-    assert _timer_seconds(cycle) == [CFG["probePollSeconds"]] * 2
+    fetches = cycle.decisions("activity", "fetch_probe_result")
+    assert len(fetches) == 4 and {f["input"]["waitSeconds"] for f in fetches} == {CFG["watchSeconds"]}
+    assert _timer_seconds(cycle) == [CFG["probePollSeconds"]]
     assert _command_checks(cycle) == 1 + 2  # the waiter opened first, commands read after each wave
     children = cycle.decisions("suborchestration")
     assert [c["instanceId"] for c in children] == [f"{CYCLE_ID}:{A}", f"{CYCLE_ID}:{B}"]
@@ -109,20 +111,30 @@ def test_two_node_cycle_actions():
         child = run.child(node)
         assert child.status == "Completed"
         kinds = [(a["kind"], a.get("name") or a.get("operation")) for a in child.actions if a["kind"] != "signal"]
-        assert [k for k in kinds if k[0] != "timer"] == [
-            ("activity", "preflight_node"), ("entity_call", "acquire"), ("activity", "cordon_node"),
+        # B's preflight was answered by A's finish_node (one node after the other, nothing between).
+        # The cordon comes with the first drain pass (no drain delay, no "draining" notification).
+        assert [k for k in kinds if k[0] != "timer"] == [("activity", "preflight_node")] * (node == A) + [
+            ("entity_call", "acquire"),
             ("activity", "drain_node"), ("activity", "drain_node"),
             ("activity", "reboot_node"),
             ("activity", "check_node_health"), ("activity", "check_node_health"),
-            ("activity", "mark_node"), ("activity", "uncordon_node"), ("activity", "set_pending_taint"),
+            ("activity", "finish_node"),
         ]
+        drains = [d["input"] for d in child.decisions("activity", "drain_node")]
+        assert [d.get("cordonOwner") for d in drains] == [f"{CYCLE_ID}:{node}", None]
+        finish = child.decisions("activity", "finish_node")[0]["input"]
+        assert finish.get("next") == (B if node == A else None) and finish["untaint"] is True
         # Every wait is a durable timer (raced against the operator's control event); the first
         # health check is not preceded by one (it watches for the node itself).
         assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"]]
         assert _command_checks(child) == 1  # the waiter opened first
         assert len(child.decisions("activity", "reboot_node")) == 1
         assert [s["operation"] for s in child.decisions("signal")] == ["release", "node"]
-    # The cluster saw exactly one reboot and one uncordon per node, nothing for the others.
+    # The cluster saw exactly one reboot and one uncordon per node, nothing for the others; B's
+    # preflight ran once, at A's end, after A's uncordon.
+    assert [p["node"] for p in run.cluster.called("preflight_node")] == [A, B]
+    calls = [(a, p.get("node")) for a, p in run.cluster.calls]
+    assert calls.index(("preflight_node", B)) == calls.index(("uncordon_node", A)) + 2  # the taint in between
     assert [p["node"] for p in run.cluster.called("reboot_node")] == [A, B]
     assert [p["node"] for p in run.cluster.called("uncordon_node")] == [A, B]
     assert not run.cluster.node(A).unschedulable and not run.cluster.node(B).unschedulable
@@ -170,7 +182,10 @@ def test_node_cordoned_by_someone_else_is_not_drained_nor_uncordoned():
     assert child.output["reason"] == "cordoned by someone else after planning; left alone"
     assert [s["step"] for s in child.output["steps"]] == ["lock", "cordon"]
     assert child.output["steps"][1]["cordonedByUs"] is False
-    assert run.cluster.called("drain_node", A) == []
+    # The cordon came with the first drain pass, which saw the foreign cordon and evicted nothing.
+    [cordon_and_drain] = run.cluster.called("drain_node", A)
+    assert cordon_and_drain["cordonOwner"] == f"{CYCLE_ID}:{A}"
+    assert run.cluster.counters[f"drain/{A}"] == 0, "no drain pass on a node someone else cordoned"
     assert run.cluster.called("reboot_node", A) == []
     assert run.cluster.called("uncordon_node", A) == []
     assert run.cluster.node(A).unschedulable and not run.cluster.node(A).cordoned_by_us
@@ -286,6 +301,20 @@ def test_a_health_check_that_watched_to_its_bound_is_followed_by_the_next_at_onc
     for node in (A, B):
         assert _timer_seconds(polled.child(node)) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"],
                                                       CFG["healthPollSeconds"]]
+
+
+def test_a_probe_fetch_that_waited_on_arm_to_its_bound_is_followed_by_the_next_at_once():
+    """The run-command result is read by a fetch that waits on ARM (watchSeconds): no durable
+    timer before the first fetch nor after one that waited to its bound; with watchSeconds 0 the
+    cycle polls on probePollSeconds timers as before (the first one before the first fetch)."""
+    watched = run_cycle(two_node_cluster(watches_to_bound=True))
+    assert watched.cycle.output["counts"]["patched"] == 2
+    assert _timer_seconds(watched.cycle) == []
+    assert [p["waitSeconds"] for n, p in watched.cluster.calls if n == "fetch_probe_result"] == [CFG["watchSeconds"]] * 4
+    polled = run_cycle(two_node_cluster(watches_to_bound=True), overrides={"watchSeconds": 0})
+    assert polled.cycle.output["counts"]["patched"] == 2
+    assert _timer_seconds(polled.cycle) == [CFG["probePollSeconds"]] * 2
+    assert {p["waitSeconds"] for n, p in polled.cluster.calls if n == "fetch_probe_result"} == {0}
 
 
 def test_a_watch_never_runs_past_the_steps_own_deadline():

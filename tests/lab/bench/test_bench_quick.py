@@ -78,10 +78,13 @@ def test_scaling_counts_add_up_on_both_engines(small_runs):
 
 
 def test_quick_run_writes_a_consistent_report(tmp_path, small_runs):
-    assert run.main(["--quick", "--only", "overhead,fanout", "--out", str(tmp_path)]) == 0
+    assert run.main(["--quick", "--only", "overhead,fanout,dispatch-0.05", "--out", str(tmp_path)]) == 0
     results = json.loads((tmp_path / "latest-quick.json").read_text())
     over, fan = results["jobs"]["overhead"], results["jobs"]["fanout"]
     assert over["patched"] == over["nodes"] and over["status"] == "COMPLETED"
+    assert over["poll"] is None and fan["poll"] is None  # the headline rows run on the app's defaults
+    late = results["jobs"]["dispatch-0.05"]  # the engine with every dispatch delayed still completes
+    assert late["dispatchSeconds"] == 0.05 and late["patched"] == late["nodes"] and late["status"] == "COMPLETED"
     assert 0 < over["physicalSeconds"] <= over["cycleSeconds"]  # a bound is below what it bounds
     assert over["bound"]["nodes"] == over["nodes"]
     assert fan["statuses"] == ["COMPLETED", "COMPLETED"]

@@ -38,7 +38,7 @@ NOT_IN_REPLAY = {"concurrentStart", "terminateHolder", "terminateAtStep", "break
 DELETED_AT = {"lock": "cordon_node", "cordon": "cordon_node", "drain": "drain_node",
               "wait healthy": "check_node_health"}
 NODE_ACTIVITIES = ("preflight_node", "cordon_node", "drain_node", "reboot_node", "check_node_health",
-                   "uncordon_node", "list_nodes")
+                   "finish_node", "list_nodes")
 ARM_ACTIVITIES = ("describe_cluster", "probe_pool", "fetch_probe_result")
 
 

@@ -98,3 +98,33 @@ def test_disabled_run_command_is_refused_and_the_cluster_is_skipped(make_sandbox
     described = aks.describe_cluster(_arm(sb), names.parse_cluster_id(sb.cluster_resource_id))
     assert described["runCommandDisabled"] is True and described["aadManaged"] is False
     assert "run-command is disabled" in plan.cluster_skip_reason(described)
+
+
+def test_a_fetch_with_wait_seconds_reads_arm_until_the_result_is_there(make_sandbox) -> None:
+    """fetch_probe with wait_seconds reads the pending result again (202, no Retry-After) every
+    ARM_POLL_SECONDS until it is there, in one call; without it, one read. The pause is recorded
+    instead of slept, so the test does not depend on how fast the machine is."""
+    sb = make_sandbox()
+    arm, ref = _arm(sb), names.parse_cluster_id(sb.cluster_resource_id)
+    submitted = aks.submit_probe(arm, ref, "user", 10)
+    once = aks.fetch_probe(arm, ref, "user", submitted["commandId"])
+    assert once == {"pool": "user", "status": "running"}  # the command takes the scenario's latency at least
+    pauses: list[float] = []
+    result = aks.fetch_probe(arm, ref, "user", submitted["commandId"], wait_seconds=200,
+                             sleep=lambda s: (pauses.append(s), __import__("time").sleep(0.05)))
+    assert result["status"] == "done" and result["nodes"], result
+    assert pauses and set(pauses) == {aks.ARM_POLL_SECONDS}
+    # A bound too short for one more read: the answer says the wait ran to its bound.
+    again = aks.submit_probe(arm, ref, "user", 10)
+    assert aks.fetch_probe(arm, ref, "user", again["commandId"], wait_seconds=0.5, sleep=pauses.append) == {
+        "pool": "user", "status": "running", "waited": True}
+
+
+def test_the_probe_reads_every_answer_from_one_pod_list_not_one_log_per_node(make_sandbox) -> None:
+    """The probe pods write their line as the termination message too; the runner script reads
+    the answers from its one pod list (kubectl get ... terminated.message) and asks for no log."""
+    sb = make_sandbox()
+    result = _probe(sb, None)
+    nodes = [n.name for n in sb.scenario.nodes if n.pool == "user"]
+    assert sorted(f["node"] for f in result["nodes"]) == sorted(nodes) and result["errors"] == []
+    assert [r.path for r in sb.kube.requests if r.path.endswith("/log")] == []
