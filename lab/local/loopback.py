@@ -19,9 +19,11 @@ rebooting, renewing and releasing its lock (a renewal after the end pushed its l
 its TTL: faultrun's lock-ttl check, seed 45 in a soak). Azure does not: the Azure Storage
 provider discards a message batch for an instance that is no longer Running, Pending or
 Suspended ("Instance is Terminated"; Azure/durabletask,
-src/DurableTask.AzureStorage/AzureStorageOrchestrationService.cs, IsExecutableInstanceAsync,
-unless the AllowReplayingTerminalInstances setting, false by default, is set). Here those
-events are dropped too, and listed in ``dropped``.
+src/DurableTask.AzureStorage/AzureStorageOrchestrationService.cs, IsExecutableInstanceAsync; and
+AzureStorageOrchestrationServiceSettings.cs, AllowReplayingTerminalInstances, false by default:
+"events for that orchestrator are discarded"). Here those events are dropped too, and listed in
+``dropped``. (Actions of the episode that processes the termination are still carried out, as
+DTFx's TaskOrchestrationDispatcher carries out every decision of an episode.)
 """
 
 from __future__ import annotations
