@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 import uuid
 
@@ -122,6 +123,41 @@ def test_wait_idle_and_terminate(engine: LocalEngine) -> None:
     state = engine.wait_for_completion(instance_id)
     assert state.runtime_status == OrchestrationStatus.TERMINATED and state.get_output() == "stopped"
     engine.wait_idle(timeout=5)
+
+
+def test_an_ended_instance_never_runs_again(engine: LocalEngine) -> None:
+    """An activity's result that reaches a terminated instance is dropped, as Azure drops it
+    (lab/local/loopback.py): durabletask's backend ran the orchestrator again, past its end (a
+    terminated patch_node went on rebooting and renewing its lock slot)."""
+    key = uuid.uuid4().hex[:8]
+    toy_app.entered[key], toy_app.gates[key] = threading.Event(), threading.Event()
+    instance_id = start(engine, "gated", key)
+    assert toy_app.entered[key].wait(timeout=30), "the gated activity never started"
+    engine.client.terminate_orchestration(instance_id, output="stopped")
+    state = engine.wait_for_completion(instance_id, timeout=30)
+    assert state.runtime_status == OrchestrationStatus.TERMINATED
+
+    toy_app.gates[key].set()  # the activity now returns its result to an instance that has ended
+    backend = engine._backend
+    assert backend is not None
+    dropped = eventually(lambda: [d for d in backend.dropped if d.instance_id == instance_id], timeout=30)
+    assert dropped and dropped[0].events == ("taskCompleted",), backend.dropped[-5:]
+    assert dropped[0].status == "ORCHESTRATION_STATUS_TERMINATED"
+    assert toy_app.after_gate.get(key, 0) == 0  # the orchestrator did not take its next step
+    state = engine.client.get_orchestration_state(instance_id)
+    assert state is not None and state.runtime_status == OrchestrationStatus.TERMINATED
+    assert state.get_output() == "stopped"
+
+
+def test_a_terminated_sub_orchestration_id_can_be_used_again(engine: LocalEngine) -> None:
+    """Dropping events for an ended instance does not stop a new instance under the same ID:
+    the next cycle's patch_node reuses the instance ID of a terminated one."""
+    parent_id = f"parent-{uuid.uuid4().hex[:8]}"
+    engine.client.schedule_new_orchestration("approval", input={"timeout": 30}, instance_id=f"{parent_id}-child")
+    engine.client.terminate_orchestration(f"{parent_id}-child", output="stopped")
+    assert engine.wait_for_completion(f"{parent_id}-child").runtime_status == OrchestrationStatus.TERMINATED
+    engine.client.schedule_new_orchestration("parent", instance_id=parent_id)
+    assert output(engine, parent_id) == {"child_id": f"{parent_id}-child", "result": 42}
 
 
 def test_unknown_timer_name(engine: LocalEngine) -> None:

@@ -25,6 +25,12 @@ RUNNING_STATES = [df.OrchestrationRuntimeStatus.Running, df.OrchestrationRuntime
 _attempts: dict[str, int] = {}
 _attempts_lock = threading.Lock()
 
+# The gated activity: ``entered[key]`` is set once it runs, it returns once ``gates[key]`` is set;
+# ``after_gate[key]`` counts the steps an orchestrator took after it (tests read them).
+entered: dict[str, threading.Event] = {}
+gates: dict[str, threading.Event] = {}
+after_gate: dict[str, int] = {}
+
 
 def _json(body: object, status: int = 200) -> func.HttpResponse:
     return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
@@ -225,6 +231,15 @@ def approval(context: df.DurableOrchestrationContext):
 
 
 @app.orchestration_trigger(context_name="context")
+def gated(context: df.DurableOrchestrationContext):
+    """Waits in an activity the test controls, then takes one more step (another activity)."""
+    key = context.get_input()
+    yield context.call_activity("wait_at_gate", key)
+    yield context.call_activity("count_after_gate", key)
+    return key
+
+
+@app.orchestration_trigger(context_name="context")
 def dice(context: df.DurableOrchestrationContext):
     """Deliberately wrong: branches on random.random(), which differs on replay."""
     if random.random() < 0.5:
@@ -298,6 +313,20 @@ def flaky(key: str) -> dict:
 def sleepy(seconds: float) -> float:
     time.sleep(seconds)
     return seconds
+
+
+@app.activity_trigger(input_name="key")
+def wait_at_gate(key: str) -> str:
+    entered.setdefault(key, threading.Event()).set()
+    gates.setdefault(key, threading.Event()).wait(timeout=60)  # bounded: a test that fails still ends
+    return key
+
+
+@app.activity_trigger(input_name="key")
+def count_after_gate(key: str) -> int:
+    with _attempts_lock:
+        after_gate[key] = after_gate.get(key, 0) + 1
+        return after_gate[key]
 
 
 class Point:
