@@ -148,8 +148,9 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_HEALTH_POLL_SECONDS", "10", _seconds, "Interval between health checks after a reboot."),
         S("REBOOTER_WATCH_SECONDS", "50", _int(0, 230),
           "How long one drain or health activity may watch the Kubernetes API for its event (pods gone; Ready "
-          "with a new boot ID, then the verification pod) before it returns and the orchestrator calls again; "
-          "0 = no watch, poll on the durable timers only."),
+          "with a new boot ID, then the verification pod), and the probe fetch may wait on ARM for the "
+          "run-command result, before it returns and the orchestrator calls again; 0 = no watch, poll on the "
+          "durable timers only."),
         S("REBOOTER_HEALTH_TIMEOUT_SECONDS", "900", _seconds, "A node not healthy after this long fails the cycle."),
         S("REBOOTER_REBOOT_LOOP_COOLDOWN_SECONDS", "86400", _seconds,
           "A node that asked for a reboot again right after its reboot (the sentinel came back at boot) is put back "
