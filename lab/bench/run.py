@@ -29,7 +29,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from lab.bench import envinfo, report  # noqa: E402
+from lab.bench import envinfo, figures, report  # noqa: E402
 
 APP_PATHS = ("function_app.py", "orchestrators", "activities", "entities", "starters", "rebooter", "host.json")
 
@@ -127,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         earlier = json.loads(Path(args.render).read_text())
         for key in ("fits", "perEpisode", "kured", "summary"):
             earlier.pop(key, None)
-        print(report.markdown(report.summarize(earlier)))
+        print(report.markdown(figures.summarize(earlier)))
         return 0
 
     wanted = [w for w in args.only.split(",") if w]
@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         jobs[name] = spawn(name, target, params, timeout)
     command = "lab/bench/run.py" + (" --quick" if args.quick else "") + (f" --only {args.only}" if args.only else "") \
         + (f" --nodes {args.nodes}" if args.nodes else "")
-    results = report.summarize({"command": command, "quick": args.quick, "environment": envinfo.environment(),
+    results = figures.summarize({"command": command, "quick": args.quick, "environment": envinfo.environment(),
                                 "git": git_state(), "jobs": jobs, "seconds": round(time.monotonic() - began, 1)})
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

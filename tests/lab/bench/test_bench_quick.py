@@ -11,7 +11,7 @@ import random
 
 import pytest
 
-from lab.bench import fit, kured_model, physical, report, run, scaling
+from lab.bench import figures, fit, kured_model, physical, report, run, scaling
 
 
 def test_fit_recovers_known_exponents():
@@ -94,5 +94,5 @@ def test_quick_run_writes_a_consistent_report(tmp_path, small_runs):
     assert env["cpuCount"] and env["python"] and env["packages"]["durabletask"]
     # The report renders with the scaling rows of this module too.
     results["jobs"].update({"scaling-replay-3": small_runs["replay"], "scaling-local-3": small_runs["local"]})
-    text = report.markdown(report.summarize(results))
+    text = report.markdown(figures.summarize(results))
     assert "## Summary" in text and "## Overhead" in text and "## Scaling" in text and "kured" in text
