@@ -129,6 +129,16 @@ class Control:
             yield from self.drain()
         return command
 
+    def arrived(self) -> bool:
+        """A command already received: the SDK settles the waiter while it walks the history, so
+        an event that came during the activity just awaited is settled before it. Reading it then
+        (``drain``) costs a durable timer only when one did arrive."""
+        waiter = self._waiter
+        if waiter is None:
+            return False
+        done = getattr(waiter, "is_completed", None)  # azure-functions-durable's TaskBase
+        return bool(getattr(waiter, "is_complete", False) if done is None else done)  # durabletask's Task
+
     def hold_while_paused(self):
         """Between nodes: while paused, wait (no timer: a pause lasts until resume or cancel)."""
         while self.paused and not self.cancel:

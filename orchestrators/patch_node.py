@@ -245,6 +245,8 @@ def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = No
             return (yield from _give_back(run, NodeResult.UNDRAINABLE, why))
         if not drained.get("waited"):  # a watch that ran to its bound was the wait: call again at once
             yield from run.control.wait(cfg["drainRetrySeconds"])
+        elif run.control.arrived():  # a cancel sent during that watch is read now, not after the drain
+            yield from run.control.drain()
         yield from run.renew_lock()
         if run.control.cancel:
             run.end(attempts=attempts)

@@ -53,6 +53,7 @@ class FakeCluster:
     cluster_id: str = CLUSTER
     probe_running_polls: int = 1  # fetch_probe_result answers "running" this many times per pool
     drain_pending_passes: int = 1  # drain_node answers "pending" (a PDB refuses) this many times per node
+    drain_watches_to_bound: bool = False  # each such pending pass says it watched for its whole waitSeconds
     health_pending_checks: int = 1  # check_node_health answers "pending" this many times per node
     watches_to_bound: bool = False  # a pending answer to a call with waitSeconds > 0 says it watched that long
     never_healthy: set[str] = field(default_factory=set)
@@ -207,7 +208,8 @@ class FakeCluster:
         if self.counters[f"drain/{name}"] <= self.drain_pending_passes:
             blocked = {"pod": "shop/web-7d9f-abcde", "reason": "Cannot evict pod as it would violate the pod's "
                        "disruption budget."}
-            return {**result, "status": "pending", "evicted": ["shop/cart-0"], "blocked": [blocked], "remaining": 1}
+            pending = {**result, "status": "pending", "evicted": ["shop/cart-0"], "blocked": [blocked], "remaining": 1}
+            return {**pending, "waited": True} if self.drain_watches_to_bound and payload.get("waitSeconds", 0) > 0 else pending
         return {**result, "status": "done", "evicted": ["shop/web-7d9f-abcde"]}
 
     def reboot_node(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -101,6 +101,34 @@ def test_a_cancel_in_the_same_episode_as_a_node_completion_survives_continue_as_
     assert {"node": B, "reason": "not started: the cycle was cancelled"} in out["skipped"]
 
 
+def test_a_cancel_sent_while_a_drain_pass_watches_gives_the_node_back_after_that_pass():
+    """Each drain pass watches to its bound (no durable timer between passes), so nothing would read
+    the cancel until the drain ended and the node was rebooted; the orchestrator reads a command
+    that arrived during the pass as soon as the pass returns."""
+    knobs = {"drain_pending_passes": 20, "drain_watches_to_bound": True}
+    overrides = {"drainTimeoutSeconds": 3600}
+    probe = run_cycle(two_node_cluster(**knobs), overrides=overrides)
+    passes = probe.child(A).decisions("activity", "drain_node")
+    waits = [t for t in probe.child(A).decisions("timer") if passes[0]["at"] <= t["at"] <= passes[-1]["at"]
+             and t["fireAt"] > t["at"]]
+    assert len(passes) > 3 and waits == [], "the passes follow each other with no durable timer between them"
+    from .history import parse_time
+
+    cluster = two_node_cluster(**knobs)
+    host, job = _host(cluster, overrides)
+    cycle = host.start("patch_cycle", job, CYCLE_ID)
+    host.raise_event(f"{CYCLE_ID}:{A}", "control", {"action": "cancel", "by": "ops", "reason": "stop"},
+                     at=parse_time(passes[2]["at"]) + timedelta(milliseconds=500))
+    host.raise_event(CYCLE_ID, "control", {"action": "cancel", "by": "ops", "reason": "stop"},
+                     at=parse_time(passes[2]["at"]) + timedelta(milliseconds=500))
+    host.run()
+    [result] = cycle.output["nodes"]
+    assert result["node"] == A and result["result"] == "cancelled", result
+    assert cluster.called("reboot_node", A) == []
+    assert not cluster.node(A).unschedulable, "our cordon was given back"
+    assert len(cluster.called("drain_node", A)) <= 4, "read after the pass it arrived in, not after the drain"
+
+
 def test_a_pause_and_resume_around_continue_as_new_are_both_answered():
     overrides = {"nodesPerExecution": 1}
     done_at = _completion_time(overrides, A)
