@@ -19,17 +19,21 @@ uncordon_node    {cluster, node}
                     "already schedulable" | "cordoned by someone else" | "node not found"
 drain_node       {cluster, node, waitSeconds?=0, options?: {drainGracePeriodSeconds, deleteEmptydirData, force,
                   drainPodSelector, skipWaitForDeleteTimeoutSeconds, disableEviction}, forceDelete?=false,
-                  cordonOwner?: cordon first, as cordon_node with this owner}
+                  cordonOwner?: cordon first, as cordon_node with this owner,
+                  rebootAfter?: {bootId, method?}: once the drain is done, reboot_node in the same call}
                  -> {status: "done"|"pending"|"error"|"not ours", method: "eviction"|"delete", cordon?,
                      evicted: [ns/pod], deleted: [ns/pod], blocked: [{pod, reason}],
                      terminating: [ns/pod], errors: [str], warnings: [str],
-                     skipped: [{pod, reason}], remaining: int, waited?: bool}
+                     skipped: [{pod, reason}], remaining: int, waited?: bool,
+                     reboot?: <reboot_node's answer> | {error}}
 reboot_node      {cluster, node, bootId, method?: "pod"|"vmss" (default: settings.rebootMethod)}
                  -> {status: "rebooted"|"requested", method, bootId, ...details}
-check_node_health {cluster, node, bootIdBefore, waitSeconds?=0}
+check_node_health {cluster, node, bootIdBefore, waitSeconds?=0, finish?: finish_node's fields (labels?,
+                  annotations?, untaint?, next?, settings?): once healthy, finish_node in the same call}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
-                     reasons: [str], waited?: bool}   healthy with rebootRequired true: rebooted, but the sentinel
-                     is back (packages: its .pkgs); the node is marked "still-required"
+                     reasons: [str], waited?: bool, finish?: <finish_node's answer> | {error}}   healthy with
+                     rebootRequired true: rebooted, but the sentinel is back (packages: its .pkgs); the node
+                     is marked "still-required"
 finish_node      {cluster, node, labels?, annotations?, untaint?=false, next?: node name (then settings: the node's
                   whole settings, as preflight_node takes them)}
                  -> {uncordon: <uncordon_node's answer>, marks?: <mark_node's answer>, taint?: {..} | {error},
@@ -51,6 +55,7 @@ from kubernetes.client.exceptions import ApiException
 
 from rebooter.arm import clients
 from rebooter.config import names
+from rebooter.contract import LAST_RESULT_ANNOTATION
 from rebooter.kube import marks, taint
 from rebooter.kube.cordon import cordon, uncordon
 from rebooter.kube.drain import DrainOptions
@@ -59,6 +64,7 @@ from rebooter.kube.health import check_health
 from rebooter.kube.kubeapi import KubeError, error_message
 from rebooter.kube.reboot import request_reboot
 from rebooter.kube.watching import MAX_WATCH_SECONDS
+from rebooter.outcomes import PATCHED_STILL_REQUIRED
 
 
 def _target(payload: dict) -> tuple[Any, str]:
@@ -123,13 +129,25 @@ def drain_node(payload: dict) -> dict:
             cordoned = cordon(api, node, payload["cordonOwner"])
         if cordoned["alreadyCordoned"] and not cordoned["cordonedByUs"]:
             return {"status": "not ours", "cordon": cordoned}
+    reboot_after = _part(payload, "rebootAfter")
     with _api_errors("drain", node):
         drained = drain_pass(api, node, options, force_delete=_flag(payload, "forceDelete"), wait_seconds=wait)
-    return {**drained, "cordon": cordoned} if cordoned is not None else drained
+    if cordoned is not None:
+        drained = {**drained, "cordon": cordoned}
+    if reboot_after is not None and drained.get("status") == "done":
+        # The drain is done and nothing comes between it and the reboot (no pre-reboot labels, no
+        # reboot delay): ask now, one round trip less. A failure here is handed back, not raised:
+        # the drain stands, and the orchestrator asks again with reboot_node and its retries.
+        drained["reboot"] = _answer_or_error(lambda: _reboot(api, node, {**payload, **reboot_after}))
+    return drained
 
 
 def reboot_node(payload: dict) -> dict:
     api, node = _target(payload)
+    return _reboot(api, node, payload)
+
+
+def _reboot(api: Any, node: str, payload: dict) -> dict:
     method = payload.get("method") or payload["settings"].get("rebootMethod")
     if method not in ("pod", "vmss"):
         raise ValueError(f"method: expected a reboot method, pod or vmss (or settings.rebootMethod), got {method!r}")
@@ -140,10 +158,37 @@ def reboot_node(payload: dict) -> dict:
 
 
 def check_node_health(payload: dict) -> dict:
+    """Health, watched up to ``waitSeconds``; with ``finish``, a healthy node is finished in the
+    same call (marks, our uncordon, the taint off, the next node's preflight: finish_node)."""
     api, node = _target(payload)
     wait = _wait_seconds(payload)
+    finish = _part(payload, "finish")
     with _api_errors("check health of", node):
-        return check_health(api, node, payload.get("bootIdBefore"), wait_seconds=wait)
+        health = check_health(api, node, payload.get("bootIdBefore"), wait_seconds=wait)
+    if finish is not None and health.get("healthy"):
+        annotations = dict(finish.get("annotations") or {})
+        if LAST_RESULT_ANNOTATION in annotations and health.get("rebootRequired"):
+            annotations[LAST_RESULT_ANNOTATION] = PATCHED_STILL_REQUIRED  # back, but the sentinel is set again
+        health["finish"] = _answer_or_error(lambda: _finish(api, node, {**payload, **finish,
+                                                                        "annotations": annotations or None}))
+    return health
+
+
+def _part(payload: dict, key: str) -> dict | None:
+    """An optional object field of the payload (absent or null: None)."""
+    value = payload.get(key)
+    if value is not None and not isinstance(value, dict):
+        raise ValueError(f"{key}: expected a JSON object or null, got {type(value).__name__}")
+    return value
+
+
+def _answer_or_error(call: Any) -> dict:
+    """The answer of the folded second step, or its error as ``{error}``: the first step's answer
+    stands, and the orchestrator runs the second step again as its own activity, with retries."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001 - handed back to the orchestrator, which decides
+        return {"error": f"{type(exc).__name__}: {exc}"[:500]}
 
 
 def set_pending_taint(payload: dict) -> dict:
@@ -174,6 +219,10 @@ def finish_node(payload: dict) -> dict:
     (the next node then runs its own preflight), never the node's failure. Marks and uncordon
     raise like mark_node and uncordon_node do."""
     api, node = _target(payload)
+    return _finish(api, node, payload)
+
+
+def _finish(api: Any, node: str, payload: dict) -> dict:
     answer: dict[str, Any] = {}
     labels, notes = payload.get("labels"), payload.get("annotations")
     if labels or notes:

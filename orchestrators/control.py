@@ -27,6 +27,7 @@ class Control:
     def __init__(self, context: OrchestrationContext) -> None:
         self.context = context
         self._waiter: Any = None
+        self._registered = False  # the waiter was yielded once (the classic SDK knows it only then)
         self.cancel: dict[str, Any] | None = None
         self.paused: dict[str, Any] | None = None
         self.awaiting_approval = False
@@ -44,6 +45,7 @@ class Control:
     def _pending(self) -> Any:
         if self._waiter is None:
             self._waiter = self.context.wait_for_external_event(EVENT)
+            self._registered = False
         return self._waiter
 
     def _take(self):
@@ -101,8 +103,27 @@ class Control:
         The classic SDK keeps an event that arrives while no waiter is open as a "deferred" result
         that every later waiter of that name receives again, and keeps only the last such event
         (azure-functions-durable 1.x, TaskOrchestrationExecutor.set_task_value): so a waiter is
-        kept open from the start, and a new one is opened as soon as one is consumed."""
+        kept open from the start, and a new one is opened as soon as one is consumed. That SDK
+        registers a task only when it is yielded, so the waiter is yielded with a zero-length
+        timer here (one episode); ``alongside`` registers it with the first real task instead."""
         yield from self.drain()
+
+    def alongside(self, task: Any):
+        """Await ``task``; the first time, with the command waiter beside it (``task_any``), which
+        registers the waiter at no extra episode (see ``arm``). A command that wins is applied,
+        then ``task`` is awaited as usual (already scheduled: nothing new is scheduled)."""
+        if not self._registered:
+            winner = yield self.context.task_any([task, self._pending()])
+            self._registered = True
+            if winner is not task:  # read it, and any other, leaving a registered waiter open
+                yield from self.drain()
+        return (yield task)
+
+    def catch_up(self):
+        """Read the commands that arrived while the orchestrator awaited something else, before
+        it decides what to do next. Free when none did (``arrived`` looks without yielding)."""
+        if self.arrived():
+            yield from self.drain()
 
     def drain(self):
         """Read every command that already arrived (a zero-length durable timer races the waiter:
@@ -116,6 +137,7 @@ class Control:
     def _wait(self, seconds: float):
         timer = self.context.create_timer(self.context.current_utc_datetime + timedelta(seconds=seconds))
         winner = yield self.context.task_any([timer, self._pending()])
+        self._registered = True
         if winner is timer:
             return None
         cancel_timer(timer)
@@ -134,7 +156,7 @@ class Control:
         an event that came during the activity just awaited is settled before it. Reading it then
         (``drain``) costs a durable timer only when one did arrive."""
         waiter = self._waiter
-        if waiter is None:
+        if waiter is None or not self._registered:
             return False
         done = getattr(waiter, "is_completed", None)  # azure-functions-durable's TaskBase
         return bool(getattr(waiter, "is_complete", False) if done is None else done)  # durabletask's Task

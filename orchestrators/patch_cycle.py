@@ -219,6 +219,7 @@ def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id:
     done_here = 0
     carried: dict[str, Any] | None = None  # the next node's preflight, answered by the node before it
     while queue and not halted:
+        yield from control.catch_up()  # commands that arrived during the last wave, before anything starts
         if done_here >= cfg["nodesPerExecution"]:
             return None, [n for wave in queue for n in wave]
         if control.paused:
@@ -263,7 +264,6 @@ def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id:
             for n in wave
         ]
         results = yield from _collect(context, wave, children)
-        yield from control.drain()  # commands that arrived during the wave, before anything else starts
         done_here += len(wave)
         carried = None
         for result in results:
@@ -276,6 +276,7 @@ def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id:
         if queue and not halted and not control.cancel and cfg["soakSeconds"] > 0:
             status.step("soak")
             yield from control.wait(cfg["soakSeconds"])
+    yield from control.catch_up()  # a command that came during the last wave is answered too
     why = "the cycle was cancelled" if control.cancel else f"the cycle halted ({halted})"
     for remaining in [n for wave in queue for n in wave]:
         status.skipped.append({"node": remaining["node"], "reason": f"not started: {why}"})

@@ -37,7 +37,6 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
                 "steps": [], "seconds": 0, "before": {}}
     run = NodeRun(context, job, Control(context))
     cfg = run.cfg
-    yield from run.control.arm()  # a cancel sent at once is neither lost nor delivered twice
 
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
     outcome = yield from _take_lock(run, job.get("preflight"))
@@ -57,7 +56,8 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     try:
         if fold:
             first = yield run.activity("drain_node", options=_drain_options(cfg), forceDelete=False,
-                                       cordonOwner=run.holder, waitSeconds=watch_until(context, cfg, deadline))
+                                       cordonOwner=run.holder, waitSeconds=watch_until(context, cfg, deadline),
+                                       **_reboot_after(run))
         else:
             cordon = yield run.activity("cordon_node", owner=run.holder)
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
@@ -75,8 +75,15 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
         if outcome:
             return outcome
 
-    # 5. Wait until healthy: Ready, a new boot ID, the sentinel gone.
-    health = yield from _wait_healthy(run)
+    # 5. Wait until healthy: Ready, a new boot ID, the sentinel gone. The check that sees it
+    # healthy also makes step 6 in the same call (one round trip less); step 6 below then only
+    # reads its answer, or does it on its own when that part failed.
+    following = job.get("next")
+    labels = {**{k: None for k in cfg["preRebootNodeLabels"]}, **cfg["postRebootNodeLabels"]}
+    finish = {"labels": labels or None, "untaint": bool(cfg.get("preferNoScheduleTaint", True)),
+              "annotations": {LAST_RESULT_ANNOTATION: NodeResult.PATCHED} if cfg["annotateNodes"] else None,
+              **({"next": following, "settings": cfg} if following else {})}
+    health = yield from _wait_healthy(run, finish)
     if health.get("gone"):
         return _gone(run, health["gone"])
     if not health.get("healthy"):
@@ -91,14 +98,12 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     # 6. Marks, uncordon (only our own cordon), the pending taint off, and unlock: one activity,
     # which also answers the next node's preflight (job["next"]), so that node starts at its lock.
     run.begin("uncordon")
-    following = job.get("next")
+    finished = health.get("finish")
     try:
-        labels = {**{k: None for k in cfg["preRebootNodeLabels"]}, **cfg["postRebootNodeLabels"]}
-        result = PATCHED_STILL_REQUIRED if still else NodeResult.PATCHED
-        annotations = {LAST_RESULT_ANNOTATION: result} if cfg["annotateNodes"] else {}
-        finished = yield run.activity("finish_node", labels=labels or None, annotations=annotations or None,
-                                      untaint=bool(cfg.get("preferNoScheduleTaint", True)),
-                                      **({"next": following, "settings": cfg} if following else {}))
+        if not isinstance(finished, dict) or "error" in finished or "uncordon" not in finished:
+            if still and finish["annotations"]:
+                finish["annotations"] = {LAST_RESULT_ANNOTATION: PATCHED_STILL_REQUIRED}
+            finished = yield run.activity("finish_node", **finish)
         run.steps[-1]["uncordoned"] = bool(finished["uncordon"].get("uncordoned"))
     except Exception as exc:  # noqa: BLE001
         if gone(exc):
@@ -123,6 +128,15 @@ def _drain_options(cfg: dict[str, Any]) -> dict[str, Any]:
     return {key: cfg[key] for key in DRAIN_OPTION_KEYS}
 
 
+def _reboot_after(run: NodeRun) -> dict[str, Any]:
+    """drain_node's ``rebootAfter`` when nothing comes between the drain and the reboot (no
+    pre-reboot labels, no reboot delay): the pass that finishes the drain asks for the reboot too."""
+    cfg = run.cfg
+    if cfg["preRebootNodeLabels"] or cfg["rebootDelaySeconds"] > 0:
+        return {}
+    return {"rebootAfter": {"bootId": run.facts["bootId"], "method": cfg["rebootMethod"]}}
+
+
 def _drain_and_reboot(run: NodeRun, first: dict[str, Any] | None, deadline: Any):
     """Steps 3 and 4; a result dict when the node does not get as far as its reboot. ``first``:
     the drain pass the cordon activity already made (its deadline with it), or None."""
@@ -131,12 +145,19 @@ def _drain_and_reboot(run: NodeRun, first: dict[str, Any] | None, deadline: Any)
         yield from run.control.wait(cfg["drainDelaySeconds"])
 
     # 3. Drain, with the undrainable policy when it cannot finish.
-    outcome = yield from _drain(run, first, deadline)
+    outcome, drained = yield from _drain(run, first, deadline)
     if outcome:
         return outcome
 
     # 4. Reboot. From here on a failure keeps the node cordoned and the lock held (failure policy).
+    # The drain pass that finished already asked for it when nothing comes between (_reboot_after).
     run.begin("reboot")
+    folded = drained.get("reboot")
+    if isinstance(folded, dict) and "error" not in folded:
+        run.note(withDrain=True)
+        return None
+    if isinstance(folded, dict):
+        run.note(withDrain=folded["error"])  # asked again below, with the retry policy
     try:
         if cfg["preRebootNodeLabels"]:
             yield run.activity("mark_node", labels=cfg["preRebootNodeLabels"])
@@ -160,8 +181,14 @@ def _take_lock(run: NodeRun, carried: dict[str, Any] | None):
     blocked_until = context.current_utc_datetime + timedelta(seconds=cfg["blockerTimeoutSeconds"])
     lock_until = context.current_utc_datetime + timedelta(seconds=cfg["lockTimeoutSeconds"])
     while True:
+        yield from run.control.catch_up()  # a cancel sent before this node was taken: take nothing
+        if run.control.cancel:
+            return run.result(NodeResult.CANCELLED, run.cancel_text())
         try:
-            check = carried if carried else (yield run.activity("preflight_node", settings=cfg))
+            # The command waiter opens with the first task (Control.alongside): a cancel sent at
+            # once is neither lost nor delivered twice, at no extra episode.
+            check = carried if carried else (yield from run.control.alongside(run.activity("preflight_node",
+                                                                                            settings=cfg)))
             carried = None
         except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
             if gone(exc):
@@ -178,13 +205,17 @@ def _take_lock(run: NodeRun, carried: dict[str, Any] | None):
             wait = cfg["blockerRetrySeconds"]
         else:
             out = check["unavailable"]
-            got = yield context.call_entity(run.lock, "acquire", {
+            got = yield from run.control.alongside(context.call_entity(run.lock, "acquire", {
                 "holder": run.holder, "node": run.node, "pool": run.facts.get("pool", ""),
                 "now": durable.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
-                "limit": cfg["maxUnavailable"], "out": out["out"], "poolLimit": cfg["maxUnavailablePerPool"]})
+                "limit": cfg["maxUnavailable"], "out": out["out"], "poolLimit": cfg["maxUnavailablePerPool"]}))
             if got["acquired"]:
                 run.lock_renewed = context.current_utc_datetime
                 run.log_lock("acquired")
+                yield from run.control.catch_up()  # a cancel that came while the lock answered
+                if run.control.cancel:
+                    run.release()
+                    return run.result(NodeResult.CANCELLED, run.cancel_text())
                 return None
             if got.get("kept"):  # an operator must look first: waiting would not change that
                 return run.result(NodeResult.SKIPPED, got["reason"] + "; break the lock (POST .../lock/break) to retry it",
@@ -198,12 +229,11 @@ def _take_lock(run: NodeRun, carried: dict[str, Any] | None):
             run.note(waitingFor=got.get("reason", ""))
             wait = cfg["lockRetrySeconds"]
         yield from run.control.wait(wait)
-        if run.control.cancel:
-            return run.result(NodeResult.CANCELLED, run.cancel_text())
 
 
 def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = None):
-    """Drain passes until done; on an impossible drain apply the undrainable policy."""
+    """Drain passes until done; on an impossible drain apply the undrainable policy. Returns
+    (a result dict when the node goes no further, or None; the last pass's answer)."""
     context, cfg = run.context, run.cfg
     run.begin("drain")
     if first is None:  # a folded first pass was only made when nobody wants this notification
@@ -212,6 +242,7 @@ def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = No
     deadline = deadline or context.current_utc_datetime + timedelta(seconds=cfg["drainTimeoutSeconds"])
     force_delete = False
     attempts = 0
+    reboot_after = _reboot_after(run)
     while True:
         attempts += 1
         try:
@@ -219,15 +250,15 @@ def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = No
                 drained, first = first, None
             else:
                 drained = yield run.activity("drain_node", options=options, forceDelete=force_delete,
-                                             waitSeconds=watch_until(context, cfg, deadline))
+                                             waitSeconds=watch_until(context, cfg, deadline), **reboot_after)
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
             if gone(exc):
-                return _gone(run, exc)
-            return (yield from _give_back(run, NodeResult.ERROR, f"drain failed: {durable.error_text(exc)}"))
+                return _gone(run, exc), {}
+            return (yield from _give_back(run, NodeResult.ERROR, f"drain failed: {durable.error_text(exc)}")), {}
         if drained["status"] == "done":
             run.end(attempts=attempts, forced=force_delete)
-            return None
+            return None, drained
         stuck = drained["status"] == "error" or context.current_utc_datetime >= deadline
         if stuck:
             why = "; ".join(drained.get("errors", [])) if drained["status"] == "error" else blocked_text(drained)
@@ -241,8 +272,8 @@ def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = No
                 continue
             run.end(attempts=attempts)
             if policy == "quarantine":
-                return (yield from _quarantine(run, why))
-            return (yield from _give_back(run, NodeResult.UNDRAINABLE, why))
+                return (yield from _quarantine(run, why)), drained
+            return (yield from _give_back(run, NodeResult.UNDRAINABLE, why)), drained
         if not drained.get("waited"):  # a watch that ran to its bound was the wait: call again at once
             yield from run.control.wait(cfg["drainRetrySeconds"])
         elif run.control.arrived():  # a cancel sent during that watch is read now, not after the drain
@@ -250,10 +281,10 @@ def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = No
         yield from run.renew_lock()
         if run.control.cancel:
             run.end(attempts=attempts)
-            return (yield from _give_back(run, NodeResult.CANCELLED, run.cancel_text()))
+            return (yield from _give_back(run, NodeResult.CANCELLED, run.cancel_text())), drained
 
 
-def _wait_healthy(run: NodeRun):
+def _wait_healthy(run: NodeRun, finish: dict[str, Any]):
     """Check until healthy or the health timeout; a cancel now is noted only: the node is already
     down, so it is finished first. Each check watches for its event up to watchSeconds; a check
     that came back early without it (a broken watch, or watchSeconds 0) is followed by a durable
@@ -269,7 +300,8 @@ def _wait_healthy(run: NodeRun):
         try:
             health = yield context.call_activity("check_node_health", {**run.target,
                                                                        "waitSeconds": watch_until(context, cfg, deadline),
-                                                                       "bootIdBefore": run.facts["bootId"]})
+                                                                       "bootIdBefore": run.facts["bootId"],
+                                                                       "finish": finish})
         except Exception as exc:  # noqa: BLE001 - one failed look is not a verdict; poll again
             if gone(exc):
                 return {"healthy": False, "gone": exc}

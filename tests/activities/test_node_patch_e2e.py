@@ -157,6 +157,58 @@ def test_finish_node_marks_uncordons_untaints_and_answers_the_next_preflight_ide
     assert "error" in bad["next"] and "bad;name" in bad["next"]["node"]
 
 
+def test_the_reboot_with_the_last_drain_pass_and_the_finish_with_the_healthy_check(sandbox):
+    """rebootAfter: the pass that finishes the drain asks for the reboot in the same call; a pass
+    that does not finish asks for nothing. finish: the check that sees the node healthy makes the
+    marks, our uncordon and the taint removal in the same call; a check that is not healthy yet
+    does nothing. Each call run twice (at-least-once) reboots once and leaves the same state."""
+    node = node_named(sandbox, "user", 0)
+    cfg = settings.load()
+    target = {"cluster": sandbox.cluster_resource_id, "node": node, "settings": settings.activity_settings(cfg)}
+    before = describe(target)
+    nodes.set_pending_taint({**target, "nodes": [node], "pending": True})
+    drain = {**target, "cordonOwner": "e2e", "options": {"deleteEmptydirData": True},
+             "rebootAfter": {"bootId": before["bootId"], "method": "pod"}}
+    first = nodes.drain_node(drain)  # web's pods still terminating: not done, so no reboot asked
+    assert first["status"] == "pending" and "reboot" not in first, first
+    assert sandbox.timeline.events("reboot", node=node) == []
+    done = until(lambda: nodes.drain_node(drain), lambda r: r["status"] in ("done", "error"))
+    assert done["status"] == "done" and done["reboot"]["created"] is True, done
+    again = nodes.drain_node(drain)  # a second run of the same call: the same reboot pod, no second reboot
+    assert again["status"] == "done" and "error" not in again["reboot"], again
+
+    finish = {"labels": {"team.io/patched": "yes"}, "annotations": {"rebooter.aks.io/last-result": "patched"},
+              "untaint": True}
+    check = {**target, "bootIdBefore": before["bootId"], "finish": finish}
+    early = nodes.check_node_health(check)
+    if not early["healthy"]:
+        assert "finish" not in early and describe(target)["unschedulable"] is True
+    health = until(lambda: nodes.check_node_health(check), lambda r: r["healthy"] or not r["pending"], timeout=30)
+    assert health["healthy"] is True, health
+    assert health["finish"]["uncordon"] == {"uncordoned": True, "unschedulable": False, "reason": "cordoned by us"}
+    assert health["finish"]["taint"]["tainted"] is False and health["finish"]["marks"]["labels"] == {"team.io/patched": "yes"}
+    twice = nodes.check_node_health(check)
+    assert twice["finish"]["uncordon"]["reason"] == "already schedulable"
+    after = describe(target)
+    assert not after["unschedulable"] and not after["cordonedByUs"]
+    assert twice["finish"]["marks"]["annotations"]["rebooter.aks.io/last-result"] == "patched"
+    assert len(sandbox.timeline.events("reboot", node=node, phase="down")) == 1
+
+
+def test_a_folded_step_that_fails_is_handed_back_not_raised(sandbox):
+    """A reboot asked with the last drain pass that fails comes back as {error} beside the drain
+    (the drain stands; the orchestrator asks again with reboot_node and its retries)."""
+    node = node_named(sandbox, "user", 1)
+    target = {"cluster": sandbox.cluster_resource_id, "node": node,
+              "settings": settings.activity_settings(settings.load())}
+    bad = {"bootId": describe(target)["bootId"], "method": "teleport"}
+    done = until(lambda: nodes.drain_node({**target, "cordonOwner": "e2e", "options": {"deleteEmptydirData": True},
+                                           "rebootAfter": bad}), lambda r: r["status"] in ("done", "error"))
+    assert done["status"] == "done" and "expected a reboot method" in done["reboot"]["error"], done
+    with pytest.raises(ValueError, match="rebootAfter: expected a JSON object"):
+        nodes.drain_node({**target, "rebootAfter": "now"})
+
+
 def test_the_verification_pod_is_created_while_the_node_is_down(sandbox):
     """The health check that watches sees the node go down for its reboot and creates the
     verification pod then, bound to the node, so the kubelet runs it as soon as it is back. Here

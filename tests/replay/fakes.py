@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from rebooter.contract import LAST_RESULT_ANNOTATION
+from rebooter.outcomes import PATCHED_STILL_REQUIRED
+
 CLUSTER = ("/subscriptions/00000000-0000-0000-0000-00000000c0de/resourceGroups/rg-shop"
            "/providers/Microsoft.ContainerService/managedClusters/aks-shop")
 
@@ -201,6 +204,13 @@ class FakeCluster:
             if cordoned["alreadyCordoned"] and not cordoned["cordonedByUs"]:
                 return {"status": "not ours", "cordon": cordoned}
             return {**self.drain_node({k: v for k, v in payload.items() if k != "cordonOwner"}), "cordon": cordoned}
+        drained = self._drain_pass(payload)
+        if payload.get("rebootAfter") and drained["status"] == "done":  # like activities.nodes: recorded as reboot_node
+            drained["reboot"] = _answer_or_error(
+                lambda: self._recorded("reboot_node", self.reboot_node)({**payload, **payload["rebootAfter"]}))
+        return drained
+
+    def _drain_pass(self, payload: dict[str, Any]) -> dict[str, Any]:
         name = payload["node"]
         self.counters[f"drain/{name}"] += 1
         result: dict[str, Any] = {"method": "eviction", "evicted": [], "deleted": [], "blocked": [],
@@ -219,6 +229,17 @@ class FakeCluster:
                 "pod": f"rebooter-reboot-{node.name}", "created": True}
 
     def check_node_health(self, payload: dict[str, Any]) -> dict[str, Any]:
+        health = self._health(payload)
+        finish = payload.get("finish")
+        if finish and health["healthy"]:  # like activities.nodes: the parts recorded under their own names
+            annotations = dict(finish.get("annotations") or {})
+            if LAST_RESULT_ANNOTATION in annotations and health["rebootRequired"]:
+                annotations[LAST_RESULT_ANNOTATION] = PATCHED_STILL_REQUIRED
+            health["finish"] = _answer_or_error(
+                lambda: self.finish_node({**payload, **finish, "annotations": annotations or None}))
+        return health
+
+    def _health(self, payload: dict[str, Any]) -> dict[str, Any]:
         node = self.node(payload["node"])
         self.counters[f"health/{node.name}"] += 1
         waiting = {"healthy": False, "pending": True, "ready": "Unknown", "bootId": node.boot_id,
@@ -234,6 +255,14 @@ class FakeCluster:
         still = node.name in self.still_required
         return {"healthy": True, "pending": False, "ready": "True", "bootId": after, "kernel": node.new_kernel,
                 "rebootRequired": still, "packages": ["kpatch-loop"] if still else [], "reasons": []}
+
+
+def _answer_or_error(call: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """As activities.nodes: a folded second step's failure is handed back as {error}, not raised."""
+    try:
+        return call()
+    except Exception as exc:  # noqa: BLE001
+        return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def two_node_cluster(**knobs: Any) -> FakeCluster:

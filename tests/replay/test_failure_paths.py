@@ -79,3 +79,37 @@ def test_a_node_whose_sentinel_is_back_after_its_reboot_is_put_back_and_the_roll
     assert results[B]["result"] == "patched" and "stillRequired" not in results[B]
     assert not run.cluster.node(A).unschedulable and len(run.cluster.called("reboot_node", A)) == 1
     assert f"{CYCLE_ID}:{A}" not in run.lock["holders"]
+
+
+def _fails_first(times: int = 1):
+    """A fault that fails the first ``times`` calls of an activity (or of a folded part recorded under its name)."""
+    calls = []
+
+    def fault(payload):
+        calls.append(payload)
+        return RuntimeError("Kubernetes API answered 503") if len(calls) <= times else None
+
+    return fault
+
+
+def test_a_folded_reboot_or_finish_that_fails_is_done_again_on_its_own():
+    """The reboot asked with the last drain pass and the finish made with the healthy check are
+    handed back as {error} when they fail; patch_node then runs reboot_node / finish_node as
+    activities of their own (with the retry policy), and the node is patched, rebooted once."""
+    run = run_cycle(two_node_cluster(failing={"reboot_node": _fails_first(), "uncordon_node": _fails_first()}))
+    assert run.cycle.status == "Completed", run.cycle.error
+    results = {n["node"]: n for n in run.cycle.output["nodes"]}
+    assert results[A]["result"] == "patched" and results[B]["result"] == "patched"
+    child = run.child(A)
+    assert len(child.decisions("activity", "reboot_node")) == 1 and len(child.decisions("activity", "finish_node")) == 1
+    assert not run.child(B).decisions("activity", "reboot_node")  # B's folds went through
+    reboot = next(s for s in results[A]["steps"] if s["step"] == "reboot")
+    assert "503" in reboot["withDrain"]
+    assert not run.cluster.node(A).unschedulable and run.cluster.node(A).rebooted
+
+
+def test_the_folded_finish_marks_a_node_whose_sentinel_is_back_as_such():
+    run = run_cycle(two_node_cluster(still_required={A}), overrides={"annotateNodes": True})
+    marks = {p["node"]: p["annotations"] for p in run.cluster.called("mark_node")}
+    assert marks[A] == {"rebooter.aks.io/last-result": "patched-still-required"}
+    assert marks[B] == {"rebooter.aks.io/last-result": "patched"}

@@ -101,7 +101,8 @@ def test_two_node_cycle_actions():
     fetches = cycle.decisions("activity", "fetch_probe_result")
     assert len(fetches) == 4 and {f["input"]["waitSeconds"] for f in fetches} == {CFG["watchSeconds"]}
     assert _timer_seconds(cycle) == [CFG["probePollSeconds"]]
-    assert _command_checks(cycle) == 1 + 2  # the waiter opened first, commands read after each wave
+    # The waiter opened first; after each wave the commands are read only if one came (none did).
+    assert _command_checks(cycle) == 1
     children = cycle.decisions("suborchestration")
     assert [c["instanceId"] for c in children] == [f"{CYCLE_ID}:{A}", f"{CYCLE_ID}:{B}"]
     assert children[1]["at"] >= run.child(A).episodes[-1].at  # maxUnavailable 1: one after the other
@@ -111,24 +112,28 @@ def test_two_node_cycle_actions():
         child = run.child(node)
         assert child.status == "Completed"
         kinds = [(a["kind"], a.get("name") or a.get("operation")) for a in child.actions if a["kind"] != "signal"]
-        # B's preflight was answered by A's finish_node (one node after the other, nothing between).
-        # The cordon comes with the first drain pass (no drain delay, no "draining" notification).
+        # B's preflight was answered by A's finish (one node after the other, nothing between).
+        # The cordon comes with the first drain pass (no drain delay, no "draining" notification),
+        # the reboot with the pass that finishes the drain (no pre-reboot labels, no reboot delay),
+        # the finish (marks, uncordon, taint off, next preflight) with the check that sees it healthy.
         assert [k for k in kinds if k[0] != "timer"] == [("activity", "preflight_node")] * (node == A) + [
             ("entity_call", "acquire"),
             ("activity", "drain_node"), ("activity", "drain_node"),
-            ("activity", "reboot_node"),
             ("activity", "check_node_health"), ("activity", "check_node_health"),
-            ("activity", "finish_node"),
         ]
         drains = [d["input"] for d in child.decisions("activity", "drain_node")]
         assert [d.get("cordonOwner") for d in drains] == [f"{CYCLE_ID}:{node}", None]
-        finish = child.decisions("activity", "finish_node")[0]["input"]
+        assert all(d["rebootAfter"]["bootId"] == run.cluster.node(node).boot_id for d in drains)
+        checks = [c["input"] for c in child.decisions("activity", "check_node_health")]
+        finish = checks[0]["finish"]
+        assert all(c["finish"] == finish for c in checks)
         assert finish.get("next") == (B if node == A else None) and finish["untaint"] is True
         # Every wait is a durable timer (raced against the operator's control event); the first
         # health check is not preceded by one (it watches for the node itself).
         assert _timer_seconds(child) == [CFG["drainRetrySeconds"], CFG["healthPollSeconds"]]
-        assert _command_checks(child) == 1  # the waiter opened first
-        assert len(child.decisions("activity", "reboot_node")) == 1
+        assert _command_checks(child) == 0  # the waiter opened with the first task, no timer of its own
+        assert not child.decisions("activity", "reboot_node") and not child.decisions("activity", "finish_node")
+        assert [p["node"] for p in run.cluster.called("reboot_node", node)] == [node]
         assert [s["operation"] for s in child.decisions("signal")] == ["release", "node"]
     # The cluster saw exactly one reboot and one uncordon per node, nothing for the others; B's
     # preflight ran once, at A's end, after A's uncordon.
