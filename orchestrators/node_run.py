@@ -158,3 +158,16 @@ def blocked_text(drained: dict[str, Any]) -> str:
     if blocked:
         return "drain timed out; evictions refused: " + "; ".join(f"{b['pod']}: {b['reason']}" for b in blocked)
     return "drain timed out; pods still terminating: " + ", ".join(drained.get("terminating", []))
+
+
+def gone(exc: BaseException) -> bool:
+    """The node was deleted (scale-in, autoscaler): the activities raise NodeNotFound
+    (rebooter/kube/kubeapi.py), whose name reaches the orchestrator in the failure message."""
+    text = str(exc)
+    return "NodeNotFound" in text or "not found in the cluster" in text
+
+
+def gone_result(run: NodeRun, exc: BaseException) -> dict[str, Any]:
+    """A node that no longer exists is out of nobody's budget: free its slot and let the cycle go on."""
+    run.release()
+    return run.result(outcomes.NodeResult.GONE, f"the node was deleted from the cluster during the cycle ({durable.error_text(exc)})")

@@ -4,6 +4,10 @@ preflight (blockers, budget) + lock -> cordon -> drain (durable timers while Pod
 refuse; the undrainable policy when it cannot finish) -> reboot -> wait until healthy (Ready,
 new boot ID, sentinel gone) -> marks -> uncordon -> unlock.
 
+Neighbouring steps with nothing between them share one activity (one round trip less each):
+cordon + first drain pass, last drain pass + reboot, healthy check + marks + uncordon (+ the
+next node's preflight). The runbook below still names every step and records each in the steps.
+
 Safety rules kept on every path:
 - only a node we cordoned is ever uncordoned (the cordon activity tells us);
 - before the reboot, any failure undoes our cordon and releases the lock;
@@ -18,10 +22,12 @@ from typing import Any
 
 from orchestrators import durable
 from orchestrators.control import Control
-from orchestrators.node_run import NodeRun, blocked_text, watch_until
+from orchestrators.node_lock import take_lock
+from orchestrators.node_run import NodeRun, blocked_text, gone, watch_until
+from orchestrators.node_run import gone_result as _gone
 from rebooter.contract import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
 from rebooter.notifications import events as notify_events
-from rebooter.outcomes import PATCHED_STILL_REQUIRED, NodeResult, Verdict
+from rebooter.outcomes import PATCHED_STILL_REQUIRED, NodeResult
 
 # The drain options are the settings of the same names (one spelling from the setting to DrainOptions).
 DRAIN_OPTION_KEYS = ("drainGracePeriodSeconds", "deleteEmptydirData", "force", "drainPodSelector",
@@ -39,7 +45,7 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     cfg = run.cfg
 
     # 1. Preflight and lock: no blockers, and the budget (ours + already unavailable) allows one more.
-    outcome = yield from _take_lock(run, job.get("preflight"))
+    outcome = yield from take_lock(run, job.get("preflight"))
     if outcome:
         if run.facts.get("resume") and not outcome.get("lockKept") and not outcome.get("heldBy") \
                 and outcome["result"] != NodeResult.GONE:
@@ -171,66 +177,6 @@ def _drain_and_reboot(run: NodeRun, first: dict[str, Any] | None, deadline: Any)
     return None
 
 
-def _take_lock(run: NodeRun, carried: dict[str, Any] | None):
-    """Preflight then acquire, retrying on timers; a result dict when the node is not taken.
-    ``carried``: this node's preflight, answered by the previous node's finish_node moments ago
-    (patch_cycle passes it on only when nothing waited in between); it stands for the first
-    preflight, every retry checks again."""
-    context, cfg = run.context, run.cfg
-    run.begin("lock")
-    blocked_until = context.current_utc_datetime + timedelta(seconds=cfg["blockerTimeoutSeconds"])
-    lock_until = context.current_utc_datetime + timedelta(seconds=cfg["lockTimeoutSeconds"])
-    while True:
-        yield from run.control.catch_up()  # a cancel sent before this node was taken: take nothing
-        if run.control.cancel:
-            return run.result(NodeResult.CANCELLED, run.cancel_text())
-        try:
-            # The command waiter opens with the first task (Control.alongside): a cancel sent at
-            # once is neither lost nor delivered twice, at no extra episode.
-            check = carried if carried else (yield from run.control.alongside(run.activity("preflight_node",
-                                                                                            settings=cfg)))
-            carried = None
-        except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks
-            if gone(exc):
-                return _gone(run, exc)
-            check = {"blocked": True, "verdict": Verdict.WAIT, "reasons": [f"preflight failed: {durable.error_text(exc)}"]}
-        force = cfg["undrainablePolicy"] == "force"
-        if check["blocked"] and check["verdict"] == Verdict.UNDRAINABLE and not force:
-            return run.result(NodeResult.UNDRAINABLE, "predicted before cordoning: " + "; ".join(check["reasons"]),
-                              predicted=True)
-        if check["blocked"] and not (check["verdict"] == Verdict.UNDRAINABLE and force):
-            if context.current_utc_datetime >= blocked_until:
-                return run.result(NodeResult.BLOCKED, "; ".join(check["reasons"]))
-            run.note(blocked=check["reasons"])
-            wait = cfg["blockerRetrySeconds"]
-        else:
-            out = check["unavailable"]
-            got = yield from run.control.alongside(context.call_entity(run.lock, "acquire", {
-                "holder": run.holder, "node": run.node, "pool": run.facts.get("pool", ""),
-                "now": durable.iso(context.current_utc_datetime), "ttlSeconds": cfg["lockTtlSeconds"],
-                "limit": cfg["maxUnavailable"], "out": out["out"], "poolLimit": cfg["maxUnavailablePerPool"]}))
-            if got["acquired"]:
-                run.lock_renewed = context.current_utc_datetime
-                run.log_lock("acquired")
-                yield from run.control.catch_up()  # a cancel that came while the lock answered
-                if run.control.cancel:
-                    run.release()
-                    return run.result(NodeResult.CANCELLED, run.cancel_text())
-                return None
-            if got.get("kept"):  # an operator must look first: waiting would not change that
-                return run.result(NodeResult.SKIPPED, got["reason"] + "; break the lock (POST .../lock/break) to retry it",
-                                  lockKept=True, cordoned=True)
-            if context.current_utc_datetime >= lock_until and got.get("heldBy"):
-                # Not ours to undo: the other instance owns the cordon and gives it back itself.
-                return run.result(NodeResult.SKIPPED, f"left to the instance patching it: {got['reason']}",
-                                  heldBy=got["heldBy"])
-            if context.current_utc_datetime >= lock_until:
-                return run.result(NodeResult.SKIPPED, f"no room in the budget for too long: {got.get('reason', '')}")
-            run.note(waitingFor=got.get("reason", ""))
-            wait = cfg["lockRetrySeconds"]
-        yield from run.control.wait(wait)
-
-
 def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = None):
     """Drain passes until done; on an impossible drain apply the undrainable policy. Returns
     (a result dict when the node goes no further, or None; the last pass's answer)."""
@@ -310,19 +256,6 @@ def _wait_healthy(run: NodeRun, finish: dict[str, Any]):
         if health.get("healthy") or final or context.current_utc_datetime >= deadline:
             return health
         yield from run.renew_lock()
-
-
-def gone(exc: BaseException) -> bool:
-    """The node was deleted (scale-in, autoscaler): the activities raise NodeNotFound
-    (rebooter/kube/kubeapi.py), whose name reaches the orchestrator in the failure message."""
-    text = str(exc)
-    return "NodeNotFound" in text or "not found in the cluster" in text
-
-
-def _gone(run: NodeRun, exc: BaseException) -> dict[str, Any]:
-    """A node that no longer exists is out of nobody's budget: free its slot and let the cycle go on."""
-    run.release()
-    return run.result(NodeResult.GONE, f"the node was deleted from the cluster during the cycle ({durable.error_text(exc)})")
 
 
 def _undo_earlier_cordon(run: NodeRun, outcome: dict[str, Any]):

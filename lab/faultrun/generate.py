@@ -40,6 +40,13 @@ INCOMPATIBLE = {frozenset({a, b}) for a in ACTING for b in ACTING if a != b} | {
     frozenset({"concurrentStart", "cycleOverrides"})}
 # The steps of patch_node as its custom status names them (orchestrators/patch_node.py).
 NODE_STEPS = ("lock", "cordon", "drain", "reboot", "wait healthy", "uncordon")
+# Where each step can be seen from outside (patch_node's custom status), now that neighbouring steps
+# share an activity: the reboot is asked by the drain pass that finishes the drain, and the uncordon
+# is made by the health check that sees the node healthy, so "reboot" and "uncordon" are never
+# published on their own (and "drain" not when the first pass, made with the cordon, finished it).
+# A fault "at" a step acts at the first of these statuses it sees.
+SEEN_AT = {"drain": ("drain", "reboot", "wait healthy"), "reboot": ("reboot", "wait healthy"),
+           "uncordon": ("uncordon", "wait healthy")}
 COMMANDS = ("cancel", "pause", "approve", "reject")
 # Activities whose completion can be lost after they did their work (the at-least-once case).
 FLAKY_ACTIVITIES = ("describe_cluster", "probe_pool", "fetch_probe_result", "list_nodes", "preflight_node",

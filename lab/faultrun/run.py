@@ -19,7 +19,7 @@ from typing import Any
 import requests as http
 
 from lab.faultrun import checks, operator, overrides
-from lab.faultrun.generate import NAMESPACE, RunPlan, generate
+from lab.faultrun.generate import NAMESPACE, SEEN_AT, RunPlan, generate
 from lab.faultrun.middleware import Behaviour
 from lab.faultrun.stack import SharedEngine, shared_engine
 from rebooter.config import cycle_request, names
@@ -266,7 +266,9 @@ class _Run:
         return cycle
 
     def _await_step(self, step: str) -> str | None:
-        """The first patch_node instance seen at ``step`` (polled fast), or None if the cycle ends first."""
+        """The first patch_node instance seen at ``step`` (polled fast; SEEN_AT: a step
+        that shares an activity is seen at the status that covers it), or None if the cycle ends first."""
+        seen_at = SEEN_AT.get(step, (step,))
         client = self.engine.engine.client
         deadline = time.monotonic() + self.bound
         while time.monotonic() < deadline:
@@ -277,7 +279,7 @@ class _Run:
             for node in custom.get("currentNodes") or []:
                 child = client.get_orchestration_state(f"{self.instance_id}:{node}")
                 if child and child.serialized_custom_status and \
-                        json.loads(child.serialized_custom_status).get("step") == step:
+                        json.loads(child.serialized_custom_status).get("step") in seen_at:
                     return child.instance_id
             time.sleep(0.01)
         return None
