@@ -33,7 +33,8 @@ test: venv $(CHECKOV_STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
-# One full patch cycle of $(SCENARIO) through the local engine against the sandbox.
+# One full patch cycle of $(SCENARIO) through the local engine against the sandbox, on the app's
+# default intervals (only timeouts shortened: lab/local/stack.py).
 demo: venv
 	$(PY) -m lab.local demo $(SCENARIO) $(TIMELINE_ARG)
 
@@ -45,6 +46,8 @@ serve: venv
 sandbox: venv
 	$(PY) -m lab.sandbox $(SCENARIO) $(TIMELINE_ARG)
 
+# The benchmarks (not tests): the goal rows, under 20 minutes on 2 CPUs (lab/bench/run.py; results
+# in lab/bench/results/, the larger comparison jobs with `lab/bench/run.py --only <name>`).
 bench: venv
 	$(PY) lab/bench/run.py
 

@@ -115,6 +115,12 @@ def kured(jobs: dict[str, Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def _load_range(jobs: dict[str, Any]) -> str:
+    """Lowest to highest 1-minute load average seen at the jobs' starts and ends."""
+    loads = [v["job"][k] for v in jobs.values() if isinstance(v, dict) and "job" in v for k in ("loadBefore", "loadAfter")]
+    return f"{min(loads):g}-{max(loads):g}" if loads else "-"
+
+
 def summarize(results: dict[str, Any]) -> dict[str, Any]:
     jobs = results["jobs"]
     replay, local = scaling_rows(jobs, "replay"), scaling_rows(jobs, "local")
@@ -127,7 +133,13 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
         results["perEpisode"]["local"] = per_episode(done_local[-1])
     results["kured"] = kured(jobs)
     rows = []
+    if results.get("fullRun"):
+        rows.append({"measure": "bench: wall time of the full run (`make bench`)", "engine": "this machine",
+                     "result": results.get("seconds"), "goal": results.get("goalSeconds"), "unit": "s",
+                     "detail": f"{len(jobs)} jobs, one after another; 1-minute load average "
+                               f"{_load_range(jobs)} over the run"})
     for job, how in (("overhead", "default settings"), ("overhead-poll", "every poll 0.2 s"),
+                     ("overhead-poll-20", "every poll 0.2 s"),
                      ("dispatch-0.05", "default settings, dispatch latency 0.05 s"),
                      ("dispatch-1", "default settings, dispatch latency 1 s")):
         over = jobs.get(job) or {}
@@ -167,10 +179,15 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
                      "detail": ", ".join(f"{r['nodes']}: {fmt(r['perNode']['invocations'], 1)}" for r in data)
                                + "".join(f"; **{r['nodes']} nodes did not finish** ({r['nodesDoneAtFailure']} done): "
                                          f"{r['failure'][:160]}" for r in stuck)})
-    fleet = jobs.get("fleet") or {}
-    rows.append({"measure": f"fleet: {fleet.get('clusters', '?')} x {fleet.get('nodesPerCluster', '?')} nodes at once"
-                            " / one cluster alone", "engine": "local engine + sandboxes", "result": fleet.get("ratio"),
-                 "goal": None, "detail": f"{fmt(fleet.get('fleetSeconds'))} s / {fmt(fleet.get('aloneSeconds'))} s"})
+    for job in ("fleet", "fleet-50"):
+        fleet = jobs.get(job) or {}
+        if job != "fleet" and not fleet:
+            continue
+        how = "the app's default intervals" if fleet.get("poll", "") is None else f"every poll {fleet.get('poll', '?')} s"
+        rows.append({"measure": f"fleet: {fleet.get('clusters', '?')} x {fleet.get('nodesPerCluster', '?')} nodes at "
+                                f"once / one cluster alone, {how}", "engine": "local engine + sandboxes",
+                     "result": fleet.get("ratio"), "goal": None,
+                     "detail": f"{fmt(fleet.get('fleetSeconds'))} s / {fmt(fleet.get('aloneSeconds'))} s"})
     biggest_local = local[-1] if local else {}
     biggest_replay = replay[-1] if replay else {}
     rows.append({"measure": f"memory: peak RSS at {biggest_local.get('nodes', '?')} nodes", "engine":

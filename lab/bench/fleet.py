@@ -23,7 +23,7 @@ from lab.bench.sandbox_host import SandboxHost
 from lab.bench.scenarios import app_settings, patch_cluster, reported
 
 
-def _cycle(scenarios: list[dict[str, Any]], poll: float, timeout: float) -> dict[str, Any]:
+def _cycle(scenarios: list[dict[str, Any]], poll: float | None, timeout: float) -> dict[str, Any]:
     host = SandboxHost(scenarios, router=True)
     info = host.start(timeout=600)
     ids = [c["id"] for c in info["clusters"]]
@@ -62,7 +62,9 @@ def _cycle(scenarios: list[dict[str, Any]], poll: float, timeout: float) -> dict
 
 
 def run(clusters: int = 50, nodes: int = 10, reboot: float = 2.0, termination: float = 0.5,
-        poll: float = 0.2) -> dict[str, Any]:
+        poll: float | None = None) -> dict[str, Any]:
+    """``poll`` None: the app's default intervals; a number: every poll at that many seconds."""
+
     def shape(name: str, seed: int) -> dict[str, Any]:
         return patch_cluster(name, nodes, reboot=reboot, termination=termination, seed=seed)
 
@@ -71,7 +73,7 @@ def run(clusters: int = 50, nodes: int = 10, reboot: float = 2.0, termination: f
     fleet = _cycle([shape(f"fleet{i:02d}", i + 1) for i in range(clusters)], poll, timeout)
     return {
         "engine": f"local engine + {clusters} sandboxes (one separate process) behind one ARM endpoint",
-        "clusters": clusters, "nodesPerCluster": nodes,
+        "clusters": clusters, "nodesPerCluster": nodes, "poll": poll,
         "timings": shape("x", 1)["timings"],
         "aloneSeconds": alone["totalSeconds"],
         "fleetSeconds": fleet["totalSeconds"],

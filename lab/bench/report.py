@@ -20,7 +20,11 @@ def markdown(results: dict[str, Any]) -> str:
     git = results.get("git") or {}
     out.append(f"App code: commit {git.get('commit', '?')}"
                + (f", with uncommitted changes in {', '.join(git['dirty'])}" if git.get("dirty") else "") + ".")
-    out.append(f"Total bench time {fmt(results.get('seconds'), 0)} s. Jobs (seconds, 1-minute load average before -> after; "
+    total = f"Total bench time {fmt(results.get('seconds'), 0)} s"
+    if results.get("fullRun") and results.get("goalSeconds"):
+        total += (f" ({fmt(results['seconds'] / 60, 1)} min): the goal of under {results['goalSeconds'] / 60:g} "
+                  f"minutes is {verdict_of(results['seconds'], results['goalSeconds'])}")
+    out.append(f"{total}. Jobs (seconds, 1-minute load average before -> after; "
                "other work on this machine shows up here): " + "; ".join(
                    f"{name} {v['job']['seconds']:.0f} s ({v['job']['loadBefore']} -> {v['job']['loadAfter']})"
                    for name, v in jobs.items() if isinstance(v, dict) and "job" in v) + ".")
@@ -30,10 +34,11 @@ def markdown(results: dict[str, Any]) -> str:
         verdict = verdict_of(row["result"], goal) if goal is not None else "reported"
         out.append(f"| {row['measure']} | {row['engine']} | {fmt(row['result'], 3)}{' ' + row['unit'] if row.get('unit') else ''}"
                    f" | {'<= ' + fmt(goal) if goal is not None else '-'} | {verdict} | {row['detail']} |")
-    for job in ("overhead", "overhead-poll", "dispatch-0.05", "dispatch-1"):
+    for job in ("overhead", "overhead-poll", "overhead-poll-20", "dispatch-0.05", "dispatch-1"):
         out += _overhead(jobs.get(job))
-    out += _fanout(jobs.get("fanout")) + _fanout(jobs.get("fanout-poll")) + _scaling(results) + _fleet(jobs.get("fleet"))
-    out += _profile(jobs.get("profile")) + _kured(results.get("kured") or [])
+    out += _fanout(jobs.get("fanout")) + _fanout(jobs.get("fanout-poll")) + _scaling(results)
+    out += _fleet(jobs.get("fleet")) + _fleet(jobs.get("fleet-50"))
+    out += _profile(jobs.get("profile")) + _profile(jobs.get("profile-200")) + _kured(results.get("kured") or [])
     errors = {k: v["error"] for k, v in jobs.items() if isinstance(v, dict) and v.get("error")}
     if errors:
         out += ["", "## Jobs that failed", ""] + [f"- {k}: {v}" for k, v in errors.items()]

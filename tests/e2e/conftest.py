@@ -11,6 +11,18 @@ import requests
 from lab.local.stack import LocalStack, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+# The tests' own faster layer, on top of the lab's sandbox timeouts. `make demo` and `make serve`
+# run on the app's default intervals (lab/local/stack.py); the tests patch many small clusters
+# and would spend most of their time on the lock retry (30 s: the wait for a held lock is still on
+# a clock) and the other polls, so here every interval is short. Defaults only: a test's own
+# settings and a REBOOTER_* variable the caller exported win.
+TEST_INTERVALS = {
+    "REBOOTER_PROBE_POLL_SECONDS": "0.5",
+    "REBOOTER_LOCK_RETRY_SECONDS": "1",
+    "REBOOTER_DRAIN_RETRY_SECONDS": "1",
+    "REBOOTER_HEALTH_POLL_SECONDS": "1",
+    "REBOOTER_ACTIVITY_RETRY_SECONDS": "0.5",
+}
 TERMINAL = {"Completed", "Failed", "Terminated", "Canceled"}
 
 
@@ -71,12 +83,13 @@ class Api:
 
 @pytest.fixture
 def stack_for():
-    """Start a LocalStack for a scenario file (relative to the repo) with optional settings."""
+    """Start a LocalStack for a scenario file (relative to the repo) with optional settings, on the
+    tests' faster intervals (TEST_INTERVALS)."""
     started: list[LocalStack] = []
 
     def start(scenario, **settings: str) -> LocalStack:
         source = ROOT / scenario if isinstance(scenario, str) else scenario
-        stack = LocalStack(source, http_port=free_port(), settings=settings).start()
+        stack = LocalStack(source, http_port=free_port(), settings=settings, defaults=TEST_INTERVALS).start()
         started.append(stack)
         stack.api = Api(stack.base_url)
         return stack

@@ -96,3 +96,25 @@ def test_quick_run_writes_a_consistent_report(tmp_path, small_runs):
     results["jobs"].update({"scaling-replay-3": small_runs["replay"], "scaling-local-3": small_runs["local"]})
     text = report.markdown(figures.summarize(results))
     assert "## Summary" in text and "## Overhead" in text and "## Scaling" in text and "kured" in text
+
+
+def test_the_full_run_holds_the_goal_jobs_and_the_extra_jobs_run_only_by_name():
+    full = run.selected([])
+    assert full == list(run.JOBS) and not set(full) & set(run.EXTRA_JOBS)
+    assert {"overhead", "dispatch-0.05", "dispatch-1", "fanout", "scaling-replay-1000", "scaling-local-1000"} <= set(full)
+    assert run.JOBS["overhead"][1]["poll"] is None and run.JOBS["fanout"][1]["poll"] is None
+    assert run.selected(["overhead"]) == ["overhead", "overhead-poll"]  # a prefix never reaches an extra job
+    assert run.selected(["fleet-50", "scaling-local"]) == [
+        "scaling-local-10", "scaling-local-100", "scaling-local-1000", "fleet-50"]
+
+
+def test_a_full_run_reports_its_total_against_the_20_minute_goal():
+    jobs = {"overhead": {"job": {"seconds": 1000.0, "loadBefore": 1.5, "loadAfter": 4.0}}}
+    for seconds, verdict in ((907.3, "met"), (1479.0, "**missed**")):
+        results = figures.summarize({"jobs": dict(jobs), "fullRun": True, "goalSeconds": run.GOAL_SECONDS,
+                                     "seconds": seconds})
+        [row] = [r for r in results["summary"] if r["measure"].startswith("bench: wall time")]
+        assert row["result"] == seconds and row["goal"] == 1200 and "1.5-4" in row["detail"]
+        assert figures.verdict_of(row["result"], row["goal"]) == verdict
+    partial = figures.summarize({"jobs": dict(jobs), "fullRun": False, "goalSeconds": 1200, "seconds": 10.0})
+    assert not [r for r in partial["summary"] if r["measure"].startswith("bench: wall time")]
