@@ -11,6 +11,7 @@ from typing import Any
 
 from rebooter import contract
 from rebooter.outcomes import NodeResult
+from rebooter.policy import budget
 
 AUTOSCALER_TAINT = "ToBeDeletedByClusterAutoscaler"
 # The "boot ID before" of a node an interrupted cycle already rebooted: any real boot ID differs.
@@ -267,6 +268,16 @@ def dry_run(planned: dict[str, Any], cfg: dict[str, Any], history: dict[str, Any
         "estimatedSeconds": round(estimate, 1),
         "estimateBasis": f"{len(measured)} earlier node(s) on this cluster" if measured else "default per-node estimate",
     }
+
+
+def wave_width(max_unavailable: int, inventory: list[dict[str, Any]], planned: list[dict[str, Any]]) -> int:
+    """How many nodes to start together: the budget less the nodes already out for other reasons
+    (cordoned or NotReady, by anyone; budget.world_out), at least one. A wider wave would only
+    start nodes the lock refuses, each then waiting for a sibling's slot on the lock retry timer
+    (a clock, not the event). The lock still decides each node; this only sizes the waves."""
+    planned_names = {n["node"] for n in planned}
+    others = [o for o in budget.world_out(inventory) if o["node"] not in planned_names]
+    return max(1, int(max_unavailable) - len(others))
 
 
 def waves(nodes: list[dict[str, Any]], size: int, zone_aware: bool) -> list[list[dict[str, Any]]]:

@@ -157,3 +157,25 @@ def test_a_requested_reboot_that_has_not_happened_keeps_its_boot_id_guard():
     stale = inv("a", rebootState="rebooting", rebootFromBootId="b0", bootId="b1")
     [planned] = plan.plan_nodes([{"pool": "user", "nodes": [{**fact("a"), "bootId": "b1"}]}], [stale])["nodes"]
     assert planned["bootId"] == "b1" and not planned.get("rebooted") and not planned["resume"]
+
+
+def _fact(name: str, **state: object) -> dict:
+    return {"name": name, "pool": "user", "ready": "True", "unschedulable": False, "cordonedByUs": False,
+            "quarantined": False, **state}
+
+
+def test_waves_are_as_wide_as_the_room_the_budget_has_left():
+    """A node an operator cordoned, or one NotReady, takes a slot of the budget: a wave as wide as
+    maxUnavailable would start a node the lock refuses, which then waits for its sibling's slot
+    on the lock retry timer instead of starting when that slot frees."""
+    planned = [{"node": "a"}, {"node": "b"}, {"node": "c"}]
+    calm = [_fact("a"), _fact("b"), _fact("c"), _fact("d")]
+    assert plan.wave_width(2, calm, planned) == 2
+    operator = [_fact("a"), _fact("b"), _fact("c"), _fact("d", unschedulable=True)]
+    assert plan.wave_width(2, operator, planned) == 1
+    down = [_fact("a"), _fact("b"), _fact("c"), _fact("d", ready="False"), _fact("e", quarantined=True)]
+    assert plan.wave_width(3, down, planned) == 1
+    assert plan.wave_width(1, down, planned) == 1  # never below one: the lock decides, and says why
+    # A planned node that is out (our cordon from an interrupted cycle) is one of the wave, not room lost.
+    resumed = [_fact("a", unschedulable=True, cordonedByUs=True), _fact("b"), _fact("c"), _fact("d")]
+    assert plan.wave_width(2, resumed, planned) == 2
