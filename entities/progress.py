@@ -1,4 +1,5 @@
-"""Progress of patch cycles per cluster: the last state of every node and recent cycles.
+"""Progress of patch cycles per cluster: the last state of every node, recent cycles, the
+mailbox of operator commands, and the ledger of a cycle between two executions ("runs").
 
 A pure reducer like the lock. The orchestrators signal it at every step, so an operator (or
 the next cycle) can see what happened to each node even after the orchestration history is
