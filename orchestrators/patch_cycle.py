@@ -24,7 +24,7 @@ from orchestrators.cycle_status import CycleStatus
 from orchestrators.probe_pools import probe_pools
 from rebooter.arm import aks_window
 from rebooter.notifications import events as notify_events
-from rebooter.outcomes import HALTING, CycleOutcome, NodeResult
+from rebooter.outcomes import CycleOutcome, NodeResult
 from rebooter.policy import plan, window_settings, windows
 
 
@@ -64,18 +64,40 @@ def _run(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus
     status.started = started
     window = window_settings.window_from_dict(state["window"])
 
-    halted, remaining = yield from _patch_nodes(context, cfg, cluster_id, state["queue"], status, control, window)
-    if remaining and not halted and not control.cancel:
+    width = _wave_width(cfg, state)
+    halted, remaining = yield from _patch_nodes(context, cfg, cluster_id, state["queue"], status, control, window, width)
+    ledger = state.get("ledger")  # set once the first execution handed the rest of the plan over
+    more = bool(remaining) or bool(ledger and ledger["more"])
+    if more and not halted and not control.cancel:
         yield from control.drain()  # continue-as-new drops events not read yet
-    if remaining and not halted and not control.cancel:
+    if more and not halted and not control.cancel:
         # Keep the history short: a new execution for the next batch, so replay cost stays
-        # linear in the cluster's size (Durable's continue-as-new).
-        context.continue_as_new({**job, "resume": {**state, "queue": remaining, **status.snapshot(),
-                                                   "control": control.snapshot()}})
-        return None
+        # linear in the cluster's size (Durable's continue-as-new). What it carries is bounded:
+        # the results so far and the waves not started wait in the progress entity's ledger.
+        batch = yield from _hand_over(context, cfg, job, state, remaining, status)
+        if batch is not None:
+            context.continue_as_new({**job, "resume": {
+                "startedAt": state["startedAt"], "window": state["window"], "control": control.snapshot(),
+                "waveWidth": width,
+                "queue": [n for wave in batch["waves"] for n in wave], **status.snapshot(),
+                "ledger": {"next": batch["next"], "more": batch["more"],
+                           "execution": (ledger or {}).get("execution", 1) + 1}}})
+            return None
+        halted = "the rest of the plan is gone from the progress entity's ledger; run the cycle again"
 
-    if remaining and not halted:  # cancelled between batches: the rest is not started
-        status.skipped += [{"node": n["node"], "reason": "not started: the cycle was cancelled"} for n in remaining]
+    why = "the cycle was cancelled" if control.cancel else f"the cycle halted ({halted})"
+    _not_started(status, [n["node"] for n in remaining], why)
+    tainted = state.get("tainted", [])
+    if ledger:  # a continued execution: the earlier ones' lists, back from the ledger once
+        back = yield context.call_entity(durable.progress_id(cluster_id), "run_end", {
+            "instanceId": context.instance_id, "startedAt": state["startedAt"], "from": ledger["next"]})
+        if back.get("missing"):
+            halted = halted or "the results of the earlier executions are gone from the progress entity's " \
+                               "ledger: the summary lists only this execution's nodes"
+        else:
+            status.take_back(back)
+            tainted = back["tainted"]
+            _not_started(status, back["left"], why)
     if control.cancel:
         outcome, reason = CycleOutcome.CANCELLED, f"cancelled by {control.cancel.get('by') or 'an operator'}: " \
                                        f"{control.cancel.get('reason') or 'no reason given'}"
@@ -83,7 +105,7 @@ def _run(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus
         outcome, reason = (CycleOutcome.HALTED, halted) if halted else (CycleOutcome.COMPLETED, "")
     # Every node tainted at planning loses the taint now (a patched node already did at its
     # uncordon; the call is idempotent): cancelled, halted, skipped or left to the next run.
-    yield from durable.pending_taint(context, cfg, cluster_id, state.get("tainted", []), False)
+    yield from durable.pending_taint(context, cfg, cluster_id, tainted, False)
     summary = status.finish(outcome, reason=reason)
     progress.record_cycle(context, cluster_id, started, outcome, summary=status.counts(),
                         nodes=[{k: n[k] for k in ("node", "result", "reason", "seconds")} for n in status.results])
@@ -93,6 +115,35 @@ def _run(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus
             instance_id=context.instance_id, reason=reason, result=outcome, counts=status.counts(),
             seconds=durable.seconds_between(started, context.current_utc_datetime)))
     return summary
+
+
+def _hand_over(context: OrchestrationContext, cfg: dict[str, Any], job: dict[str, Any], state: dict[str, Any],
+               remaining: list[dict[str, Any]], status: CycleStatus):
+    """Give the progress entity's ledger this execution's results (and, from the first
+    execution, the rest of the plan: waves, skipped, up to date, tainted); take the next batch
+    of waves. One entity call per execution, answered before the next execution exists."""
+    ledger = state.get("ledger")
+    handed: dict[str, Any] = {"instanceId": context.instance_id, "startedAt": state["startedAt"],
+                              "execution": (ledger or {}).get("execution", 1), "take": cfg["nodesPerExecution"],
+                              **status.hand_over()}
+    if ledger:
+        handed["from"] = ledger["next"]
+    else:
+        handed["plan"] = {"waves": plan.waves(remaining, _wave_width(cfg, state), cfg["zoneAware"]),
+                          "skipped": status.skipped, "upToDate": status.up_to_date,
+                          "tainted": state.get("tainted", [])}
+    batch = yield context.call_entity(durable.progress_id(job["cluster"]), "run_save", handed)
+    return None if batch.get("missing") else batch
+
+
+def _wave_width(cfg: dict[str, Any], state: dict[str, Any]) -> int:
+    """Nodes started together: maxUnavailable less the nodes already out for other reasons when
+    the cycle planned (plan.wave_width); the whole budget for an input from before that was kept."""
+    return int(state.get("waveWidth") or max(1, int(cfg["maxUnavailable"])))
+
+
+def _not_started(status: CycleStatus, nodes: list[str], why: str) -> None:
+    status.skipped += [{"node": node, "reason": f"not started: {why}"} for node in nodes]
 
 
 def _prepare(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus, control: Control):
@@ -153,6 +204,7 @@ def _prepare(context: OrchestrationContext, job: dict[str, Any], status: CycleSt
             "cycle_started", cluster=cluster_id, instance_id=context.instance_id, reason=status.reason,
             counts=status.counts()))
     return {"startedAt": durable.iso(started), "window": window.to_dict(), "queue": planned["nodes"],
+            "waveWidth": plan.wave_width(cfg["maxUnavailable"], inventory, planned["nodes"]),
             "control": control.snapshot(), "tainted": tainted}
 
 
@@ -208,14 +260,15 @@ def _wait_for_blockers(context: OrchestrationContext, cfg: dict[str, Any], clust
 
 
 def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id: str, nodes: list[dict[str, Any]],
-                 status: CycleStatus, control: Control, window: Any):
-    """Patch nodes in waves of up to ``maxUnavailable``, at most ``nodesPerExecution`` in this
-    execution; return (why the rollout halted or None, the nodes left for the next execution)."""
-    queue = plan.waves(nodes, max(1, int(cfg["maxUnavailable"])), cfg["zoneAware"])
+                 status: CycleStatus, control: Control, window: Any, width: int):
+    """Patch nodes in waves of up to ``width`` (the room in the budget at planning), at most
+    ``nodesPerExecution`` in this execution; return (why the rollout halted or None, the nodes
+    left for the next execution)."""
+    queue = plan.waves(nodes, width, cfg["zoneAware"])
     node_cfg = durable.node_settings(cfg)
     halted = None
     approval = cfg.get("approval", "none")
-    first = not status.results
+    first = not status.tally["done"]
     done_here = 0
     carried: dict[str, Any] | None = None  # the next node's preflight, answered by the node before it
     while queue and not halted:
@@ -272,15 +325,12 @@ def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id:
             status.add_result(result)
             yield from durable.notify(context, cfg, notify_events.node_result_payload(
                 result, cluster=cluster_id, instance_id=context.instance_id))
-        halted = _halt_reason(status.results, cfg)
+        halted = _halt_reason(status.tally, cfg)
         if queue and not halted and not control.cancel and cfg["soakSeconds"] > 0:
             status.step("soak")
             yield from control.wait(cfg["soakSeconds"])
     yield from control.catch_up()  # a command that came during the last wave is answered too
-    why = "the cycle was cancelled" if control.cancel else f"the cycle halted ({halted})"
-    for remaining in [n for wave in queue for n in wave]:
-        status.skipped.append({"node": remaining["node"], "reason": f"not started: {why}"})
-    return halted, []
+    return halted, [n for wave in queue for n in wave]
 
 
 def _collect(context: OrchestrationContext, wave: list[dict[str, Any]], children: list[Any]):
@@ -310,19 +360,17 @@ def _lost_child(node: dict[str, Any], exc: BaseException) -> dict[str, Any]:
             "cordoned": "unknown", "before": {"bootId": node.get("bootId", ""), "kernel": node.get("kernel", "")}}
 
 
-def _halt_reason(results: list[dict[str, Any]], cfg: dict[str, Any]) -> str | None:
+def _halt_reason(tally: dict[str, Any], cfg: dict[str, Any]) -> str | None:
     """Failure policy: stop after maxFailedNodes failures, or maxBlockedNodes quarantined nodes,
-    or any cluster-wide block (alerts do not go away by moving to the next node)."""
-    failed = [r for r in results if r["result"] in HALTING]
-    quarantined = [r for r in results if r["result"] == NodeResult.QUARANTINED]
-    blocked = [r for r in results if r["result"] == NodeResult.BLOCKED]
-    if len(failed) >= cfg["maxFailedNodes"]:
-        last = failed[-1]
+    or any cluster-wide block (alerts do not go away by moving to the next node). Reads the
+    status's tally of every node done (CycleStatus.tally), earlier executions' included."""
+    if tally["halting"] >= cfg["maxFailedNodes"]:
+        last = tally["lastHalting"]
         return f"node {last['node']} {last['result']}: {last.get('reason', '')}"
-    if len(quarantined) >= cfg["maxBlockedNodes"]:
-        return f"{len(quarantined)} node(s) quarantined (maximum {cfg['maxBlockedNodes']})"
-    if blocked:
-        return f"node {blocked[-1]['node']} blocked: {blocked[-1].get('reason', '')}"
+    if tally["quarantined"] >= cfg["maxBlockedNodes"]:
+        return f"{tally['quarantined']} node(s) quarantined (maximum {cfg['maxBlockedNodes']})"
+    if tally["lastBlocked"]:
+        return f"node {tally['lastBlocked']['node']} blocked: {tally['lastBlocked'].get('reason', '')}"
     return None
 
 

@@ -169,7 +169,10 @@ SETTINGS: dict[str, Setting] = {
         S("REBOOTER_ESTIMATED_NODE_SECONDS", "600", _seconds,
           "Dry-run estimate per node when no earlier cycle has measured one on this cluster."),
         S("REBOOTER_NODES_PER_EXECUTION", "20", _int(1, 1000),
-          "Nodes patched per orchestration execution before continue-as-new (keeps replay cost linear)."),
+          "Nodes patched per orchestration execution before continue-as-new (keeps replay cost linear). An "
+          "execution carries only counts and its own batch of nodes; the earlier results, the waves not started and "
+          "the plan's skipped and up-to-date lists wait in the cluster's progress entity (`runs`) and come back once "
+          "for the summary."),
         S("REBOOTER_SOAK_SECONDS", "0", _seconds, "Wait after a node is back before the next one.", "lock-release-delay",
           **_cycle(larger())),
         S("REBOOTER_DRAIN_DELAY_SECONDS", "0", _seconds, "Wait between cordon and drain.", "drain-delay",

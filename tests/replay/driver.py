@@ -100,6 +100,7 @@ class Instance:
     sdk_seconds: float = 0.0
     returned_at: datetime | None = None  # when the function first returned while timers were still pending
     left_timers: list[str] = field(default_factory=list)  # those timers ("#seq fireAt")
+    inputs: list[str | None] = field(default_factory=list)  # the input of each execution (continue-as-new)
 
     @property
     def done(self) -> bool:
@@ -186,7 +187,7 @@ class ReplayHost:
                 parent_seq: int | None) -> Instance:
         if instance_id in self.instances:
             raise DriverError(f"instance {instance_id} already exists")
-        instance = Instance(instance_id, name, input_json, parent_id, parent_seq)
+        instance = Instance(instance_id, name, input_json, parent_id, parent_seq, inputs=[input_json])
         self.instances[instance_id] = instance
         parent = None
         if parent_id is not None:
@@ -304,6 +305,7 @@ class ReplayHost:
         instance.history.append(h.orchestrator_completed(self.now))
         instance.warnings.append(f"continued as new after {len(instance.history)} events")
         instance.history, instance.input_json = [], decision.input
+        instance.inputs.append(decision.input)
         self._deliver(self.now, instance.instance_id, h.execution_started(
             self.now, instance.name, instance.instance_id, _execution_id(instance.instance_id), decision.input))
 

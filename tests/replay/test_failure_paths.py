@@ -113,3 +113,27 @@ def test_the_folded_finish_marks_a_node_whose_sentinel_is_back_as_such():
     marks = {p["node"]: p["annotations"] for p in run.cluster.called("mark_node")}
     assert marks[A] == {"rebooter.aks.io/last-result": "patched-still-required"}
     assert marks[B] == {"rebooter.aks.io/last-result": "patched"}
+
+
+def test_a_node_out_for_another_reason_narrows_the_waves_instead_of_parking_a_node_on_the_lock():
+    """maxUnavailable 2 with a node an operator cordoned: one slot is left, so the nodes go one at
+    a time, each starting when the one before is done, never refused by the lock and left to
+    its 30 s retry timer."""
+    cluster = two_node_cluster()
+    cluster.node("aks-user-1").unschedulable = True  # an operator's cordon: out, not ours
+    run = run_cycle(cluster, overrides={"maxUnavailable": 2})
+    assert run.cycle.status == "Completed", run.cycle.error
+    assert {n["node"]: n["result"] for n in run.cycle.output["nodes"]} == {A: "patched", B: "patched"}
+    children = run.cycle.decisions("suborchestration")
+    assert [c["instanceId"] for c in children] == [f"{CYCLE_ID}:{A}", f"{CYCLE_ID}:{B}"]
+    assert children[1]["at"] >= run.child(A).episodes[-1].at  # one after the other
+    for node in (A, B):
+        lock = next(s for s in run.child(node).output["steps"] if s["step"] == "lock")
+        assert "waitingFor" not in lock, lock
+    assert run.cluster.node("aks-user-1").unschedulable  # never ours to undo
+
+
+def test_with_room_for_two_the_waves_are_two_wide():
+    run = run_cycle(two_node_cluster(), overrides={"maxUnavailable": 2})
+    children = run.cycle.decisions("suborchestration")
+    assert len(children) == 2 and children[0]["at"] == children[1]["at"]  # started together

@@ -244,11 +244,13 @@ def test_a_node_an_orphaned_patch_node_is_still_patching_is_left_to_it():
 
 def _episode_before_continue_as_new(overrides: dict[str, Any]) -> int:
     """The number of the cycle's episode that schedules the drain's zero-length timer just before
-    continue-as-new (the next episode is the one in which it fires and the cycle continues)."""
+    continue-as-new (the next episode is the one in which it fires; then the cycle hands its
+    results to the progress entity's ledger and continues)."""
     probe = run_cycle(two_node_cluster(), overrides=overrides)
     episodes = probe.host.instances[CYCLE_ID].episodes
     continued = next(e.number for e in episodes if any(d["kind"] == "continue_as_new" for d in e.decisions))
-    before = episodes[continued - 2]
+    assert [d["kind"] for d in episodes[continued - 2].decisions] == ["entity_call"]
+    before = episodes[continued - 3]
     assert [d["kind"] for d in before.decisions] == ["timer"] and before.decisions[0]["seconds"] == 0, before
     return before.number
 
