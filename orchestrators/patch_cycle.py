@@ -1,10 +1,11 @@
 """patch_cycle: one patch cycle of one AKS cluster, as an operator's runbook.
 
-1. describe the cluster (skip it, with the reason, while AKS is busy or cannot need reboots);
-2. ask every Linux pool, in parallel, which nodes need a reboot (run-command, polled with
-   durable timers);
+1. describe the cluster (skip it, with the reason, while AKS is busy or cannot need reboots;
+   steps 1 to 3 are in cycle_prepare.py);
+2. ask every Linux pool, in parallel, which nodes need a reboot (run-command; each result fetch
+   waits on ARM up to REBOOTER_WATCH_SECONDS, durable timers beyond);
 3. list the nodes and plan (pure: rebooter.plan);
-4. patch the planned nodes, ``maxUnavailable`` at a time, each in a patch_node
+4. patch the planned nodes in waves as wide as the room left in the budget, each in a patch_node
    sub-orchestration; stop when one fails (failure policy: halt, keep the lock);
 5. return a summary per node.
 
@@ -20,9 +21,8 @@ from typing import Any
 from orchestrators import durable, progress
 from orchestrators.context import OrchestrationContext
 from orchestrators.control import Control
+from orchestrators.cycle_prepare import fail, prepare
 from orchestrators.cycle_status import CycleStatus
-from orchestrators.probe_pools import probe_pools
-from rebooter.arm import aks_window
 from rebooter.notifications import events as notify_events
 from rebooter.outcomes import CycleOutcome, NodeResult
 from rebooter.policy import plan, window_settings, windows
@@ -38,8 +38,8 @@ def patch_cycle(context: Any):  # the runtime binds it: see orchestrators.contex
         yield from control.arm()
         summary = yield from _run(context, job, status, control)
     except Exception as exc:  # noqa: BLE001 - the reason instead of a stack trace
-        summary = yield from _fail(context, job["settings"], status,
-                                   f"{status.current_step or 'the cycle'} failed: {durable.error_text(exc)}")
+        summary = yield from fail(context, job["settings"], status,
+                                  f"{status.current_step or 'the cycle'} failed: {durable.error_text(exc)}")
     if summary is not None:  # None: continued as new
         summary["commands"] = control.log
     return summary
@@ -53,7 +53,7 @@ def _run(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus
         return status.finish(CycleOutcome.FAILED, reason=invalid)
     state = job.get("resume")
     if state is None:  # first execution: look, plan, announce
-        state = yield from _prepare(context, job, status, control)
+        state = yield from prepare(context, job, status, control)
         if "outcome" in state:
             return state
     else:  # a continued execution: pick up where the previous one stopped
@@ -144,119 +144,6 @@ def _wave_width(cfg: dict[str, Any], state: dict[str, Any]) -> int:
 
 def _not_started(status: CycleStatus, nodes: list[str], why: str) -> None:
     status.skipped += [{"node": node, "reason": f"not started: {why}"} for node in nodes]
-
-
-def _prepare(context: OrchestrationContext, job: dict[str, Any], status: CycleStatus, control: Control):
-    """Describe, window, blockers, probe, plan. Returns the state to patch from, or a finished
-    summary (it has an "outcome") when the cycle ends here."""
-    cluster_id, cfg = job["cluster"], job["settings"]
-    started = context.current_utc_datetime
-    retry = durable.retry(cfg)
-    status.step("describe cluster")
-    try:
-        cluster = yield context.call_activity_with_retry("describe_cluster", retry, durable.target(cluster_id, cfg))
-    except Exception as exc:  # noqa: BLE001 - the cycle ends with the reason instead of a stack trace
-        return (yield from _fail(context, cfg, status, f"cannot describe the cluster: {durable.error_text(exc)}"))
-    progress.record_cluster(context, cluster_id, cluster)
-    reason = plan.cluster_skip_reason(cluster)
-    if cfg["paused"]:
-        reason = "paused (REBOOTER_PAUSED or this cluster's override)"
-    channel = plan.channel_facts(cluster)
-    if reason:
-        return status.finish(CycleOutcome.SKIPPED, reason=reason, **channel)
-
-    status.step("maintenance window")
-    window = yield from _window(context, cfg, cluster_id, retry)
-    if isinstance(window, WindowReadError):
-        return (yield from _fail(context, cfg, status, str(window)))
-    if isinstance(window, str):
-        return status.finish(CycleOutcome.SKIPPED, reason=window)
-    blocked = yield from _wait_for_blockers(context, cfg, cluster_id, status, control)
-    if blocked:
-        return status.finish(CycleOutcome.BLOCKED, reason=blocked)
-
-    pools, not_applicable = plan.split_pools(cluster, job.get("pools"))
-    status.not_applicable = not_applicable
-    if not pools:  # e.g. a pools filter naming only Windows, stopped or unknown pools
-        return status.finish(CycleOutcome.SKIPPED, reason=plan.no_pool_reason(cluster, job.get("pools"), not_applicable))
-    status.step("probe pools")
-    probes = yield from probe_pools(context, cfg, cluster_id, pools)
-    progress.record_probe(context, cluster_id, probes["results"])
-    try:
-        inventory = yield context.call_activity_with_retry("list_nodes", retry, durable.target(cluster_id, cfg))
-    except Exception as exc:  # noqa: BLE001
-        return (yield from _fail(context, cfg, status, f"cannot list the cluster's nodes: {durable.error_text(exc)}"))
-    planned = plan.plan_nodes(probes["results"], inventory, job.get("nodes"), cfg["zoneAware"],
-                              now=context.current_utc_datetime, loop_cooldown_seconds=cfg["rebootLoopCooldownSeconds"])
-    status.skipped = planned["skipped"] + probes["failedPools"]
-    status.up_to_date = planned["upToDate"]
-    status.total = len(planned["nodes"])
-
-    if job.get("dryRun"):
-        history = yield context.call_entity(durable.progress_id(cluster_id), "get")
-        return status.finish(CycleOutcome.DRY_RUN, plan=plan.dry_run(planned, cfg, history), window=window.describe(), **channel)
-
-    progress.record_cycle(context, cluster_id, started, CycleOutcome.RUNNING, planned=[n["node"] for n in planned["nodes"]])
-    tainted = [n["node"] for n in planned["nodes"]] if cfg.get("preferNoScheduleTaint", True) else []
-    yield from durable.pending_taint(context, cfg, cluster_id, tainted, True)
-    if planned["nodes"]:
-        yield from durable.notify(context, cfg, notify_events.cycle_payload(
-            "cycle_started", cluster=cluster_id, instance_id=context.instance_id, reason=status.reason,
-            counts=status.counts()))
-    return {"startedAt": durable.iso(started), "window": window.to_dict(), "queue": planned["nodes"],
-            "waveWidth": plan.wave_width(cfg["maxUnavailable"], inventory, planned["nodes"]),
-            "control": control.snapshot(), "tainted": tainted}
-
-
-class WindowReadError(str):
-    """The maintenance window could not be read: the cycle ends failed (with a notification)."""
-
-
-def _fail(context: OrchestrationContext, cfg: dict[str, Any], status: CycleStatus, reason: str):
-    yield from durable.notify(context, cfg, notify_events.cycle_payload(
-        "cycle_halted", cluster=status.cluster, instance_id=context.instance_id, reason=reason, result=CycleOutcome.FAILED))
-    return status.finish(CycleOutcome.FAILED, reason=reason)
-
-
-def _window(context: OrchestrationContext, cfg: dict[str, Any], cluster_id: str, retry: Any):
-    """The maintenance window, or the reason the cycle must not start now."""
-    aks = None
-    if cfg["windowSource"] == "aks":
-        try:
-            aks = yield context.call_activity_with_retry("read_aks_maintenance_window", retry, durable.target(cluster_id, cfg))
-        except Exception as exc:  # noqa: BLE001 - no window known: do not patch, say why
-            return WindowReadError(f"cannot read the AKS maintenance window ({aks_window.AKS_CONFIG_NAME}): "
-                                   f"{durable.error_text(exc)}")
-    try:
-        window = window_settings.effective_window(cfg, aks)
-        now = context.current_utc_datetime
-        if not windows.is_open(window, now):
-            return (f"outside the maintenance window ({window.describe()}); it opens "
-                    f"{windows.next_open(window, now).isoformat()}")
-    except windows.WindowError as exc:
-        return str(exc)
-    return window
-
-
-def _wait_for_blockers(context: OrchestrationContext, cfg: dict[str, Any], cluster_id: str, status: CycleStatus,
-                       control: Control):
-    """Cluster-wide blockers (alerts, blocking pods): wait on a timer; the reason if they outlast the timeout."""
-    deadline = context.current_utc_datetime + timedelta(seconds=cfg["blockerTimeoutSeconds"])
-    while True:
-        try:
-            check = yield context.call_activity_with_retry("check_blockers", durable.retry(cfg),
-                                                           {"cluster": cluster_id, "settings": cfg})
-        except Exception as exc:  # noqa: BLE001 - a check that cannot run blocks, like kured's failed query
-            check = {"blocked": True, "reasons": [f"blocker check failed: {durable.error_text(exc)}"]}
-        if not check["blocked"]:
-            return None
-        reasons = "; ".join(check["reasons"])
-        if context.current_utc_datetime >= deadline:
-            return f"blocked for {cfg['blockerTimeoutSeconds']:.0f}s: {reasons}"
-        status.step(f"blocked: {reasons}")
-        yield from control.wait(cfg["blockerRetrySeconds"])
-        if control.cancel:
-            return "cancelled while blocked"
 
 
 def _patch_nodes(context: OrchestrationContext, cfg: dict[str, Any], cluster_id: str, nodes: list[dict[str, Any]],
