@@ -29,13 +29,15 @@ drain_node       {cluster, node, waitSeconds?=0, options?: {drainGracePeriodSeco
 reboot_node      {cluster, node, bootId, method?: "pod"|"vmss" (default: settings.rebootMethod)}
                  -> {status: "rebooted"|"requested", method, bootId, ...details}
 check_node_health {cluster, node, bootIdBefore, waitSeconds?=0, finish?: finish_node's fields (labels?,
-                  annotations?, untaint?, next?, settings?): once healthy, finish_node in the same call}
+                  annotations?, untaint?, next?, settings?): once healthy, finish_node in the same call, with
+                  stillRequired from this check}
                  -> {healthy, pending, ready, bootId, kernel, rebootRequired: bool|null, packages?: [str],
                      reasons: [str], waited?: bool, finish?: <finish_node's answer> | {error}}   healthy with
                      rebootRequired true: rebooted, but the sentinel is back (packages: its .pkgs); the node
                      is marked "still-required"
-finish_node      {cluster, node, labels?, annotations?, untaint?=false, next?: node name (then settings: the node's
-                  whole settings, as preflight_node takes them)}
+finish_node      {cluster, node, labels?, annotations?, untaint?=false, stillRequired?=false (the last-result
+                  annotation, if asked for, then says patched-still-required), next?: node name (then settings:
+                  the node's whole settings, as preflight_node takes them)}
                  -> {uncordon: <uncordon_node's answer>, marks?: <mark_node's answer>, taint?: {..} | {error},
                      next?: <preflight_node's answer for the next node> | {node, error}}
                  after a healthy reboot, in one call: marks, our uncordon, the pending taint off, and the
@@ -138,7 +140,8 @@ def drain_node(payload: dict) -> dict:
         # The drain is done and nothing comes between it and the reboot (no pre-reboot labels, no
         # reboot delay): ask now, one round trip less. A failure here is handed back, not raised:
         # the drain stands, and the orchestrator asks again with reboot_node and its retries.
-        drained["reboot"] = _answer_or_error(lambda: _reboot(api, node, {**payload, **reboot_after}))
+        asked = {**payload, "bootId": reboot_after.get("bootId"), "method": reboot_after.get("method")}
+        drained["reboot"] = _answer_or_error(lambda: _reboot(api, node, asked))
     return drained
 
 
@@ -166,12 +169,15 @@ def check_node_health(payload: dict) -> dict:
     with _api_errors("check health of", node):
         health = check_health(api, node, payload.get("bootIdBefore"), wait_seconds=wait)
     if finish is not None and health.get("healthy"):
-        annotations = dict(finish.get("annotations") or {})
-        if LAST_RESULT_ANNOTATION in annotations and health.get("rebootRequired"):
-            annotations[LAST_RESULT_ANNOTATION] = PATCHED_STILL_REQUIRED  # back, but the sentinel is set again
-        health["finish"] = _answer_or_error(lambda: _finish(api, node, {**payload, **finish,
-                                                                        "annotations": annotations or None}))
+        fields = {k: finish[k] for k in FINISH_FIELDS if k in finish}
+        asked = {**payload, **fields, "stillRequired": bool(health.get("rebootRequired"))}
+        health["finish"] = _answer_or_error(lambda: _finish(api, node, asked))
     return health
+
+
+# What check_node_health's ``finish`` may carry: finish_node's own fields, nothing that would
+# redirect the call (cluster, node).
+FINISH_FIELDS = ("labels", "annotations", "untaint", "next", "settings")
 
 
 def _part(payload: dict, key: str) -> dict | None:
@@ -225,6 +231,8 @@ def finish_node(payload: dict) -> dict:
 def _finish(api: Any, node: str, payload: dict) -> dict:
     answer: dict[str, Any] = {}
     labels, notes = payload.get("labels"), payload.get("annotations")
+    if notes and LAST_RESULT_ANNOTATION in notes and _flag(payload, "stillRequired"):
+        notes = {**notes, LAST_RESULT_ANNOTATION: PATCHED_STILL_REQUIRED}  # back, but the sentinel is set again
     if labels or notes:
         with _api_errors("mark", node):
             answer["marks"] = marks.mark(api, node, labels, notes)

@@ -23,11 +23,10 @@ from typing import Any
 from orchestrators import durable
 from orchestrators.control import Control
 from orchestrators.node_lock import take_lock
-from orchestrators.node_run import NodeRun, blocked_text, gone, watch_until
-from orchestrators.node_run import gone_result as _gone
+from orchestrators.node_run import NodeRun, blocked_text, gone, gone_result, watch_until
 from rebooter.contract import LAST_RESULT_ANNOTATION, QUARANTINE_LABEL, QUARANTINE_REASON_ANNOTATION
 from rebooter.notifications import events as notify_events
-from rebooter.outcomes import PATCHED_STILL_REQUIRED, NodeResult
+from rebooter.outcomes import NodeResult
 
 # The drain options are the settings of the same names (one spelling from the setting to DrainOptions).
 DRAIN_OPTION_KEYS = ("drainGracePeriodSeconds", "deleteEmptydirData", "force", "drainPodSelector",
@@ -68,7 +67,7 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
             cordon = yield run.activity("cordon_node", owner=run.holder)
     except Exception as exc:  # noqa: BLE001 - undo whatever part of the cordon happened
         if gone(exc):
-            return _gone(run, exc)
+            return gone_result(run, exc)
         what = "cordon and first drain pass" if fold else "cordon"
         return (yield from _give_back(run, NodeResult.ERROR, f"{what} failed: {durable.error_text(exc)}"))
     cordon = first["cordon"] if fold else cordon
@@ -91,7 +90,7 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
               **({"next": following, "settings": cfg} if following else {})}
     health = yield from _wait_healthy(run, finish)
     if health.get("gone"):
-        return _gone(run, health["gone"])
+        return gone_result(run, health["gone"])
     if not health.get("healthy"):
         reasons = "; ".join(health.get("reasons", [])) or "not healthy"
         waited = "" if health.get("pending") is False else f" after {cfg['healthTimeoutSeconds']:.0f}s"
@@ -106,14 +105,12 @@ def patch_node(context: Any):  # the runtime binds it: see orchestrators.context
     run.begin("uncordon")
     finished = health.get("finish")
     try:
-        if not isinstance(finished, dict) or "error" in finished or "uncordon" not in finished:
-            if still and finish["annotations"]:
-                finish["annotations"] = {LAST_RESULT_ANNOTATION: PATCHED_STILL_REQUIRED}
-            finished = yield run.activity("finish_node", **finish)
+        if not isinstance(finished, dict) or "error" in finished:
+            finished = yield run.activity("finish_node", **finish, stillRequired=bool(still))
         run.steps[-1]["uncordoned"] = bool(finished["uncordon"].get("uncordoned"))
     except Exception as exc:  # noqa: BLE001
         if gone(exc):
-            return _gone(run, exc)
+            return gone_result(run, exc)
         return (yield from run.fail_keeping_lock(
             NodeResult.ERROR, f"rebooted and healthy, but uncordon failed: {durable.error_text(exc)}; the node is still "
                      "cordoned by us"))
@@ -172,7 +169,7 @@ def _drain_and_reboot(run: NodeRun, first: dict[str, Any] | None, deadline: Any)
         yield run.activity("reboot_node", bootId=run.facts["bootId"], method=cfg["rebootMethod"])
     except Exception as exc:  # noqa: BLE001
         if gone(exc):
-            return _gone(run, exc)
+            return gone_result(run, exc)
         return (yield from run.fail_keeping_lock(NodeResult.FAILED, f"reboot request failed: {durable.error_text(exc)}"))
     return None
 
@@ -200,7 +197,7 @@ def _drain(run: NodeRun, first: dict[str, Any] | None = None, deadline: Any = No
         except Exception as exc:  # noqa: BLE001
             run.end(attempts=attempts)
             if gone(exc):
-                return _gone(run, exc), {}
+                return gone_result(run, exc), {}
             return (yield from _give_back(run, NodeResult.ERROR, f"drain failed: {durable.error_text(exc)}")), {}
         if drained["status"] == "done":
             run.end(attempts=attempts, forced=force_delete)

@@ -156,6 +156,9 @@ class FakeCluster:
         """Like activities.nodes.finish_node: its parts are recorded (and fail) under their own
         activity names, so a test sees the marks, the uncordon, the taint and the next preflight."""
         answer: dict[str, Any] = {}
+        notes = payload.get("annotations")
+        if notes and LAST_RESULT_ANNOTATION in notes and payload.get("stillRequired"):
+            payload = {**payload, "annotations": {**notes, LAST_RESULT_ANNOTATION: PATCHED_STILL_REQUIRED}}
         if payload.get("labels") or payload.get("annotations"):
             answer["marks"] = self._recorded("mark_node", self.mark_node)(payload)
         answer["uncordon"] = self._recorded("uncordon_node", self.uncordon_node)(payload)
@@ -232,11 +235,8 @@ class FakeCluster:
         health = self._health(payload)
         finish = payload.get("finish")
         if finish and health["healthy"]:  # like activities.nodes: the parts recorded under their own names
-            annotations = dict(finish.get("annotations") or {})
-            if LAST_RESULT_ANNOTATION in annotations and health["rebootRequired"]:
-                annotations[LAST_RESULT_ANNOTATION] = PATCHED_STILL_REQUIRED
             health["finish"] = _answer_or_error(
-                lambda: self.finish_node({**payload, **finish, "annotations": annotations or None}))
+                lambda: self.finish_node({**payload, **finish, "stillRequired": bool(health["rebootRequired"])}))
         return health
 
     def _health(self, payload: dict[str, Any]) -> dict[str, Any]:

@@ -137,3 +137,13 @@ def test_with_room_for_two_the_waves_are_two_wide():
     run = run_cycle(two_node_cluster(), overrides={"maxUnavailable": 2})
     children = run.cycle.decisions("suborchestration")
     assert len(children) == 2 and children[0]["at"] == children[1]["at"]  # started together
+
+
+def test_a_finish_done_on_its_own_still_marks_a_node_whose_sentinel_is_back_as_such():
+    """The same rule when the folded finish failed and finish_node ran as its own activity."""
+    run = run_cycle(two_node_cluster(still_required={A}, failing={"uncordon_node": _fails_first()}),
+                    overrides={"annotateNodes": True})
+    assert len(run.child(A).decisions("activity", "finish_node")) == 1
+    assert run.child(A).decisions("activity", "finish_node")[0]["input"]["stillRequired"] is True
+    marks = [p["annotations"] for p in run.cluster.called("mark_node", A)]
+    assert marks == [{"rebooter.aks.io/last-result": "patched-still-required"}] * 2  # folded try, then its own
