@@ -8,8 +8,10 @@ At the end of the session the figures (runs, faults by kind, violations) are pri
 
 from __future__ import annotations
 
+import json
 import os
 from concurrent.futures import Future
+from pathlib import Path
 
 import pytest
 
@@ -21,6 +23,16 @@ from lab.faultrun.soak import Tally
 # primary fault, so twice that many seeds plan each at least twice.
 DEFAULT_SEEDS = tuple(range(1, 2 * len(FAULT_KINDS) + 1))
 RUN_TIMEOUT = 240  # seconds a test waits for its seed (queueing behind other seeds included)
+
+
+def run_kept_plan(name: str) -> Report:
+    """Run the plan kept verbatim as plans/<name> on a worker of its own (not queued behind the
+    default seeds); its report."""
+    from lab.faultrun.pool import RunPool
+
+    plan = json.loads((Path(__file__).parent / "plans" / name).read_text())
+    with RunPool(1) as pool:
+        return pool.submit(plan["seed"], plan=plan).result(timeout=RUN_TIMEOUT)
 
 
 class FaultRuns:

@@ -11,22 +11,14 @@ terminateAtStep fault with target ``cycle`` uses the route (lab/faultrun/operato
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from .conftest import RUN_TIMEOUT
-
-PLAN = json.loads((Path(__file__).parent / "plans" / "terminate_cycle_orphan.json").read_text())
+from .conftest import RUN_TIMEOUT, run_kept_plan
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 30)
 def test_terminating_a_cycle_terminates_its_patch_nodes_and_every_node_is_reported():
-    from lab.faultrun.pool import RunPool
-
-    with RunPool(1) as pool:  # its own worker: not queued behind the default seeds
-        report = pool.submit(PLAN["seed"], plan=PLAN).result(timeout=RUN_TIMEOUT)
+    report = run_kept_plan("terminate_cycle_orphan.json")
     assert report.fired.get("terminateAtStep") == 1, report.failure_text()
     assert any("through the app's route" in note and "at drain" in note for note in report.notes), report.notes
     assert report.violations == [], report.failure_text()

@@ -15,22 +15,14 @@ next cycle resumes the node, which is left cordoned mid-drain as on Azure."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import pytest
 
-from .conftest import RUN_TIMEOUT
-
-PLAN = json.loads((Path(__file__).parent / "plans" / "terminate_holder_slow_reboot.json").read_text())
+from .conftest import RUN_TIMEOUT, run_kept_plan
 
 
 @pytest.mark.timeout(RUN_TIMEOUT + 30)
 def test_a_terminated_holder_stops_and_its_slot_expires_after_its_ttl():
-    from lab.faultrun.pool import RunPool
-
-    with RunPool(1) as pool:  # its own worker: not queued behind the default seeds
-        report = pool.submit(PLAN["seed"], plan=PLAN).result(timeout=RUN_TIMEOUT)
+    report = run_kept_plan("terminate_holder_slow_reboot.json")
     assert report.fired.get("terminateHolder") == 1, report.failure_text()
     assert any("mid-drain; lock holders then: ['" in note for note in report.notes), report.notes  # the TTL was checked
     assert report.violations == [], report.failure_text()

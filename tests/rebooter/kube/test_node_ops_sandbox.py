@@ -58,20 +58,28 @@ def test_node_cordoned_by_someone_else_is_never_uncordoned(kube):
     assert contract.CORDONED_BY_US_ANNOTATION not in node["metadata"].get("annotations", {})
 
 
-def test_cordon_conflict_rereads_and_respects_a_concurrent_cordon(kube, monkeypatch):
-    """Someone cordons between our read and our patch: the resourceVersion makes our patch fail (409)
-    and the re-read shows their cordon, which we then leave alone."""
-    kube.add_node(NODE)
+def _change_before_our_first_patch(kube, monkeypatch, change: dict) -> list:
+    """Someone else merge-patches the node with ``change`` just before our first patch reaches
+    the API server (so its resourceVersion precondition sees a newer node); every patch body we
+    send is recorded in the list returned."""
     real_patch = k8s.CoreV1Api.patch_node
-    calls = []
+    calls: list = []
 
     def racing_patch(self, name, body, **kwargs):
         calls.append(body)
         if len(calls) == 1:
-            kube.store.patch("nodes", name, {"spec": {"unschedulable": True}}, "application/merge-patch+json")
+            kube.store.patch("nodes", name, change, "application/merge-patch+json")
         return real_patch(self, name, body, **kwargs)
 
     monkeypatch.setattr(k8s.CoreV1Api, "patch_node", racing_patch)
+    return calls
+
+
+def test_cordon_conflict_rereads_and_respects_a_concurrent_cordon(kube, monkeypatch):
+    """Someone cordons between our read and our patch: the resourceVersion makes our patch fail (409)
+    and the re-read shows their cordon, which we then leave alone."""
+    kube.add_node(NODE)
+    calls = _change_before_our_first_patch(kube, monkeypatch, {"spec": {"unschedulable": True}})
     result = cordon(kube.api, NODE, "instance-1")
     assert len(calls) == 1
     assert result["cordonedByUs"] is False and result["alreadyCordoned"] is True
@@ -80,16 +88,7 @@ def test_cordon_conflict_rereads_and_respects_a_concurrent_cordon(kube, monkeypa
 
 def test_cordon_conflict_with_an_unrelated_change_retries_once(kube, monkeypatch):
     kube.add_node(NODE)
-    real_patch = k8s.CoreV1Api.patch_node
-    calls = []
-
-    def racing_patch(self, name, body, **kwargs):
-        calls.append(body)
-        if len(calls) == 1:
-            kube.store.patch("nodes", name, {"metadata": {"labels": {"touched": "yes"}}}, "application/merge-patch+json")
-        return real_patch(self, name, body, **kwargs)
-
-    monkeypatch.setattr(k8s.CoreV1Api, "patch_node", racing_patch)
+    calls = _change_before_our_first_patch(kube, monkeypatch, {"metadata": {"labels": {"touched": "yes"}}})
     assert cordon(kube.api, NODE, "instance-1")["cordonedByUs"] is True
     assert len(calls) == 2
     assert kube.node(NODE)["metadata"]["labels"]["touched"] == "yes"
